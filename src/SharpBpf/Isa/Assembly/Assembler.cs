@@ -105,6 +105,12 @@ public static class Assembler
             return;
         }
 
+        if (TryBpftoolFunctionHeader(line, cursor.Position, end, out nameStart, out nameEnd))
+        {
+            state.DefineLabel(line[nameStart..nameEnd], lineNumber, nameStart + 1);
+            return;
+        }
+
         // Labels: "name:" (possibly several, possibly followed by a statement).
         while (true)
         {
@@ -270,6 +276,36 @@ public static class Assembler
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// bpftool's function header "int name(struct __sk_buff * skb):", printed from BTF before each
+    /// function of an xlated dump; read as the label <c>name</c>.
+    /// </summary>
+    private static bool TryBpftoolFunctionHeader(string line, int start, int end, out int nameStart, out int nameEnd)
+    {
+        nameStart = nameEnd = 0;
+        if (end - start < 4 || line[end - 1] != ':' || line[end - 2] != ')')
+        {
+            return false;
+        }
+
+        int open = line.IndexOf('(', start, end - start);
+        if (open <= start)
+        {
+            return false;
+        }
+
+        nameEnd = open;
+        nameStart = open;
+        while (nameStart > start && LineCursor.IsIdentifierPart(line[nameStart - 1]))
+        {
+            nameStart--;
+        }
+
+        // There must be a return type before the name, so "r0 = f(...):" style garbage is not taken.
+        return nameStart < nameEnd && nameStart > start && (line[nameStart - 1] is ' ' or '*')
+            && LineCursor.IsIdentifierStart(line[nameStart]) && line.AsSpan(start, nameStart - start).IndexOf('=') < 0;
     }
 
     /// <summary>Skips a listing's "N:" instruction address (decimal, as llvm-objdump and bpftool print it).</summary>
