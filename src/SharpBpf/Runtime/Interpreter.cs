@@ -47,17 +47,17 @@ public sealed class Interpreter : ExecutableProgram
         reg[4] = r4;
         reg[5] = r5;
         reg[10] = context.FramePointer(0);
-        return Execute(context, reg, 0, context.InstructionBudget);
+        return Execute(context, Image, reg, 0, context.InstructionBudget, context.InstructionBudget);
     }
 
     /// <summary>
     /// Runs from <paramref name="pc"/> in frame 0 with the given registers (16 slots) and budget. Other engines use it
-    /// to finish a stretch of straight-line code with the interpreter's exact fault behaviour.
+    /// to finish a stretch of straight-line code with the interpreter's exact fault behaviour; <paramref name="runBudget"/>
+    /// is the budget the whole run started with (for the fault message and <see cref="BpfExecutionContext.InstructionsExecuted"/>).
     /// </summary>
     [SkipLocalsInit]
-    internal unsafe ulong Execute(BpfExecutionContext context, ulong* reg, int pc, long budget)
+    internal static unsafe ulong Execute(BpfExecutionContext context, ProgramImage image, ulong* reg, int pc, long budget, long runBudget)
     {
-        var image = Image;
         var helpers = context.Helpers;
         Frame* frames = stackalloc Frame[BpfExecutionContext.MaxFrames];
         int depth = 0;
@@ -67,7 +67,7 @@ public sealed class Interpreter : ExecutableProgram
         ulong readLo = context.Stack.Start, readLen = (ulong)context.Stack.Length;
         ulong writeLo = readLo, writeLen = readLen;
 
-        long start = budget;
+        long start = runBudget;
         fixed (Instruction* code = image.Code)
         {
             try
@@ -427,8 +427,7 @@ public sealed class Interpreter : ExecutableProgram
     {
         if (depth + 1 >= BpfExecutionContext.MaxFrames)
         {
-            throw Fault(FaultKind.CallDepthExceeded, returnPc - 1, insn,
-                $"pc {returnPc - 1}: the call would need frame {depth + 2}, beyond the limit of {BpfExecutionContext.MaxFrames} frames");
+            throw CallDepthFault(returnPc - 1, insn, depth);
         }
 
         frames[depth].ReturnPc = returnPc;
@@ -439,6 +438,11 @@ public sealed class Interpreter : ExecutableProgram
         depth++;
         reg[10] = context.FramePointer(depth);
     }
+
+    /// <summary>The fault of a call made at <paramref name="depth"/> (0 = main program) that would need a frame too many.</summary>
+    internal static BpfExecutionException CallDepthFault(int pc, Instruction insn, int depth) =>
+        Fault(FaultKind.CallDepthExceeded, pc, insn,
+            $"pc {pc}: the call would need frame {depth + 2}, beyond the limit of {BpfExecutionContext.MaxFrames} frames");
 
     private static MemoryRegion CheckAccess(BpfExecutionContext context, ulong address, int size, MemoryAccess access, int pc, Instruction insn) =>
         context.FindRegion(address, size, access)
@@ -548,7 +552,8 @@ public sealed class Interpreter : ExecutableProgram
         _ => value,
     };
 
-    private static unsafe void Atomic64(ulong* reg, Instruction insn, ulong* target)
+    /// <summary>The atomic operation of <paramref name="insn"/> on a 64-bit cell (r0 and the source register in <paramref name="reg"/>).</summary>
+    internal static unsafe void Atomic64(ulong* reg, Instruction insn, ulong* target)
     {
         int src = insn.Src;
         ulong operand = reg[src];
@@ -568,7 +573,8 @@ public sealed class Interpreter : ExecutableProgram
         }
     }
 
-    private static unsafe void Atomic32(ulong* reg, Instruction insn, uint* target)
+    /// <summary>The atomic operation of <paramref name="insn"/> on a 32-bit cell (r0 and the source register in <paramref name="reg"/>).</summary>
+    internal static unsafe void Atomic32(ulong* reg, Instruction insn, uint* target)
     {
         int src = insn.Src;
         uint operand = (uint)reg[src];

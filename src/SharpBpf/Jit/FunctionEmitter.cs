@@ -1,0 +1,1089 @@
+using System.Buffers.Binary;
+using System.Reflection;
+using System.Reflection.Emit;
+using SharpBpf.Isa;
+using SharpBpf.Runtime;
+
+namespace SharpBpf.Jit;
+
+/// <summary>
+/// Translates one BPF function into the IL of a <see cref="DynamicMethod"/> with the signature of
+/// <see cref="JitFunction"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Registers r0-r10 are IL locals; memory is reached through native-int pointers; jumps are IL branches. Budget:
+/// the function is cut into basic blocks (ending at jumps, calls and exit) and each block subtracts its length on
+/// entry; when that goes negative the interpreter finishes the block from its first instruction with the budget
+/// left, reaching the same fault at the same pc.
+/// </para>
+/// <para>
+/// Checked accesses compare the address against one cached region for loads and one for stores (both primed
+/// with the stack, reset after calls), like the interpreter; misses go to an out-of-line path that looks the
+/// region up and, when none allows the access, hands the instruction to the interpreter to fault. Cold paths are
+/// emitted after the body so the hot code stays straight.
+/// </para>
+/// </remarks>
+internal sealed class FunctionEmitter
+{
+    private static readonly MethodInfo FindHelperMethod = Method(typeof(JitRuntime), nameof(JitRuntime.FindHelper));
+    private static readonly MethodInfo InvokeHelperMethod = Method(typeof(JitRuntime), nameof(JitRuntime.InvokeHelper));
+    private static readonly MethodInfo LookupMethod = Method(typeof(JitRuntime), nameof(JitRuntime.Lookup));
+    private static readonly MethodInfo LegacyLoadMethod = Method(typeof(JitRuntime), nameof(JitRuntime.TryLegacyLoad));
+    private static readonly MethodInfo FunctionIndexAtMethod = Method(typeof(JitRuntime), nameof(JitRuntime.FunctionIndexAt));
+    private static readonly MethodInfo CallDepthFaultMethod = Method(typeof(JitRuntime), nameof(JitRuntime.CallDepthFault));
+    private static readonly MethodInfo FallbackMethod = Method(typeof(JitRuntime), nameof(JitRuntime.Fallback));
+    private static readonly MethodInfo Div64Method = Method(typeof(Interpreter), nameof(Interpreter.Div64));
+    private static readonly MethodInfo Mod64Method = Method(typeof(Interpreter), nameof(Interpreter.Mod64));
+    private static readonly MethodInfo Div32Method = Method(typeof(Interpreter), nameof(Interpreter.Div32));
+    private static readonly MethodInfo Mod32Method = Method(typeof(Interpreter), nameof(Interpreter.Mod32));
+    private static readonly MethodInfo Atomic64Method = Method(typeof(Interpreter), nameof(Interpreter.Atomic64));
+    private static readonly MethodInfo Atomic32Method = Method(typeof(Interpreter), nameof(Interpreter.Atomic32));
+    private static readonly MethodInfo Swap16Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
+    private static readonly MethodInfo Swap32Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
+    private static readonly MethodInfo Swap64Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
+    private static readonly MethodInfo StackGetter = typeof(BpfExecutionContext).GetProperty(nameof(BpfExecutionContext.Stack))!.GetMethod!;
+    private static readonly MethodInfo FramePointerMethod = typeof(BpfExecutionContext).GetMethod(nameof(BpfExecutionContext.FramePointer))!;
+    private static readonly MethodInfo RegionStartGetter = typeof(MemoryRegion).GetProperty(nameof(MemoryRegion.Start))!.GetMethod!;
+    private static readonly MethodInfo RegionLengthGetter = typeof(MemoryRegion).GetProperty(nameof(MemoryRegion.Length))!.GetMethod!;
+    private static readonly ConstructorInfo InstructionConstructor =
+        typeof(Instruction).GetConstructor([typeof(byte), typeof(byte), typeof(byte), typeof(short), typeof(int)])!;
+
+    // Argument indexes of a JitFunction.
+    private const short ImageArg = 0;
+    private const short ContextArg = 1;
+    private const short SlotsArg = 2;
+    private const short DepthArg = 3;
+
+    private readonly ProgramImage _image;
+    private readonly Instruction[] _code;
+    private readonly int _start;
+    private readonly int _end;
+    private readonly DynamicMethod[] _functions;
+    private readonly bool _checked;
+    private readonly ILGenerator _il;
+    private readonly List<Action> _coldPaths = [];
+    private readonly Dictionary<int, Label> _blockLabels = [];
+    private readonly LocalBuilder[] _reg = new LocalBuilder[11];
+    private LocalBuilder _budget = null!;
+    private LocalBuilder _readStart = null!, _readLength = null!, _writeStart = null!, _writeLength = null!;
+    private LocalBuilder _address = null!, _fallbackPc = null!, _fallbackBudget = null!;
+    private LocalBuilder _region = null!, _legacyValue = null!, _helper = null!;
+    private Label _fallback;
+    private Label _ended;
+
+    // The block being emitted: its first pc, its length in instructions, and the index of the current instruction in it.
+    private int _blockStart;
+    private int _blockLength;
+    private int _indexInBlock;
+
+    public FunctionEmitter(ProgramImage image, int functionIndex, DynamicMethod[] functions, bool isChecked)
+    {
+        _image = image;
+        _code = image.Code;
+        var starts = image.Program.FunctionStarts;
+        _start = starts[functionIndex];
+        _end = functionIndex + 1 < starts.Length ? starts[functionIndex + 1] : _code.Length;
+        _functions = functions;
+        _checked = isChecked;
+        _il = functions[functionIndex].GetILGenerator(Math.Max(256, (_end - _start) * 48));
+    }
+
+    /// <summary>Creates the dynamic method of a function (its body is emitted by <see cref="Emit"/>).</summary>
+    public static DynamicMethod Declare(string name) =>
+        new(name, typeof(ulong), [typeof(ProgramImage), typeof(BpfExecutionContext), typeof(ulong*), typeof(int)],
+            typeof(FunctionEmitter).Module, skipVisibility: true)
+        {
+            InitLocals = false,
+        };
+
+    /// <summary>Emits the whole function.</summary>
+    public void Emit()
+    {
+        var leaders = FindBlockStarts();
+        DeclareLocals();
+        EmitPrologue();
+
+        for (int pc = _start; pc < _end; pc++)
+        {
+            if (leaders[pc - _start])
+            {
+                BeginBlock(pc, leaders);
+            }
+
+            var insn = _code[pc];
+            EmitInstruction(pc, insn);
+            _indexInBlock++;
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+            }
+        }
+
+        // Control never falls off the end (validation); the cold paths follow the body.
+        foreach (var cold in _coldPaths)
+        {
+            cold();
+        }
+
+        EmitSharedExits();
+    }
+
+    private bool[] FindBlockStarts()
+    {
+        var leaders = new bool[_end - _start];
+        leaders[0] = true;
+        for (int pc = _start; pc < _end; pc++)
+        {
+            var insn = _code[pc];
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+                continue;
+            }
+
+            if (insn.Class is not (InstructionClass.Jmp or InstructionClass.Jmp32))
+            {
+                continue;
+            }
+
+            if (pc + 1 < _end)
+            {
+                leaders[pc + 1 - _start] = true;
+            }
+
+            if (insn.JumpOperation is JumpOperation.Call or JumpOperation.Exit)
+            {
+                continue;
+            }
+
+            leaders[JumpTarget(pc, insn) - _start] = true;
+        }
+
+        for (int i = 0; i < leaders.Length; i++)
+        {
+            if (leaders[i])
+            {
+                _blockLabels[_start + i] = _il.DefineLabel();
+            }
+        }
+
+        return leaders;
+    }
+
+    private static int JumpTarget(int pc, Instruction insn) =>
+        insn.Opcode == Opcode.Ja32 ? pc + 1 + insn.Immediate : pc + 1 + insn.Offset;
+
+    private void DeclareLocals()
+    {
+        for (int i = 0; i < _reg.Length; i++)
+        {
+            _reg[i] = _il.DeclareLocal(typeof(ulong));
+        }
+
+        _budget = _il.DeclareLocal(typeof(long));
+        _readStart = _il.DeclareLocal(typeof(ulong));
+        _readLength = _il.DeclareLocal(typeof(ulong));
+        _writeStart = _il.DeclareLocal(typeof(ulong));
+        _writeLength = _il.DeclareLocal(typeof(ulong));
+        _address = _il.DeclareLocal(typeof(ulong));
+        _fallbackPc = _il.DeclareLocal(typeof(int));
+        _fallbackBudget = _il.DeclareLocal(typeof(long));
+        _region = _il.DeclareLocal(typeof(MemoryRegion));
+        _legacyValue = _il.DeclareLocal(typeof(ulong));
+        _helper = _il.DeclareLocal(typeof(HelperRegistration));
+        _fallback = _il.DefineLabel();
+        _ended = _il.DefineLabel();
+    }
+
+    private void EmitPrologue()
+    {
+        // r0-r9 come from the slots (the caller's values, as in the interpreter's shared register file).
+        for (int i = 0; i < 10; i++)
+        {
+            LoadSlot(i);
+            _il.Emit(OpCodes.Stloc, _reg[i]);
+        }
+
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldarg, DepthArg);
+        _il.Emit(OpCodes.Call, FramePointerMethod);
+        _il.Emit(OpCodes.Stloc, _reg[10]);
+        LoadSlot(JitRuntime.BudgetSlot);
+        _il.Emit(OpCodes.Stloc, _budget);
+        ResetCaches();
+    }
+
+    private void ResetCaches()
+    {
+        if (!_checked)
+        {
+            return;
+        }
+
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Call, StackGetter);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Call, RegionStartGetter);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, _readStart);
+        _il.Emit(OpCodes.Stloc, _writeStart);
+        _il.Emit(OpCodes.Call, RegionLengthGetter);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, _readLength);
+        _il.Emit(OpCodes.Stloc, _writeLength);
+    }
+
+    private void BeginBlock(int pc, bool[] leaders)
+    {
+        int length = 0;
+        for (int p = pc; p < _end; p++)
+        {
+            if (p != pc && leaders[p - _start])
+            {
+                break;
+            }
+
+            length++;
+            if (_code[p].IsLoadImm64)
+            {
+                p++;
+            }
+        }
+
+        _blockStart = pc;
+        _blockLength = length;
+        _indexInBlock = 0;
+        _il.MarkLabel(_blockLabels[pc]);
+
+        // budget -= length; if (budget < 0) the interpreter finishes the block with what was left.
+        var exhausted = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldloc, _budget);
+        _il.Emit(OpCodes.Ldc_I8, (long)length);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, _budget);
+        _il.Emit(OpCodes.Ldc_I8, 0L);
+        _il.Emit(OpCodes.Blt, exhausted);
+        _coldPaths.Add(() =>
+        {
+            _il.MarkLabel(exhausted);
+            _il.Emit(OpCodes.Ldloc, _budget);
+            _il.Emit(OpCodes.Ldc_I8, (long)length);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _fallbackBudget);
+            _il.Emit(OpCodes.Ldc_I4, pc);
+            _il.Emit(OpCodes.Stloc, _fallbackPc);
+            _il.Emit(OpCodes.Br, _fallback);
+        });
+    }
+
+    /// <summary>A label whose cold path hands the current instruction to the interpreter (which faults or ends the run).</summary>
+    private Label FallbackHere(int pc)
+    {
+        var label = _il.DefineLabel();
+        long before = _blockLength - _indexInBlock;
+        _coldPaths.Add(() =>
+        {
+            _il.MarkLabel(label);
+            EmitFallbackJump(pc, before);
+        });
+        return label;
+    }
+
+    private void EmitFallbackJump(int pc, long budgetCorrection)
+    {
+        // The budget before this instruction: the block's subtraction counted it and the rest of the block.
+        _il.Emit(OpCodes.Ldloc, _budget);
+        _il.Emit(OpCodes.Ldc_I8, budgetCorrection);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _fallbackBudget);
+        _il.Emit(OpCodes.Ldc_I4, pc);
+        _il.Emit(OpCodes.Stloc, _fallbackPc);
+        _il.Emit(OpCodes.Br, _fallback);
+    }
+
+    private void EmitSharedExits()
+    {
+        // Fallback: spill r0-r10 into the slots and let the interpreter run from the recorded pc.
+        _il.MarkLabel(_fallback);
+        for (int i = 0; i <= 10; i++)
+        {
+            StoreSlot(i, _reg[i]);
+        }
+
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldarg, ImageArg);
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        _il.Emit(OpCodes.Ldloc, _fallbackPc);
+        _il.Emit(OpCodes.Ldloc, _fallbackBudget);
+        _il.Emit(OpCodes.Call, FallbackMethod);
+        _il.Emit(OpCodes.Ret);
+
+        // The run has ended inside a callee or a helper: unwind to the entry.
+        _il.MarkLabel(_ended);
+        _il.Emit(OpCodes.Ldc_I8, 0L);
+        _il.Emit(OpCodes.Ret);
+    }
+
+    private void LoadSlot(int slot)
+    {
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        if (slot != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I4, slot * 8);
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Ldind_I8);
+    }
+
+    private void StoreSlot(int slot, LocalBuilder local)
+    {
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        if (slot != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I4, slot * 8);
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Ldloc, local);
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void EmitInstruction(int pc, Instruction insn)
+    {
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu64:
+            case InstructionClass.Alu:
+                EmitAlu(pc, insn);
+                break;
+            case InstructionClass.Jmp:
+            case InstructionClass.Jmp32:
+                EmitJump(pc, insn);
+                break;
+            case InstructionClass.Ldx:
+                EmitLoad(pc, insn);
+                break;
+            case InstructionClass.St:
+            case InstructionClass.Stx:
+                if (insn.MemoryMode == MemoryMode.Atomic && insn.Class == InstructionClass.Stx)
+                {
+                    EmitAtomic(pc, insn);
+                }
+                else
+                {
+                    EmitStore(pc, insn);
+                }
+
+                break;
+            default: // Ld: lddw and the legacy packet loads
+                if (insn.IsLoadImm64)
+                {
+                    _il.Emit(OpCodes.Ldc_I8, (long)_image.Imm64(pc));
+                    _il.Emit(OpCodes.Stloc, _reg[insn.Dst]);
+                }
+                else if (insn.MemoryMode is MemoryMode.Abs or MemoryMode.Ind)
+                {
+                    EmitLegacyLoad(pc, insn);
+                }
+                else
+                {
+                    _il.Emit(OpCodes.Br, FallbackHere(pc));
+                }
+
+                break;
+        }
+    }
+
+    // ---------------------------------------------------------------- arithmetic
+
+    private void EmitAlu(int pc, Instruction insn)
+    {
+        bool is64 = insn.Class == InstructionClass.Alu64;
+        bool useRegister = insn.Source == OperandSource.Register;
+        var dst = _reg[insn.Dst];
+        var op = insn.AluOperation;
+        switch (op)
+        {
+            case AluOperation.Mov:
+                EmitMov(insn, is64, useRegister, dst);
+                return;
+            case AluOperation.Neg:
+                _il.Emit(OpCodes.Ldloc, dst);
+                if (!is64)
+                {
+                    _il.Emit(OpCodes.Conv_U4);
+                }
+
+                _il.Emit(OpCodes.Neg);
+                StoreResult(dst, is64);
+                return;
+            case AluOperation.End:
+                EmitEndian(insn, is64, dst);
+                return;
+            case AluOperation.Div:
+            case AluOperation.Mod:
+                EmitDivMod(insn, is64, useRegister, dst);
+                return;
+            case AluOperation.Lsh:
+            case AluOperation.Rsh:
+            case AluOperation.Arsh:
+                EmitShift(insn, is64, useRegister, dst);
+                return;
+        }
+
+        OpCode code;
+        switch (op)
+        {
+            case AluOperation.Add: code = OpCodes.Add; break;
+            case AluOperation.Sub: code = OpCodes.Sub; break;
+            case AluOperation.Mul: code = OpCodes.Mul; break;
+            case AluOperation.Or: code = OpCodes.Or; break;
+            case AluOperation.And: code = OpCodes.And; break;
+            case AluOperation.Xor: code = OpCodes.Xor; break;
+            default:
+                _il.Emit(OpCodes.Br, FallbackHere(pc));
+                return;
+        }
+
+        _il.Emit(OpCodes.Ldloc, dst);
+        if (!is64)
+        {
+            _il.Emit(OpCodes.Conv_U4);
+        }
+
+        EmitOperand(insn, is64, useRegister);
+        _il.Emit(code);
+        StoreResult(dst, is64);
+    }
+
+    /// <summary>The source operand: a register or the sign-extended immediate, at the operation's width.</summary>
+    private void EmitOperand(Instruction insn, bool is64, bool useRegister)
+    {
+        if (useRegister)
+        {
+            _il.Emit(OpCodes.Ldloc, _reg[insn.Src]);
+            if (!is64)
+            {
+                _il.Emit(OpCodes.Conv_U4);
+            }
+        }
+        else if (is64)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldc_I4, insn.Immediate);
+        }
+    }
+
+    /// <summary>Stores the value on the stack into a register; 32-bit results are zero-extended.</summary>
+    private void StoreResult(LocalBuilder dst, bool is64)
+    {
+        if (!is64)
+        {
+            _il.Emit(OpCodes.Conv_U8);
+        }
+
+        _il.Emit(OpCodes.Stloc, dst);
+    }
+
+    private void EmitMov(Instruction insn, bool is64, bool useRegister, LocalBuilder dst)
+    {
+        if (!useRegister)
+        {
+            if (is64)
+            {
+                _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldc_I8, (long)(uint)insn.Immediate);
+            }
+
+            _il.Emit(OpCodes.Stloc, dst);
+            return;
+        }
+
+        _il.Emit(OpCodes.Ldloc, _reg[insn.Src]);
+        switch (insn.Offset)
+        {
+            case 8:
+                _il.Emit(OpCodes.Conv_I1);
+                break;
+            case 16:
+                _il.Emit(OpCodes.Conv_I2);
+                break;
+            case 32 when is64:
+                _il.Emit(OpCodes.Conv_I4);
+                break;
+            default:
+                if (!is64)
+                {
+                    _il.Emit(OpCodes.Conv_U4);
+                }
+
+                break;
+        }
+
+        // The sign-extending forms leave an int32 on the stack: widen it to 64 bits (signed) or zero-extend 32.
+        if (insn.Offset is 8 or 16 || (is64 && insn.Offset == 32))
+        {
+            _il.Emit(is64 ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Stloc, dst);
+            return;
+        }
+
+        StoreResult(dst, is64);
+    }
+
+    private void EmitEndian(Instruction insn, bool is64, LocalBuilder dst)
+    {
+        // 0xd4 (le) truncates; 0xdc (be) and 0xd7 (bswap) swap, on a little-endian host.
+        bool swap = is64 || insn.Source == OperandSource.Register;
+        _il.Emit(OpCodes.Ldloc, dst);
+        switch (insn.Immediate)
+        {
+            case 16:
+                _il.Emit(OpCodes.Conv_U2);
+                if (swap)
+                {
+                    _il.Emit(OpCodes.Call, Swap16Method);
+                }
+
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+            case 32:
+                _il.Emit(OpCodes.Conv_U4);
+                if (swap)
+                {
+                    _il.Emit(OpCodes.Call, Swap32Method);
+                }
+
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+            default:
+                if (swap)
+                {
+                    _il.Emit(OpCodes.Call, Swap64Method);
+                }
+
+                break;
+        }
+
+        _il.Emit(OpCodes.Stloc, dst);
+    }
+
+    private void EmitDivMod(Instruction insn, bool is64, bool useRegister, LocalBuilder dst)
+    {
+        bool isDiv = insn.AluOperation == AluOperation.Div;
+        bool signed = insn.Offset != 0;
+
+        // A constant divisor other than 0 and -1 has no corner case: plain IL division.
+        if (!useRegister && insn.Immediate != 0 && insn.Immediate != -1)
+        {
+            _il.Emit(OpCodes.Ldloc, dst);
+            if (!is64)
+            {
+                _il.Emit(OpCodes.Conv_U4);
+            }
+
+            EmitOperand(insn, is64, useRegister: false);
+            _il.Emit(isDiv ? (signed ? OpCodes.Div : OpCodes.Div_Un) : (signed ? OpCodes.Rem : OpCodes.Rem_Un));
+            StoreResult(dst, is64);
+            return;
+        }
+
+        _il.Emit(OpCodes.Ldloc, dst);
+        if (!is64)
+        {
+            _il.Emit(OpCodes.Conv_U4);
+        }
+
+        EmitOperand(insn, is64, useRegister);
+        _il.Emit(OpCodes.Ldc_I4, (int)insn.Offset);
+        _il.Emit(OpCodes.Call, is64 ? (isDiv ? Div64Method : Mod64Method) : (isDiv ? Div32Method : Mod32Method));
+        _il.Emit(OpCodes.Stloc, dst);
+    }
+
+    private void EmitShift(Instruction insn, bool is64, bool useRegister, LocalBuilder dst)
+    {
+        int mask = is64 ? 63 : 31;
+        var op = insn.AluOperation;
+        _il.Emit(OpCodes.Ldloc, dst);
+        if (!is64)
+        {
+            _il.Emit(OpCodes.Conv_U4);
+        }
+
+        if (useRegister)
+        {
+            _il.Emit(OpCodes.Ldloc, _reg[insn.Src]);
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Ldc_I4, mask);
+            _il.Emit(OpCodes.And);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldc_I4, insn.Immediate & mask);
+        }
+
+        _il.Emit(op == AluOperation.Lsh ? OpCodes.Shl : op == AluOperation.Rsh ? OpCodes.Shr_Un : OpCodes.Shr);
+        StoreResult(dst, is64);
+    }
+
+    // ---------------------------------------------------------------- jumps, calls, exit
+
+    private void EmitJump(int pc, Instruction insn)
+    {
+        bool is32 = insn.Class == InstructionClass.Jmp32;
+        var op = insn.JumpOperation;
+        if (op == JumpOperation.Exit)
+        {
+            EmitExit();
+            return;
+        }
+
+        if (op == JumpOperation.Call)
+        {
+            if (insn.Opcode == Opcode.CallX)
+            {
+                EmitCallx(pc, insn);
+            }
+            else if (insn.CallKind == CallKind.Helper)
+            {
+                EmitHelperCall(pc, insn);
+            }
+            else if (insn.CallKind == CallKind.Local)
+            {
+                EmitLocalCall(pc, insn, _image.Program.FunctionStarts.IndexOf(pc + 1 + insn.Immediate));
+            }
+            else
+            {
+                // kfuncs: the interpreter reports them as unsupported.
+                _il.Emit(OpCodes.Br, FallbackHere(pc));
+            }
+
+            return;
+        }
+
+        var target = _blockLabels[JumpTarget(pc, insn)];
+        if (op == JumpOperation.Ja)
+        {
+            _il.Emit(OpCodes.Br, target);
+            return;
+        }
+
+        bool useRegister = insn.Source == OperandSource.Register;
+        _il.Emit(OpCodes.Ldloc, _reg[insn.Dst]);
+        if (is32)
+        {
+            _il.Emit(OpCodes.Conv_U4);
+        }
+
+        EmitOperand(insn, !is32, useRegister);
+        switch (op)
+        {
+            case JumpOperation.Jeq: _il.Emit(OpCodes.Beq, target); break;
+            case JumpOperation.Jne: _il.Emit(OpCodes.Bne_Un, target); break;
+            case JumpOperation.Jgt: _il.Emit(OpCodes.Bgt_Un, target); break;
+            case JumpOperation.Jge: _il.Emit(OpCodes.Bge_Un, target); break;
+            case JumpOperation.Jlt: _il.Emit(OpCodes.Blt_Un, target); break;
+            case JumpOperation.Jle: _il.Emit(OpCodes.Ble_Un, target); break;
+            case JumpOperation.Jsgt: _il.Emit(OpCodes.Bgt, target); break;
+            case JumpOperation.Jsge: _il.Emit(OpCodes.Bge, target); break;
+            case JumpOperation.Jslt: _il.Emit(OpCodes.Blt, target); break;
+            case JumpOperation.Jsle: _il.Emit(OpCodes.Ble, target); break;
+            case JumpOperation.Jset:
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Brtrue, target);
+                break;
+            default:
+                _il.Emit(OpCodes.Pop);
+                _il.Emit(OpCodes.Pop);
+                _il.Emit(OpCodes.Br, FallbackHere(pc));
+                break;
+        }
+    }
+
+    private void EmitExit()
+    {
+        // r0-r5 go back through the slots: after a call the caller sees the callee's r1-r5, as in the interpreter.
+        for (int i = 0; i <= 5; i++)
+        {
+            StoreSlot(i, _reg[i]);
+        }
+
+        StoreBudget();
+        _il.Emit(OpCodes.Ldloc, _reg[0]);
+        _il.Emit(OpCodes.Ret);
+    }
+
+    private void StoreBudget()
+    {
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        _il.Emit(OpCodes.Ldc_I4, JitRuntime.BudgetSlot * 8);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldloc, _budget);
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void EmitHelperCall(int pc, Instruction insn)
+    {
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
+        _il.Emit(OpCodes.Call, FindHelperMethod);
+        _il.Emit(OpCodes.Stloc, _helper);
+        _il.Emit(OpCodes.Ldloc, _helper);
+        _il.Emit(OpCodes.Brfalse, FallbackHere(pc));
+        EmitInvokeHelper(pc);
+    }
+
+    /// <summary>Calls the helper in the helper local with r1-r5; ends the function when the helper stopped the run.</summary>
+    private void EmitInvokeHelper(int pc)
+    {
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldloc, _helper);
+        _il.Emit(OpCodes.Ldc_I4, pc);
+        for (int i = 1; i <= 5; i++)
+        {
+            _il.Emit(OpCodes.Ldloc, _reg[i]);
+        }
+
+        _il.Emit(OpCodes.Ldloc, _budget);
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        _il.Emit(OpCodes.Call, InvokeHelperMethod);
+        _il.Emit(OpCodes.Stloc, _reg[0]);
+        BranchIfEnded();
+
+        // A helper may have changed the regions.
+        ResetCaches();
+    }
+
+    private void BranchIfEnded()
+    {
+        LoadSlot(JitRuntime.EndedSlot);
+        _il.Emit(OpCodes.Brtrue, _ended);
+    }
+
+    private void EmitLocalCall(int pc, Instruction insn, int functionIndex)
+    {
+        // The frame limit, as the interpreter checks it.
+        var tooDeep = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg, DepthArg);
+        _il.Emit(OpCodes.Ldc_I4, BpfExecutionContext.MaxFrames - 1);
+        _il.Emit(OpCodes.Bge, tooDeep);
+        _coldPaths.Add(() =>
+        {
+            _il.MarkLabel(tooDeep);
+            _il.Emit(OpCodes.Ldarg, ContextArg);
+            _il.Emit(OpCodes.Ldarg, SlotsArg);
+            _il.Emit(OpCodes.Ldc_I4, pc);
+            EmitInstructionValue(insn);
+            _il.Emit(OpCodes.Ldarg, DepthArg);
+            _il.Emit(OpCodes.Ldloc, _budget);
+            _il.Emit(OpCodes.Call, CallDepthFaultMethod);
+            _il.Emit(OpCodes.Throw);
+        });
+
+        for (int i = 0; i <= 9; i++)
+        {
+            StoreSlot(i, _reg[i]);
+        }
+
+        StoreBudget();
+        _il.Emit(OpCodes.Ldarg, ImageArg);
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        _il.Emit(OpCodes.Ldarg, DepthArg);
+        _il.Emit(OpCodes.Ldc_I4_1);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Call, _functions[functionIndex]);
+        _il.Emit(OpCodes.Pop);
+        BranchIfEnded();
+        for (int i = 0; i <= 5; i++)
+        {
+            LoadSlot(i);
+            _il.Emit(OpCodes.Stloc, _reg[i]);
+        }
+
+        LoadSlot(JitRuntime.BudgetSlot);
+        _il.Emit(OpCodes.Stloc, _budget);
+        ResetCaches();
+    }
+
+    private void EmitCallx(int pc, Instruction insn)
+    {
+        var notHelper = _il.DefineLabel();
+        var done = _il.DefineLabel();
+        var target = _reg[insn.Dst];
+
+        // A registered helper id first, then a function address, else the interpreter's invalid-target fault.
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Call, FindHelperMethod);
+        _il.Emit(OpCodes.Stloc, _helper);
+        _il.Emit(OpCodes.Ldloc, _helper);
+        _il.Emit(OpCodes.Brfalse, notHelper);
+        EmitInvokeHelper(pc);
+        _il.Emit(OpCodes.Br, done);
+
+        _il.MarkLabel(notHelper);
+        int count = _image.Program.FunctionStarts.Length;
+        var cases = new Label[count];
+        for (int i = 0; i < count; i++)
+        {
+            cases[i] = _il.DefineLabel();
+        }
+
+        _il.Emit(OpCodes.Ldarg, ImageArg);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Call, FunctionIndexAtMethod);
+        _il.Emit(OpCodes.Switch, cases);
+        _il.Emit(OpCodes.Br, FallbackHere(pc));
+        for (int i = 0; i < count; i++)
+        {
+            _il.MarkLabel(cases[i]);
+            EmitLocalCall(pc, insn, i);
+            _il.Emit(OpCodes.Br, done);
+        }
+
+        _il.MarkLabel(done);
+    }
+
+    private void EmitInstructionValue(Instruction insn)
+    {
+        _il.Emit(OpCodes.Ldc_I4, (int)insn.Opcode);
+        _il.Emit(OpCodes.Ldc_I4, (int)insn.Dst);
+        _il.Emit(OpCodes.Ldc_I4, (int)insn.Src);
+        _il.Emit(OpCodes.Ldc_I4, (int)insn.Offset);
+        _il.Emit(OpCodes.Ldc_I4, insn.Immediate);
+        _il.Emit(OpCodes.Newobj, InstructionConstructor);
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    /// <summary>address = base + offset, into the address local.</summary>
+    private void EmitAddress(LocalBuilder baseRegister, short offset)
+    {
+        _il.Emit(OpCodes.Ldloc, baseRegister);
+        if (offset != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)offset);
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Stloc, _address);
+    }
+
+    /// <summary>
+    /// The checked-mode test of the address local against the load or store cache, with the out-of-line miss path
+    /// (look the region up, refill the cache, or fall back to the interpreter to fault).
+    /// </summary>
+    private void EmitCheck(int pc, int size, MemoryAccess access)
+    {
+        if (!_checked)
+        {
+            return;
+        }
+
+        bool forRead = access == MemoryAccess.Read;
+        var start = forRead ? _readStart : _writeStart;
+        var length = forRead ? _readLength : _writeLength;
+        var miss = _il.DefineLabel();
+        var resume = _il.DefineLabel();
+
+        // (address - start) > (length - size), unsigned: cached regions have length >= 8, so no wrap.
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Ldloc, start);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Ldloc, length);
+        _il.Emit(OpCodes.Ldc_I8, (long)size);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Bgt_Un, miss);
+        _il.MarkLabel(resume);
+
+        var fault = FallbackHere(pc);
+        _coldPaths.Add(() =>
+        {
+            _il.MarkLabel(miss);
+            _il.Emit(OpCodes.Ldarg, ContextArg);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Ldc_I4, (int)access);
+            _il.Emit(OpCodes.Ldloca, _region);
+            _il.Emit(OpCodes.Call, LookupMethod);
+            _il.Emit(OpCodes.Brfalse, fault);
+            _il.Emit(OpCodes.Ldloc, _region);
+            _il.Emit(OpCodes.Brfalse, resume);
+            _il.Emit(OpCodes.Ldloc, _region);
+            _il.Emit(OpCodes.Call, RegionStartGetter);
+            _il.Emit(OpCodes.Stloc, start);
+            _il.Emit(OpCodes.Ldloc, _region);
+            _il.Emit(OpCodes.Call, RegionLengthGetter);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Stloc, length);
+            _il.Emit(OpCodes.Br, resume);
+        });
+    }
+
+    private void EmitLoad(int pc, Instruction insn)
+    {
+        int size = Instruction.BytesOf(insn.MemorySize);
+        bool signExtend = insn.MemoryMode == MemoryMode.MemSx;
+        if (insn.MemoryMode is not (MemoryMode.Mem or MemoryMode.MemSx))
+        {
+            _il.Emit(OpCodes.Br, FallbackHere(pc));
+            return;
+        }
+
+        EmitAddress(_reg[insn.Src], insn.Offset);
+        EmitCheck(pc, size, MemoryAccess.Read);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Conv_U);
+        if (size > 1)
+        {
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+        }
+
+        switch (size)
+        {
+            case 1:
+                _il.Emit(signExtend ? OpCodes.Ldind_I1 : OpCodes.Ldind_U1);
+                _il.Emit(signExtend ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+                break;
+            case 2:
+                _il.Emit(signExtend ? OpCodes.Ldind_I2 : OpCodes.Ldind_U2);
+                _il.Emit(signExtend ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+                break;
+            case 4:
+                _il.Emit(signExtend ? OpCodes.Ldind_I4 : OpCodes.Ldind_U4);
+                _il.Emit(signExtend ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+                break;
+            default:
+                _il.Emit(OpCodes.Ldind_I8);
+                break;
+        }
+
+        _il.Emit(OpCodes.Stloc, _reg[insn.Dst]);
+    }
+
+    private void EmitStore(int pc, Instruction insn)
+    {
+        int size = Instruction.BytesOf(insn.MemorySize);
+        if (insn.MemoryMode != MemoryMode.Mem)
+        {
+            _il.Emit(OpCodes.Br, FallbackHere(pc));
+            return;
+        }
+
+        EmitAddress(_reg[insn.Dst], insn.Offset);
+        EmitCheck(pc, size, MemoryAccess.Write);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Conv_U);
+        if (insn.Class == InstructionClass.St)
+        {
+            if (size == 8)
+            {
+                _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldc_I4, insn.Immediate);
+            }
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldloc, _reg[insn.Src]);
+            if (size != 8)
+            {
+                _il.Emit(OpCodes.Conv_U4);
+            }
+        }
+
+        if (size > 1)
+        {
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+        }
+
+        _il.Emit(size switch
+        {
+            1 => OpCodes.Stind_I1,
+            2 => OpCodes.Stind_I2,
+            4 => OpCodes.Stind_I4,
+            _ => OpCodes.Stind_I8,
+        });
+    }
+
+    private void EmitAtomic(int pc, Instruction insn)
+    {
+        int size = insn.MemorySize == MemorySize.DoubleWord ? 8 : 4;
+        EmitAddress(_reg[insn.Dst], insn.Offset);
+        EmitCheck(pc, size, MemoryAccess.ReadWrite);
+
+        // Misaligned: the interpreter raises the fault.
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Ldc_I8, (long)(size - 1));
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Brtrue, FallbackHere(pc));
+
+        // The interpreter's own atomic helper, on the slots as its register file.
+        int src = insn.Src;
+        var operation = (AtomicOperation)insn.Immediate;
+        StoreSlot(src, _reg[src]);
+        if (operation == AtomicOperation.CmpXchg && src != 0)
+        {
+            StoreSlot(0, _reg[0]);
+        }
+
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        EmitInstructionValue(insn);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Call, size == 8 ? Atomic64Method : Atomic32Method);
+        if (operation == AtomicOperation.CmpXchg)
+        {
+            LoadSlot(0);
+            _il.Emit(OpCodes.Stloc, _reg[0]);
+        }
+        else if (((int)operation & 0x01) != 0)
+        {
+            LoadSlot(src);
+            _il.Emit(OpCodes.Stloc, _reg[src]);
+        }
+    }
+
+    private void EmitLegacyLoad(int pc, Instruction insn)
+    {
+        int size = Instruction.BytesOf(insn.MemorySize);
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        if (insn.MemoryMode == MemoryMode.Abs)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
+        }
+        else
+        {
+            // (int)((uint)src + (uint)imm), widened with its sign.
+            _il.Emit(OpCodes.Ldloc, _reg[insn.Src]);
+            _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Ldc_I4, insn.Immediate);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Conv_I8);
+        }
+
+        _il.Emit(OpCodes.Ldc_I4, size);
+        _il.Emit(OpCodes.Ldloca, _legacyValue);
+        _il.Emit(OpCodes.Call, LegacyLoadMethod);
+        _il.Emit(OpCodes.Brfalse, FallbackHere(pc));
+        _il.Emit(OpCodes.Ldloc, _legacyValue);
+        _il.Emit(OpCodes.Stloc, _reg[0]);
+    }
+
+    private static MethodInfo Method(Type type, string name) =>
+        type.GetMethod(name, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+        ?? throw new InvalidOperationException($"{type.Name}.{name} not found");
+}

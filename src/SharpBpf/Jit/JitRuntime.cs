@@ -1,0 +1,126 @@
+using System.Buffers.Binary;
+using SharpBpf.Isa;
+using SharpBpf.Runtime;
+
+namespace SharpBpf.Jit;
+
+/// <summary>A compiled BPF function: the image, the context, the run's slot buffer and the frame depth.</summary>
+internal unsafe delegate ulong JitFunction(ProgramImage image, BpfExecutionContext context, ulong* slots, int depth);
+
+/// <summary>
+/// What generated code calls for the rare or complex operations, and the layout of the per-run slot buffer that
+/// carries registers across bpf-to-bpf calls, the instruction budget and the "program ended" flag.
+/// </summary>
+/// <remarks>
+/// Every fault the JIT can meet except the call-depth one is produced by handing the faulting instruction to the
+/// interpreter (<see cref="Fallback"/>): the interpreter re-executes it and raises its own fault, so messages, pcs
+/// and <see cref="BpfExecutionContext.InstructionsExecuted"/> come from one implementation.
+/// </remarks>
+internal static unsafe class JitRuntime
+{
+    /// <summary>Slots 0-15: a register file (r0-r10 used), for calls, atomics and the interpreter fallback.</summary>
+    public const int RegisterSlots = 16;
+
+    /// <summary>The budget left, kept in memory only across calls.</summary>
+    public const int BudgetSlot = 16;
+
+    /// <summary>The budget the run started with.</summary>
+    public const int RunBudgetSlot = 17;
+
+    /// <summary>Non-zero once the program has ended early (a helper's Stop, an out-of-bounds legacy load...).</summary>
+    public const int EndedSlot = 18;
+
+    /// <summary>r0 of a program that ended early.</summary>
+    public const int EndValueSlot = 19;
+
+    /// <summary>The size of the slot buffer.</summary>
+    public const int SlotCount = 20;
+
+    /// <summary>The helper registered under <paramref name="id"/> in this context's table, or null.</summary>
+    public static HelperRegistration? FindHelper(BpfExecutionContext context, long id) => context.Helpers.Find(id);
+
+    /// <summary>Calls a helper as the interpreter does; a helper's Stop marks the run as ended.</summary>
+    public static ulong InvokeHelper(
+        BpfExecutionContext context, HelperRegistration helper, int pc, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots)
+    {
+        context.CurrentPc = pc;
+        ulong r0 = helper.Function(context, r1, r2, r3, r4, r5);
+        if (context.StopRequested)
+        {
+            context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
+            slots[EndedSlot] = 1;
+            slots[EndValueSlot] = context.StopValue;
+        }
+
+        return r0;
+    }
+
+    /// <summary>
+    /// The slow path of a checked access: false when no region allows it (the caller then falls back to the
+    /// interpreter, which faults); otherwise <paramref name="cacheable"/> is the region to cache, or null when
+    /// the engines do not cache it (smaller than 8 bytes, or read-only for the store cache).
+    /// </summary>
+    public static bool Lookup(BpfExecutionContext context, ulong address, int size, MemoryAccess access, out MemoryRegion? cacheable)
+    {
+        var region = context.FindRegion(address, size, access);
+        if (region is null)
+        {
+            cacheable = null;
+            return false;
+        }
+
+        cacheable = region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite) ? region : null;
+        return true;
+    }
+
+    /// <summary>
+    /// A legacy packet load that stays inside the packet; false when there is no packet or the load is out of
+    /// bounds (the interpreter then ends the program or faults).
+    /// </summary>
+    public static bool TryLegacyLoad(BpfExecutionContext context, long offset, int size, out ulong value)
+    {
+        var packet = context.LegacyPacket;
+        if (packet is null || offset < 0 || offset + size > packet.Length)
+        {
+            value = 0;
+            return false;
+        }
+
+        var bytes = packet.AsSpan().Slice((int)offset, size);
+        value = size switch
+        {
+            1 => bytes[0],
+            2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
+            _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
+        };
+        return true;
+    }
+
+    /// <summary>The index in <see cref="BpfProgram.FunctionStarts"/> of the function an address points to, or -1.</summary>
+    public static int FunctionIndexAt(ProgramImage image, ulong address)
+    {
+        int pc = image.FunctionAt(address);
+        return pc < 0 ? -1 : image.Program.FunctionStarts.AsSpan().BinarySearch(pc);
+    }
+
+    /// <summary>The call-depth fault, with the instruction count the interpreter would report.</summary>
+    public static BpfExecutionException CallDepthFault(BpfExecutionContext context, ulong* slots, int pc, Instruction insn, int depth, long budget)
+    {
+        context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
+        return Interpreter.CallDepthFault(pc, insn, depth);
+    }
+
+    /// <summary>
+    /// Runs the interpreter from <paramref name="pc"/> with the registers spilled in <paramref name="slots"/> and the
+    /// budget left before that instruction. It is only called where the interpreter cannot get past a block's end:
+    /// it faults (memory, budget, helper, call target...) or ends the program (an out-of-bounds legacy load), so the
+    /// run ends here; the result is recorded as the run's r0.
+    /// </summary>
+    public static ulong Fallback(BpfExecutionContext context, ProgramImage image, ulong* slots, int pc, long budget)
+    {
+        ulong r0 = Interpreter.Execute(context, image, slots, pc, budget, (long)slots[RunBudgetSlot]);
+        slots[EndedSlot] = 1;
+        slots[EndValueSlot] = r0;
+        return r0;
+    }
+}

@@ -1,0 +1,120 @@
+using SharpBpf.Conformance;
+using SharpBpf.Isa;
+using SharpBpf.Isa.Assembly;
+using SharpBpf.Runtime;
+
+namespace SharpBpf.Tests.Jit;
+
+/// <summary>
+/// Locates ../shared beside the checkout (the folder next to the one holding SharpBpf.slnx), or the folder named by
+/// SHARPBPF_SHARED (for worktrees that do not sit beside it).
+/// </summary>
+internal static class JitSharedData
+{
+    /// <summary>The shared sub-folder, or null when absent.</summary>
+    public static string? Folder(string name)
+    {
+        if (Environment.GetEnvironmentVariable("SHARPBPF_SHARED") is { Length: > 0 } overridden)
+        {
+            string path = Path.Combine(overridden, name);
+            return Directory.Exists(path) ? path : null;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
+            {
+                string candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", name));
+                return Directory.Exists(candidate) ? candidate : null;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>A fact skipped, with the reason, when ../shared/FOLDER is absent.</summary>
+internal sealed class JitSharedFactAttribute : FactAttribute
+{
+    public JitSharedFactAttribute(string folder)
+    {
+        if (JitSharedData.Folder(folder) is null)
+        {
+            Skip = $"../shared/{folder} is not present beside the checkout";
+        }
+    }
+}
+
+/// <summary>What one engine did with a program: r0 or the fault, the instruction count and the memory afterwards.</summary>
+internal sealed record EngineOutcome(ulong? Result, ExecutionFault? Fault, long Instructions, byte[] Input, byte[] Stack)
+{
+    public string Describe() => Fault is null
+        ? $"r0 = 0x{Result:x}, {Instructions} insns"
+        : $"fault {Fault.Kind} at pc {Fault.Pc}: {Fault.Message} ({Instructions} insns)";
+}
+
+/// <summary>Runs the same program on the interpreter and the JIT with identical inputs.</summary>
+internal static class Engines
+{
+    public static BpfProgram Assemble(string source, AssemblySyntax syntax = AssemblySyntax.Ubpf) =>
+        BpfProgram.Create(Assembler.Assemble(source, syntax));
+
+    /// <summary>
+    /// Runs on a fresh context: <paramref name="input"/> is copied into a read-write region (r1 = its address,
+    /// r2 = its length), also registered as the legacy packet; the stack starts with <paramref name="stackSeed"/>'s bytes.
+    /// </summary>
+    public static EngineOutcome Run(
+        ExecutableProgram program, byte[] input, HelperTable helpers, long budget, int stackSeed = 0, Action<BpfExecutionContext>? setup = null)
+    {
+        var context = new BpfExecutionContext(helpers) { InstructionBudget = budget };
+        new Random(stackSeed).NextBytes(context.Stack.AsSpan());
+        var region = MemoryRegion.FromBytes(input, MemoryAccess.ReadWrite, MemoryRegionKind.Input, "input");
+        context.AddRegion(region);
+        context.LegacyPacket = region;
+        setup?.Invoke(context);
+        ulong? result = null;
+        ExecutionFault? fault = null;
+        try
+        {
+            result = program.Run(context, region.Start, (ulong)input.Length);
+        }
+        catch (BpfExecutionException e)
+        {
+            fault = e.Fault;
+        }
+
+        return new EngineOutcome(result, fault, context.InstructionsExecuted, region.AsSpan().ToArray(), context.Stack.AsSpan().ToArray());
+    }
+
+    /// <summary>Asserts both engines agree on r0, fault (kind, pc, message), instruction count and memory.</summary>
+    public static void AssertSame(EngineOutcome expected, EngineOutcome actual, string what)
+    {
+        if (expected.Result != actual.Result || (expected.Fault is null) != (actual.Fault is null)
+            || (expected.Fault is not null && (expected.Fault.Kind != actual.Fault!.Kind || expected.Fault.Pc != actual.Fault.Pc || expected.Fault.Message != actual.Fault.Message))
+            || expected.Instructions != actual.Instructions)
+        {
+            Assert.Fail($"{what}\ninterpreter: {expected.Describe()}\njit:         {actual.Describe()}");
+        }
+
+        if (!expected.Input.AsSpan().SequenceEqual(actual.Input))
+        {
+            Assert.Fail($"{what}\ninput memory differs after the run ({expected.Describe()})");
+        }
+
+        if (!expected.Stack.AsSpan().SequenceEqual(actual.Stack))
+        {
+            Assert.Fail($"{what}\nstack differs after the run ({expected.Describe()})");
+        }
+    }
+
+    /// <summary>Runs both engines and asserts they agree; returns the interpreter's outcome.</summary>
+    public static EngineOutcome Compare(BpfProgram program, byte[] input, HelperTable helpers, long budget, int stackSeed, string what)
+    {
+        var expected = Run(new Interpreter(program), input, helpers, budget, stackSeed);
+        var actual = Run(new SharpBpf.Jit.JittedProgram(program), input, helpers, budget, stackSeed);
+        AssertSame(expected, actual, what);
+        return expected;
+    }
+
+    public static HelperTable ConformanceTable() => ConformanceHelpers.Create();
+}
