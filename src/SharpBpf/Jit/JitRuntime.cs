@@ -44,7 +44,18 @@ internal static unsafe class JitRuntime
         BpfExecutionContext context, HelperRegistration helper, int pc, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots)
     {
         context.CurrentPc = pc;
-        ulong r0 = helper.Function(context, r1, r2, r3, r4, r5);
+        ulong r0;
+        try
+        {
+            r0 = helper.Function(context, r1, r2, r3, r4, r5);
+        }
+        catch (BpfExecutionException)
+        {
+            // A helper's fault (a bad pointer argument): the interpreter counts the call as executed too.
+            context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
+            throw;
+        }
+
         if (context.StopRequested)
         {
             context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;

@@ -60,18 +60,38 @@ internal static class Engines
         BpfProgram.Create(Assembler.Assemble(source, syntax));
 
     /// <summary>
-    /// Runs on a fresh context: <paramref name="input"/> is copied into a read-write region (r1 = its address,
-    /// r2 = its length), also registered as the legacy packet; the stack starts with <paramref name="stackSeed"/>'s bytes.
+    /// Runs both engines on one context (so the stack and input have the same addresses for both): each run starts
+    /// from the same stack bytes (seeded) and input bytes; the input is a read-write region (r1 = its address,
+    /// r2 = its length) and the legacy packet. Asserts they agree on r0, fault (kind, pc, message), instruction
+    /// count and the memory afterwards; returns the interpreter's outcome.
     /// </summary>
-    public static EngineOutcome Run(
-        ExecutableProgram program, byte[] input, HelperTable helpers, long budget, int stackSeed = 0, Action<BpfExecutionContext>? setup = null)
+    public static EngineOutcome Compare(BpfProgram program, byte[] input, HelperTable helpers, long budget, int stackSeed, string what)
+    {
+        var interpreter = new Interpreter(program);
+        var jit = new SharpBpf.Jit.JittedProgram(program);
+        return Compare(interpreter, jit, input, helpers, budget, stackSeed, what);
+    }
+
+    /// <summary>The same, for programs already prepared.</summary>
+    public static EngineOutcome Compare(
+        ExecutableProgram reference, ExecutableProgram jit, byte[] input, HelperTable helpers, long budget, int stackSeed, string what)
     {
         var context = new BpfExecutionContext(helpers) { InstructionBudget = budget };
-        new Random(stackSeed).NextBytes(context.Stack.AsSpan());
+        var stack = new byte[context.Stack.Length];
+        new Random(stackSeed).NextBytes(stack);
         var region = MemoryRegion.FromBytes(input, MemoryAccess.ReadWrite, MemoryRegionKind.Input, "input");
         context.AddRegion(region);
         context.LegacyPacket = region;
-        setup?.Invoke(context);
+        var expected = Run(reference, context, region, input, stack);
+        var actual = Run(jit, context, region, input, stack);
+        AssertSame(expected, actual, what);
+        return expected;
+    }
+
+    private static EngineOutcome Run(ExecutableProgram program, BpfExecutionContext context, MemoryRegion region, byte[] input, byte[] stack)
+    {
+        stack.CopyTo(context.Stack.AsSpan());
+        input.CopyTo(region.AsSpan());
         ulong? result = null;
         ExecutionFault? fault = null;
         try
@@ -106,15 +126,4 @@ internal static class Engines
             Assert.Fail($"{what}\nstack differs after the run ({expected.Describe()})");
         }
     }
-
-    /// <summary>Runs both engines and asserts they agree; returns the interpreter's outcome.</summary>
-    public static EngineOutcome Compare(BpfProgram program, byte[] input, HelperTable helpers, long budget, int stackSeed, string what)
-    {
-        var expected = Run(new Interpreter(program), input, helpers, budget, stackSeed);
-        var actual = Run(new SharpBpf.Jit.JittedProgram(program), input, helpers, budget, stackSeed);
-        AssertSame(expected, actual, what);
-        return expected;
-    }
-
-    public static HelperTable ConformanceTable() => ConformanceHelpers.Create();
 }
