@@ -154,7 +154,7 @@ public class JitFocusedTests
         var (first, second) = Instruction.LoadImm64(2, 0, Imm64Source.Function);
         var functionCall = BpfProgram.Create(
         [
-            first.WithImmediate(3), second,              // pc 0-1: r2 = function at pc 1 + 1 + 3 = 5
+            first.WithImmediate(4), second,              // pc 0-1: r2 = function at pc 0 + 1 + 4 = 5
             new Instruction(Opcode.CallX, 2, 0, 0, 0),  // pc 2
             Instruction.Alu(true, AluOperation.Add, OperandSource.Immediate, 0, immediate: 1),
             Instruction.Exit,
