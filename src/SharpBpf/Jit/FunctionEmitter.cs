@@ -19,9 +19,9 @@ namespace SharpBpf.Jit;
 /// </para>
 /// <para>
 /// Checked accesses compare the address against one cached region for loads and one for stores (both primed
-/// with the stack, reset after calls), like the interpreter; misses go to an out-of-line path that looks the
-/// region up and, when none allows the access, hands the instruction to the interpreter to fault. Cold paths are
-/// emitted after the body so the hot code stays straight.
+/// with the stack, reset after calls), like the interpreter; a miss looks the region up (in line, so that the
+/// method has no backward jumps but the program's own) and, when none allows the access, jumps to a cold path
+/// after the body that hands the instruction to the interpreter to fault.
 /// </para>
 /// </remarks>
 internal sealed class FunctionEmitter
@@ -894,41 +894,39 @@ internal sealed class FunctionEmitter
         bool forRead = access == MemoryAccess.Read;
         var start = forRead ? _readStart : _writeStart;
         var length = forRead ? _readLength : _writeLength;
-        var miss = _il.DefineLabel();
         var resume = _il.DefineLabel();
 
-        // (address - start) > (length - size), unsigned: cached regions have length >= 8, so no wrap.
+        // (address - start) <= (length - size), unsigned: cached regions have length >= 8, so no wrap.
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Ldloc, start);
         _il.Emit(OpCodes.Sub);
         _il.Emit(OpCodes.Ldloc, length);
         _il.Emit(OpCodes.Ldc_I8, (long)size);
         _il.Emit(OpCodes.Sub);
-        _il.Emit(OpCodes.Bgt_Un, miss);
-        _il.MarkLabel(resume);
+        _il.Emit(OpCodes.Ble_Un, resume);
 
-        var fault = FallbackHere(pc);
-        _coldPaths.Add(() =>
-        {
-            _il.MarkLabel(miss);
-            _il.Emit(OpCodes.Ldarg, ContextArg);
-            _il.Emit(OpCodes.Ldloc, _address);
-            _il.Emit(OpCodes.Ldc_I4, size);
-            _il.Emit(OpCodes.Ldc_I4, (int)access);
-            _il.Emit(OpCodes.Ldloca, _region);
-            _il.Emit(OpCodes.Call, LookupMethod);
-            _il.Emit(OpCodes.Brfalse, fault);
-            _il.Emit(OpCodes.Ldloc, _region);
-            _il.Emit(OpCodes.Brfalse, resume);
-            _il.Emit(OpCodes.Ldloc, _region);
-            _il.Emit(OpCodes.Call, RegionStartGetter);
-            _il.Emit(OpCodes.Stloc, start);
-            _il.Emit(OpCodes.Ldloc, _region);
-            _il.Emit(OpCodes.Call, RegionLengthGetter);
-            _il.Emit(OpCodes.Conv_I8);
-            _il.Emit(OpCodes.Stloc, length);
-            _il.Emit(OpCodes.Br, resume);
-        });
+        // The miss path stays in line: a jump back from the end of the method would look like a loop to the
+        // runtime's compiler, and hundreds of those make compilation dozens of times slower.
+        _il.Emit(OpCodes.Ldarg, ContextArg);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Ldc_I4, size);
+        _il.Emit(OpCodes.Ldc_I4, (int)access);
+        _il.Emit(OpCodes.Call, LookupMethod);
+        _il.Emit(OpCodes.Stloc, _region);
+        _il.Emit(OpCodes.Ldloc, _region);
+        _il.Emit(OpCodes.Brfalse, FallbackHere(pc));
+        _il.Emit(OpCodes.Ldloc, _region);
+        _il.Emit(OpCodes.Call, RegionLengthGetter);
+        _il.Emit(OpCodes.Ldc_I4_8);
+        _il.Emit(OpCodes.Blt, resume);
+        _il.Emit(OpCodes.Ldloc, _region);
+        _il.Emit(OpCodes.Call, RegionStartGetter);
+        _il.Emit(OpCodes.Stloc, start);
+        _il.Emit(OpCodes.Ldloc, _region);
+        _il.Emit(OpCodes.Call, RegionLengthGetter);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Stloc, length);
+        _il.MarkLabel(resume);
     }
 
     private void EmitLoad(int pc, Instruction insn)
@@ -1076,9 +1074,11 @@ internal sealed class FunctionEmitter
         }
 
         _il.Emit(OpCodes.Ldc_I4, size);
-        _il.Emit(OpCodes.Ldloca, _legacyValue);
         _il.Emit(OpCodes.Call, LegacyLoadMethod);
-        _il.Emit(OpCodes.Brfalse, FallbackHere(pc));
+        _il.Emit(OpCodes.Stloc, _legacyValue);
+        _il.Emit(OpCodes.Ldloc, _legacyValue);
+        _il.Emit(OpCodes.Ldc_I8, unchecked((long)JitRuntime.LegacyLoadFailed));
+        _il.Emit(OpCodes.Beq, FallbackHere(pc));
         _il.Emit(OpCodes.Ldloc, _legacyValue);
         _il.Emit(OpCodes.Stloc, _reg[0]);
     }

@@ -66,45 +66,49 @@ internal static unsafe class JitRuntime
         return r0;
     }
 
+    /// <summary>What <see cref="Lookup"/> returns for an allowed access to a region the engines do not cache.</summary>
+    public static readonly MemoryRegion Uncacheable = MemoryRegion.Allocate(0, MemoryAccess.None, MemoryRegionKind.Other, "uncacheable");
+
     /// <summary>
-    /// The slow path of a checked access: false when no region allows it (the caller then falls back to the
-    /// interpreter, which faults); otherwise <paramref name="cacheable"/> is the region to cache, or null when
-    /// the engines do not cache it (smaller than 8 bytes, or read-only for the store cache).
+    /// The slow path of a checked access: null when no region allows it (the caller then falls back to the
+    /// interpreter, which faults); otherwise the region to cache, or <see cref="Uncacheable"/> (length 0) when the
+    /// engines do not cache it (smaller than 8 bytes, or read-only for the store cache).
     /// </summary>
-    public static bool Lookup(BpfExecutionContext context, ulong address, int size, MemoryAccess access, out MemoryRegion? cacheable)
+    /// <remarks>Results come back as return values, not out parameters: an address-taken local makes the runtime's
+    /// compiler assume every store through a pointer may change it, which slows compilation down a lot.</remarks>
+    public static MemoryRegion? Lookup(BpfExecutionContext context, ulong address, int size, MemoryAccess access)
     {
         var region = context.FindRegion(address, size, access);
         if (region is null)
         {
-            cacheable = null;
-            return false;
+            return null;
         }
 
-        cacheable = region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite) ? region : null;
-        return true;
+        return region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite) ? region : Uncacheable;
     }
 
+    /// <summary>The value <see cref="TryLegacyLoad"/> returns when the load cannot be done (loads give at most 32 bits).</summary>
+    public const ulong LegacyLoadFailed = ulong.MaxValue;
+
     /// <summary>
-    /// A legacy packet load that stays inside the packet; false when there is no packet or the load is out of
-    /// bounds (the interpreter then ends the program or faults).
+    /// A legacy packet load that stays inside the packet, or <see cref="LegacyLoadFailed"/> when there is no packet or
+    /// the load is out of bounds (the interpreter then ends the program or faults).
     /// </summary>
-    public static bool TryLegacyLoad(BpfExecutionContext context, long offset, int size, out ulong value)
+    public static ulong TryLegacyLoad(BpfExecutionContext context, long offset, int size)
     {
         var packet = context.LegacyPacket;
         if (packet is null || offset < 0 || offset + size > packet.Length)
         {
-            value = 0;
-            return false;
+            return LegacyLoadFailed;
         }
 
         var bytes = packet.AsSpan().Slice((int)offset, size);
-        value = size switch
+        return size switch
         {
             1 => bytes[0],
             2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
             _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
         };
-        return true;
     }
 
     /// <summary>The index in <see cref="BpfProgram.FunctionStarts"/> of the function an address points to, or -1.</summary>
