@@ -42,10 +42,7 @@ internal sealed class FunctionEmitter
     private static readonly MethodInfo Swap16Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
     private static readonly MethodInfo Swap32Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
     private static readonly MethodInfo Swap64Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
-    private static readonly MethodInfo StackGetter = typeof(BpfExecutionContext).GetProperty(nameof(BpfExecutionContext.Stack))!.GetMethod!;
     private static readonly MethodInfo FramePointerMethod = typeof(BpfExecutionContext).GetMethod(nameof(BpfExecutionContext.FramePointer))!;
-    private static readonly MethodInfo RegionStartGetter = typeof(MemoryRegion).GetProperty(nameof(MemoryRegion.Start))!.GetMethod!;
-    private static readonly MethodInfo RegionLengthGetter = typeof(MemoryRegion).GetProperty(nameof(MemoryRegion.Length))!.GetMethod!;
     private static readonly ConstructorInfo InstructionConstructor =
         typeof(Instruction).GetConstructor([typeof(byte), typeof(byte), typeof(byte), typeof(short), typeof(int)])!;
 
@@ -68,7 +65,7 @@ internal sealed class FunctionEmitter
     private LocalBuilder _budget = null!;
     private LocalBuilder _readStart = null!, _readLength = null!, _writeStart = null!, _writeLength = null!;
     private LocalBuilder _address = null!, _fallbackPc = null!, _fallbackBudget = null!;
-    private LocalBuilder _region = null!, _legacyValue = null!, _helper = null!;
+    private LocalBuilder _status = null!, _legacyValue = null!, _helper = null!;
     private Label _fallback;
     private Label _ended;
 
@@ -189,7 +186,7 @@ internal sealed class FunctionEmitter
         _address = _il.DeclareLocal(typeof(ulong));
         _fallbackPc = _il.DeclareLocal(typeof(int));
         _fallbackBudget = _il.DeclareLocal(typeof(long));
-        _region = _il.DeclareLocal(typeof(MemoryRegion));
+        _status = _il.DeclareLocal(typeof(int));
         _legacyValue = _il.DeclareLocal(typeof(ulong));
         _helper = _il.DeclareLocal(typeof(HelperRegistration));
         _fallback = _il.DefineLabel();
@@ -221,15 +218,11 @@ internal sealed class FunctionEmitter
             return;
         }
 
-        _il.Emit(OpCodes.Ldarg, ContextArg);
-        _il.Emit(OpCodes.Call, StackGetter);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Call, RegionStartGetter);
+        LoadSlot(JitRuntime.StackStartSlot);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Stloc, _readStart);
         _il.Emit(OpCodes.Stloc, _writeStart);
-        _il.Emit(OpCodes.Call, RegionLengthGetter);
-        _il.Emit(OpCodes.Conv_I8);
+        LoadSlot(JitRuntime.StackLengthSlot);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Stloc, _readLength);
         _il.Emit(OpCodes.Stloc, _writeLength);
@@ -884,9 +877,11 @@ internal sealed class FunctionEmitter
     /// The checked-mode test of the address local against the load or store cache, with the out-of-line miss path
     /// (look the region up, refill the cache, or fall back to the interpreter to fault).
     /// </summary>
-    private void EmitCheck(int pc, int size, MemoryAccess access)
+    private void EmitCheck(int pc, int size, MemoryAccess access, int baseRegister, short offset)
     {
-        if (!_checked)
+        // r10 + offset with -512 <= offset <= -size lies in the current frame, which is always inside the stack
+        // region (read-write, first in every lookup): the interpreter's check would pass, so none is needed.
+        if (!_checked || (baseRegister == InstructionRules.FramePointer && offset >= -BpfExecutionContext.FrameStackSize && offset <= -size))
         {
             return;
         }
@@ -906,25 +901,22 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Ble_Un, resume);
 
         // The miss path stays in line: a jump back from the end of the method would look like a loop to the
-        // runtime's compiler, and hundreds of those make compilation dozens of times slower.
+        // runtime's compiler, and hundreds of those make compilation much slower.
         _il.Emit(OpCodes.Ldarg, ContextArg);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Ldc_I4, size);
         _il.Emit(OpCodes.Ldc_I4, (int)access);
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
         _il.Emit(OpCodes.Call, LookupMethod);
-        _il.Emit(OpCodes.Stloc, _region);
-        _il.Emit(OpCodes.Ldloc, _region);
+        _il.Emit(OpCodes.Stloc, _status);
+        _il.Emit(OpCodes.Ldloc, _status);
         _il.Emit(OpCodes.Brfalse, FallbackHere(pc));
-        _il.Emit(OpCodes.Ldloc, _region);
-        _il.Emit(OpCodes.Call, RegionLengthGetter);
-        _il.Emit(OpCodes.Ldc_I4_8);
-        _il.Emit(OpCodes.Blt, resume);
-        _il.Emit(OpCodes.Ldloc, _region);
-        _il.Emit(OpCodes.Call, RegionStartGetter);
+        _il.Emit(OpCodes.Ldloc, _status);
+        _il.Emit(OpCodes.Ldc_I4, JitRuntime.AccessAllowed);
+        _il.Emit(OpCodes.Beq, resume);
+        LoadSlot(JitRuntime.CacheStartSlot);
         _il.Emit(OpCodes.Stloc, start);
-        _il.Emit(OpCodes.Ldloc, _region);
-        _il.Emit(OpCodes.Call, RegionLengthGetter);
-        _il.Emit(OpCodes.Conv_I8);
+        LoadSlot(JitRuntime.CacheLengthSlot);
         _il.Emit(OpCodes.Stloc, length);
         _il.MarkLabel(resume);
     }
@@ -940,7 +932,7 @@ internal sealed class FunctionEmitter
         }
 
         EmitAddress(_reg[insn.Src], insn.Offset);
-        EmitCheck(pc, size, MemoryAccess.Read);
+        EmitCheck(pc, size, MemoryAccess.Read, insn.Src, insn.Offset);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Conv_U);
         if (size > 1)
@@ -980,7 +972,7 @@ internal sealed class FunctionEmitter
         }
 
         EmitAddress(_reg[insn.Dst], insn.Offset);
-        EmitCheck(pc, size, MemoryAccess.Write);
+        EmitCheck(pc, size, MemoryAccess.Write, insn.Dst, insn.Offset);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Conv_U);
         if (insn.Class == InstructionClass.St)
@@ -1021,7 +1013,7 @@ internal sealed class FunctionEmitter
     {
         int size = insn.MemorySize == MemorySize.DoubleWord ? 8 : 4;
         EmitAddress(_reg[insn.Dst], insn.Offset);
-        EmitCheck(pc, size, MemoryAccess.ReadWrite);
+        EmitCheck(pc, size, MemoryAccess.ReadWrite, insn.Dst, insn.Offset);
 
         // Misaligned: the interpreter raises the fault.
         _il.Emit(OpCodes.Ldloc, _address);

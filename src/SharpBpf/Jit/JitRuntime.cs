@@ -33,8 +33,29 @@ internal static unsafe class JitRuntime
     /// <summary>r0 of a program that ended early.</summary>
     public const int EndValueSlot = 19;
 
+    /// <summary>Where <see cref="Lookup"/> leaves the start of a region to cache.</summary>
+    public const int CacheStartSlot = 20;
+
+    /// <summary>Where <see cref="Lookup"/> leaves the length of a region to cache.</summary>
+    public const int CacheLengthSlot = 21;
+
+    /// <summary>The stack's start address (to reset the caches without calls).</summary>
+    public const int StackStartSlot = 22;
+
+    /// <summary>The stack's length.</summary>
+    public const int StackLengthSlot = 23;
+
     /// <summary>The size of the slot buffer.</summary>
-    public const int SlotCount = 20;
+    public const int SlotCount = 24;
+
+    /// <summary><see cref="Lookup"/>: no region allows the access.</summary>
+    public const int AccessDenied = 0;
+
+    /// <summary><see cref="Lookup"/>: allowed, but the engines do not cache the region.</summary>
+    public const int AccessAllowed = 1;
+
+    /// <summary><see cref="Lookup"/>: allowed; the region to cache is in the cache slots.</summary>
+    public const int AccessAllowedCache = 2;
 
     /// <summary>The helper registered under <paramref name="id"/> in this context's table, or null.</summary>
     public static HelperRegistration? FindHelper(BpfExecutionContext context, long id) => context.Helpers.Find(id);
@@ -66,25 +87,32 @@ internal static unsafe class JitRuntime
         return r0;
     }
 
-    /// <summary>What <see cref="Lookup"/> returns for an allowed access to a region the engines do not cache.</summary>
-    public static readonly MemoryRegion Uncacheable = MemoryRegion.Allocate(0, MemoryAccess.None, MemoryRegionKind.Other, "uncacheable");
-
     /// <summary>
-    /// The slow path of a checked access: null when no region allows it (the caller then falls back to the
-    /// interpreter, which faults); otherwise the region to cache, or <see cref="Uncacheable"/> (length 0) when the
-    /// engines do not cache it (smaller than 8 bytes, or read-only for the store cache).
+    /// The slow path of a checked access: <see cref="AccessDenied"/> when no region allows it (the caller then falls
+    /// back to the interpreter, which faults); <see cref="AccessAllowedCache"/> with the region's bounds in the cache
+    /// slots when the engines cache it (8 bytes or more, and read-write for the store cache); else
+    /// <see cref="AccessAllowed"/>.
     /// </summary>
-    /// <remarks>Results come back as return values, not out parameters: an address-taken local makes the runtime's
-    /// compiler assume every store through a pointer may change it, which slows compilation down a lot.</remarks>
-    public static MemoryRegion? Lookup(BpfExecutionContext context, ulong address, int size, MemoryAccess access)
+    /// <remarks>
+    /// One call with plain results: every call site and every address-taken local costs the runtime's compiler
+    /// time, and there is one of these per memory instruction.
+    /// </remarks>
+    public static int Lookup(BpfExecutionContext context, ulong address, int size, MemoryAccess access, ulong* slots)
     {
         var region = context.FindRegion(address, size, access);
         if (region is null)
         {
-            return null;
+            return AccessDenied;
         }
 
-        return region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite) ? region : Uncacheable;
+        if (region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite))
+        {
+            slots[CacheStartSlot] = region.Start;
+            slots[CacheLengthSlot] = (ulong)region.Length;
+            return AccessAllowedCache;
+        }
+
+        return AccessAllowed;
     }
 
     /// <summary>The value <see cref="TryLegacyLoad"/> returns when the load cannot be done (loads give at most 32 bits).</summary>

@@ -75,6 +75,8 @@ public sealed class JittedProgram : ExecutableProgram
         long budget = context.InstructionBudget;
         slots[JitRuntime.BudgetSlot] = (ulong)budget;
         slots[JitRuntime.RunBudgetSlot] = (ulong)budget;
+        slots[JitRuntime.StackStartSlot] = context.Stack.Start;
+        slots[JitRuntime.StackLengthSlot] = (ulong)context.Stack.Length;
 
         ulong r0 = _entry(Image, context, slots, 0);
         if (slots[JitRuntime.EndedSlot] != 0)

@@ -311,6 +311,33 @@ public class JitFocusedTests
         Assert.Contains("does not allow it", storeFault.Message);
     }
 
+    [Theory]
+    [InlineData(-8, false)]
+    [InlineData(-512, false)]
+    [InlineData(-600, false)] // below the frame, still inside the stack region: allowed, as in the interpreter
+    [InlineData(-4, true)] // runs past the top of the stack
+    [InlineData(0, true)]
+    public void StackAccessesAreCheckedOutsideTheFrame(short offset, bool faults)
+    {
+        var program = BpfProgram.Create(
+        [
+            Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 0, immediate: 7),
+            Instruction.Memory(InstructionClass.Stx, MemoryMode.Mem, MemorySize.DoubleWord, 10, 0, offset),
+            Instruction.Memory(InstructionClass.Ldx, MemoryMode.Mem, MemorySize.DoubleWord, 0, 10, offset),
+            Instruction.Exit,
+        ]);
+        var outcome = Engines.Compare(program, [], new HelperTable(), 100, 0, $"offset {offset}");
+        Assert.Equal(faults, outcome.Fault is not null);
+        if (faults)
+        {
+            Assert.Equal(1, outcome.Fault!.Pc);
+        }
+        else
+        {
+            Assert.Equal(7UL, outcome.Result);
+        }
+    }
+
     [Fact]
     public void MisalignedAtomicsFault()
     {
