@@ -1,17 +1,17 @@
 namespace SharpBpf.Isa;
 
-/// <summary>The textual assembly dialects SharpBPF reads and writes.</summary>
+/// <summary>The textual dialects of BPF assembly that SharpBPF reads and writes.</summary>
 public enum AssemblySyntax
 {
     /// <summary>
-    /// The C-like syntax of LLVM (<c>llvm-objdump -d</c>, <c>llvm-mc</c>, clang inline assembly):
-    /// <c>r0 = 0x0</c>, <c>if r1 s&gt; w2 goto +0x2</c>, <c>r1 = *(u64 *)(r10 - 0x8)</c>.
+    /// The C-like syntax printed by <c>llvm-objdump -d</c>, accepted by <c>llvm-mc</c> and printed
+    /// (with an opcode prefix) by <c>bpftool prog dump xlated</c>: <c>r0 = *(u32 *)(r1 + 0x8)</c>.
     /// </summary>
     Llvm,
 
     /// <summary>
-    /// The mnemonic syntax of uBPF and the bpf_conformance test suite:
-    /// <c>mov32 %r0, 0</c>, <c>jeq %r1, 5, +2</c>, <c>ldxdw %r0, [%r10-8]</c>.
+    /// The mnemonic syntax of uBPF and the <c>bpf_conformance</c> test suite:
+    /// <c>ldxw %r0, [%r1+8]</c>.
     /// </summary>
     Ubpf,
 }

@@ -42,9 +42,10 @@ namespace SharpBpf.Isa.Formatting;
 /// <item>Memory: <c>ldxdw %r0, [%r10-8]</c>, <c>ldxsb %r0, [%r1+2]</c>, <c>stw [%r1], 5</c>,
 /// <c>stxdw [%r10-8], %r1</c>, <c>lock add [%r1], %r2</c>, <c>lock fetch xor32 [%r1+4], %r2</c>,
 /// <c>lock xchg [%r1], %r2</c>, <c>lock cmpxchg32 [%r1], %r2</c>.</item>
-/// <item><c>lddw %r1, 0x1122334455667788</c>; pseudo sources as <c>lddw %r1, map_fd 5</c>,
-/// <c>map_value 5, 16</c> (map fd, offset), <c>btf_id</c>, <c>func</c>, <c>map_idx</c>,
-/// <c>map_idx_value</c>. Legacy packet loads: <c>ldabsw 12</c>, <c>ldindh %r1, 4</c>.</item>
+/// <item><c>lddw %r1, 0x1122334455667788</c>; pseudo sources in bpftool's spelling:
+/// <c>map[fd:5]</c> (src 1), <c>map[fd:5]+16</c> (src 2, value at an offset), <c>btf_id[7]</c> (src 3),
+/// <c>subprog[+3]</c> (src 4, relative like a local call), <c>map[idx:0]</c> (src 5),
+/// <c>map[idx:0]+16</c> (src 6). Legacy packet loads: <c>ldabsw 12</c>, <c>ldindh %r1, 4</c>.</item>
 /// <item>Jumps: <c>ja +2</c>, <c>ja32 -1</c> (gotol), <c>jeq %r1, 5, +2</c>, <c>jsgt32 %r1, %r2, -3</c>.</item>
 /// <item>Calls: <c>call 5</c> (helper), <c>call local +3</c> (relative, like jumps),
 /// <c>call kfunc 0x1234</c> (with <c>, N</c> for a module BTF offset), <c>call %r2</c> (callx), <c>exit</c>.</item>

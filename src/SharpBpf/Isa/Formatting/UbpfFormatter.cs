@@ -24,7 +24,7 @@ internal static class UbpfFormatter
         {
             InstructionClass.Alu or InstructionClass.Alu64 => FormatAlu(insn),
             InstructionClass.Jmp or InstructionClass.Jmp32 => FormatJump(insn, pc, labelFor),
-            InstructionClass.Ld => FormatLd(program, pc, out slots),
+            InstructionClass.Ld => FormatLd(program, pc, labelFor, out slots),
             InstructionClass.Ldx => FormatLdx(insn),
             InstructionClass.St => FormatSt(insn),
             _ => FormatStx(insn),
@@ -229,7 +229,7 @@ internal static class UbpfFormatter
         }
     }
 
-    private static string? FormatLd(ReadOnlySpan<Instruction> program, int pc, out int slots)
+    private static string? FormatLd(ReadOnlySpan<Instruction> program, int pc, Func<long, string?>? labelFor, out int slots)
     {
         slots = 1;
         var insn = program[pc];
@@ -256,22 +256,23 @@ internal static class UbpfFormatter
                     return $"lddw {Reg(insn.Dst)}, 0x{value.ToString("x", CultureInfo.InvariantCulture)}";
                 }
 
-                string kind = (Imm64Source)insn.Src switch
+                // The pseudo sources in the spelling bpftool uses (and the assembler reads). Only
+                // the value forms carry something in the second slot: an offset into the value.
+                string first = Imm(insn.Immediate);
+                string offset = Imm(second.Immediate);
+                bool secondUnused = second.Immediate == 0;
+                string? operand = (Imm64Source)insn.Src switch
                 {
-                    Imm64Source.MapFd => "map_fd",
-                    Imm64Source.MapValue => "map_value",
-                    Imm64Source.BtfId => "btf_id",
-                    Imm64Source.Function => "func",
-                    Imm64Source.MapIndex => "map_idx",
-                    _ => "map_idx_value",
+                    Imm64Source.MapFd when secondUnused => $"map[fd:{first}]",
+                    Imm64Source.MapValue => $"map[fd:{first}]+{offset}",
+                    Imm64Source.BtfId when secondUnused => $"btf_id[{first}]",
+                    Imm64Source.Function when secondUnused => $"subprog[{Target(pc, insn.Immediate, labelFor)}]",
+                    Imm64Source.MapIndex when secondUnused => $"map[idx:{first}]",
+                    Imm64Source.MapIndexValue => $"map[idx:{first}]+{offset}",
+                    _ => null,
                 };
 
-                // The value forms carry an offset into the map value in the second slot; the
-                // others only show it when it is (invalidly) non-zero, so no bit is lost.
-                bool showSecond = second.Immediate != 0
-                    || (Imm64Source)insn.Src is Imm64Source.MapValue or Imm64Source.MapIndexValue;
-                string text = $"lddw {Reg(insn.Dst)}, {kind} {Imm(insn.Immediate)}";
-                return showSecond ? $"{text}, {Imm(second.Immediate)}" : text;
+                return operand is null ? null : $"lddw {Reg(insn.Dst)}, {operand}";
             case MemoryMode.Abs when size != MemorySize.DoubleWord:
                 return insn.Dst == 0 && insn.Src == 0 && insn.Offset == 0
                     ? $"ldabs{SizeSuffix(size)} {Imm(insn.Immediate)}"

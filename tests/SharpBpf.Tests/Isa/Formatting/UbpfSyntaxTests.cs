@@ -119,19 +119,25 @@ public sealed class UbpfSyntaxTests
     [InlineData(0x18, 0, 0, 0x55667788, 0x11223344, "lddw %r0, 0x1122334455667788")]
     [InlineData(0x18, 1, 0, -1, -1, "lddw %r1, 0xffffffffffffffff")]
     [InlineData(0x18, 1, 0, 1, 0, "lddw %r1, 0x1")]
-    [InlineData(0x18, 1, 1, 5, 0, "lddw %r1, map_fd 5")]
-    [InlineData(0x18, 1, 2, 5, 16, "lddw %r1, map_value 5, 0x10")]
-    [InlineData(0x18, 1, 2, 5, 0, "lddw %r1, map_value 5, 0")]
-    [InlineData(0x18, 2, 3, 0x4242, 0, "lddw %r2, btf_id 0x4242")]
-    [InlineData(0x18, 2, 4, 3, 0, "lddw %r2, func 3")]
-    [InlineData(0x18, 2, 5, 0, 0, "lddw %r2, map_idx 0")]
-    [InlineData(0x18, 2, 6, 1, 8, "lddw %r2, map_idx_value 1, 8")]
-    [InlineData(0x18, 2, 1, 1, 8, "lddw %r2, map_fd 1, 8")]
+    [InlineData(0x18, 1, 1, 5, 0, "lddw %r1, map[fd:5]")]
+    [InlineData(0x18, 1, 2, 5, 16, "lddw %r1, map[fd:5]+0x10")]
+    [InlineData(0x18, 1, 2, 5, 0, "lddw %r1, map[fd:5]+0")]
+    [InlineData(0x18, 2, 3, 0x4242, 0, "lddw %r2, btf_id[0x4242]")]
+    [InlineData(0x18, 2, 4, 3, 0, "lddw %r2, subprog[+3]")]
+    [InlineData(0x18, 2, 4, -5, 0, "lddw %r2, subprog[-5]")]
+    [InlineData(0x18, 2, 5, 0, 0, "lddw %r2, map[idx:0]")]
+    [InlineData(0x18, 2, 6, 1, 8, "lddw %r2, map[idx:1]+8")]
+    [InlineData(0x18, 2, 1, 1, 8, ".8byte 0x0000000100001218")] // map fd with a value offset
+    [InlineData(0x18, 2, 7, 1, 0, ".8byte 0x0000000100007218")] // undefined pseudo source
     public void LoadImm64(byte opcode, byte dst, byte src, int low, int high, string expected)
     {
         Instruction[] program = [new(opcode, dst, src, 0, low), new(0, 0, 0, 0, high), Instruction.Exit];
         Assert.Equal(expected, Disassembler.Format(program, 0, AssemblySyntax.Ubpf));
         Assert.Equal("exit", Disassembler.Format(program, 2, AssemblySyntax.Ubpf));
+
+        // The listing shows a complete lddw on one line, a raw first slot on its own.
+        int lines = Disassembler.Disassemble(program, new DisassemblyOptions { Syntax = AssemblySyntax.Ubpf }).Count(c => c == '\n');
+        Assert.Equal(expected.StartsWith(".8byte", StringComparison.Ordinal) ? 3 : 2, lines);
     }
 
     [Theory]
