@@ -13,7 +13,8 @@ namespace SharpBpf.Isa.Formatting;
 /// printed as it prints them, <c>&lt;unknown&gt;</c>, in the LLVM syntax; note that LLVM ignores
 /// fields an instruction does not use, so some encodings the kernel rejects (an ALU immediate
 /// form with a non-zero source field, say) still print normally, exactly as llvm-objdump shows them.
-/// In the uBPF syntax a slot whose every bit the dialect cannot express is printed as
+/// In the uBPF syntax a slot with a field the dialect cannot express (a reserved field that is
+/// not zero, a register above r10, an unknown opcode) is printed as
 /// <c>.8byte 0x...</c>, the slot's bytes read as one little-endian 64-bit number, so that the text
 /// always stands for exactly the original bytes.
 /// </para>

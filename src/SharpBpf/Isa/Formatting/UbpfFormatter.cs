@@ -6,7 +6,7 @@ namespace SharpBpf.Isa.Formatting;
 /// Formats instructions in the uBPF / bpf_conformance mnemonic dialect. Every text it produces
 /// names all the bits of the instruction, so assembling it gives back the same bytes; a slot
 /// with a field the dialect cannot express (a reserved field that is not zero, an unknown
-/// opcode, an LLVM-only extension) is written as <c>.8byte 0x...</c>.
+/// opcode, a register above r10, an LLVM-only extension) is written as <c>.8byte 0x...</c>.
 /// </summary>
 internal static class UbpfFormatter
 {
@@ -30,13 +30,30 @@ internal static class UbpfFormatter
             _ => FormatStx(insn),
         };
 
-        if (text is null)
+        if (text is null || NamesInvalidRegister(text))
         {
             slots = 1;
             return Raw(insn);
         }
 
         return text;
+    }
+
+    /// <summary>
+    /// Whether the text names a register above r10. The dialect has only r0 to r10, so such a
+    /// slot is written raw like any other field the dialect cannot express.
+    /// </summary>
+    private static bool NamesInvalidRegister(string text)
+    {
+        for (int i = text.IndexOf("%r1", StringComparison.Ordinal); i >= 0; i = text.IndexOf("%r1", i + 1, StringComparison.Ordinal))
+        {
+            if (i + 3 < text.Length && text[i + 3] is >= '1' and <= '5')
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The raw form: the slot's 8 bytes as one little-endian 64-bit number.</summary>

@@ -156,6 +156,9 @@ public sealed class UbpfSyntaxTests
     [InlineData(0xc3, 1, 2, 0, 0x02, ".8byte 0x00000002000021c3")] // unknown atomic operation
     [InlineData(0xd3, 1, 2, 0, 0x00, ".8byte 0x00000000000021d3")] // 16-bit atomic
     [InlineData(0x61, 1, 2, 0, 1, ".8byte 0x0000000100002161")] // ldx with an immediate
+    [InlineData(0x07, 11, 0, 0, 1, ".8byte 0x0000000100000b07")] // r11
+    [InlineData(0x0f, 1, 15, 0, 0, ".8byte 0x000000000000f10f")] // r15
+    [InlineData(0x79, 1, 12, 0, 0, ".8byte 0x000000000000c179")] // r12
     [InlineData(0x00, 0, 0, 0, 0, ".8byte 0x0000000000000000")]
     [InlineData(0xff, 0xf, 0xf, -1, -1, ".8byte 0xffffffffffffffff")]
     public void UnrepresentableSlotsAreRaw(byte opcode, byte dst, byte src, short offset, int immediate, string expected) =>
