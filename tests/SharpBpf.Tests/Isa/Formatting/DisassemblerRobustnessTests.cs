@@ -39,7 +39,7 @@ public sealed class DisassemblerRobustnessTests
         byte[] bytes = new byte[Instruction.Size];
         for (int opcode = 0; opcode < 256; opcode++)
         {
-            for (int i = 0; i < 300; i++)
+            for (int i = 0; i < 200; i++)
             {
                 var insn = RandomSlot(random, (byte)opcode);
                 Instruction[] pair = [insn, RandomSlot(random, (byte)random.Next(256))];
@@ -47,9 +47,10 @@ public sealed class DisassemblerRobustnessTests
                 {
                     string single = Disassembler.Format(insn, syntax);
                     string withNext = Disassembler.Format(pair, 0, syntax);
-                    Assert.False(string.IsNullOrWhiteSpace(single), $"{insn} {syntax}");
-                    Assert.False(string.IsNullOrWhiteSpace(withNext), $"{insn} {syntax}");
-                    Assert.DoesNotContain('\n', withNext);
+                    if (string.IsNullOrWhiteSpace(single) || string.IsNullOrWhiteSpace(withNext) || withNext.Contains('\n', StringComparison.Ordinal))
+                    {
+                        Assert.Fail($"{insn} in {syntax}: '{single}' / '{withNext}'");
+                    }
                 }
 
                 // Raw uBPF text stands for exactly the slot's bytes.
