@@ -223,7 +223,7 @@ public sealed class BpfExecutionContext
                     ? $"region {nearest} does not allow it"
                     : $"it runs past the end of region {nearest}"
                 : $"it is outside every region; nearest is {nearest}";
-        string message = $"pc {pc}: invalid {what} {verb} of {size} byte(s) at 0x{address:x}: {where}";
+        string message = $"{FaultLocation.Describe(RunningCode, pc, instruction)}: invalid {what} {verb} of {size} byte(s) at 0x{address:x}: {where}";
         return new ExecutionFault(FaultKind.MemoryAccess, pc, instruction, message, address, size, nearest);
     }
 }

@@ -541,7 +541,7 @@ public sealed class Interpreter : ExecutableProgram
     {
         context.InstructionsExecuted = context.RunBudget;
         return new BpfExecutionException(new ExecutionFault(FaultKind.InstructionBudgetExhausted, pc, Unsafe.As<ulong, Instruction>(ref raw),
-            $"pc {pc}: the program ran out of its budget of {context.RunBudget} instructions (is it looping forever?)"));
+            $"{FaultLocation.Describe(context.RunningCode, pc, Unsafe.As<ulong, Instruction>(ref raw))}: the program ran out of its budget of {context.RunBudget} instructions (is it looping forever?)"));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -565,7 +565,8 @@ public sealed class Interpreter : ExecutableProgram
     private static BpfExecutionException SimpleFault(BpfExecutionContext context, long budget, FaultKind kind, int pc, string message)
     {
         context.InstructionsExecuted = context.RunBudget - budget;
-        return new BpfExecutionException(new ExecutionFault(kind, pc, InstructionAt(context, pc), $"pc {pc}: {message}"));
+        var instruction = InstructionAt(context, pc);
+        return new BpfExecutionException(new ExecutionFault(kind, pc, instruction, $"{FaultLocation.Describe(context.RunningCode, pc, instruction)}: {message}"));
     }
 
     /// <summary>Unsigned (offset 0) or signed (offset 1) 64-bit division with the BPF corner cases.</summary>
