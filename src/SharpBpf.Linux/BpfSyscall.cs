@@ -337,7 +337,7 @@ public static unsafe class BpfSyscall
                     continue;
                 }
 
-                if (log is null && options.LogOnFailure && errno != Errno.EPERM)
+                if (log is null && options.LogOnFailure)
                 {
                     logLevel = 1;
                     logSize = Math.Clamp(options.InitialLogSize, 1024, maxLog);
@@ -454,7 +454,7 @@ public static unsafe class BpfSyscall
                 continue;
             }
 
-            if (logBuffer is null && errno != Errno.EPERM)
+            if (logBuffer is null)
             {
                 logLevel = 1;
                 logSize = Math.Clamp(initialLogSize, 1024, maxLog);
