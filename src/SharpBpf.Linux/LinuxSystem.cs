@@ -26,7 +26,10 @@ public static class LinuxSystem
         foreach (var part in list.Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var bounds = part.Split('-');
-            if (bounds.Length is < 1 or > 2 || !int.TryParse(bounds[^1], out int last) || last < 0 || last > 1 << 20)
+            bool valid = bounds.Length is 1 or 2 && bounds.All(b => int.TryParse(b, System.Globalization.NumberStyles.None, null, out _));
+            int first = valid ? int.Parse(bounds[0]) : 0;
+            int last = valid ? int.Parse(bounds[^1]) : 0;
+            if (!valid || first > last || last > 1 << 20)
             {
                 throw new FormatException($"'{part}' in CPU list '{list}' is not a CPU number or range");
             }
