@@ -483,8 +483,10 @@ public static unsafe class BpfSyscall
         }
     }
 
-    /// <summary>BPF_OBJ_GET: opens a pinned object; <paramref name="fileFlags"/> may be BPF_F_RDONLY (8) or BPF_F_WRONLY (16).</summary>
-    public static int ObjectGet(string path, uint fileFlags = 0)
+    /// <summary>BPF_OBJ_GET: opens a pinned object of any kind; <paramref name="fileFlags"/> may be BPF_F_RDONLY (8) or BPF_F_WRONLY (16).</summary>
+    public static BpfFileDescriptor ObjectGet(string path, uint fileFlags = 0) => new(ObjectGetFd(path, fileFlags));
+
+    private static int ObjectGetFd(string path, uint fileFlags)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] pathBytes = NulTerminated(path);
@@ -498,13 +500,13 @@ public static unsafe class BpfSyscall
     }
 
     /// <summary>Opens a pinned map.</summary>
-    public static MapHandle GetPinnedMap(string path, uint fileFlags = 0) => new(ObjectGet(path, fileFlags));
+    public static MapHandle GetPinnedMap(string path, uint fileFlags = 0) => new(ObjectGetFd(path, fileFlags));
 
     /// <summary>Opens a pinned program.</summary>
-    public static ProgramHandle GetPinnedProgram(string path) => new(ObjectGet(path));
+    public static ProgramHandle GetPinnedProgram(string path) => new(ObjectGetFd(path, 0));
 
     /// <summary>Opens a pinned link.</summary>
-    public static LinkHandle GetPinnedLink(string path) => new(ObjectGet(path));
+    public static LinkHandle GetPinnedLink(string path) => new(ObjectGetFd(path, 0));
 
     // ----- ids -----
 

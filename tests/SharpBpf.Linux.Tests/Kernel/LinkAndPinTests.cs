@@ -114,6 +114,11 @@ public class LinkAndPinTests
             using var reopenedProgram = KernelProgram.FromPin(path + "_prog");
             Assert.Equal(program.Id, reopenedProgram.Id);
             Assert.Equal("sb_pinned_prog", reopenedProgram.Name);
+            using (var generic = BpfSyscall.ObjectGet(path + "_prog"))
+            {
+                Assert.Equal(reopenedProgram.Id, BpfObjectInfo.GetProgramInfo(new ProgramHandle(generic.Fd, ownsHandle: false), includeArrays: false).Id);
+            }
+
             File.Delete(path + "_prog");
         }
         finally

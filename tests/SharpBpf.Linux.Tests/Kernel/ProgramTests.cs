@@ -53,6 +53,26 @@ public class ProgramTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void ContextGoesInAndComesBackOut()
+    {
+        // skb->mark = 0x1234 (struct __sk_buff: 192 bytes, mark at offset 8); r0 = skb->cb[0] (offset 48).
+        using var program = KernelProgram.Load(BpfProgramType.SchedCls,
+            [Asm.StW(1, 8, 0x1234), Asm.LdxW(0, 1, 48), Asm.Exit], "sb_ctx");
+        var context = new byte[192];
+        BinaryPrimitives.WriteUInt32LittleEndian(context.AsSpan(48), 777);
+        var result = program.TestRun(new TestRunOptions { Data = Packet(64), Context = context });
+        Assert.Equal(777u, result.ReturnValue);
+        Assert.Equal(192, result.Context.Length);
+        Assert.Equal(0x1234u, BinaryPrimitives.ReadUInt32LittleEndian(result.Context.AsSpan(8)));
+        Assert.Equal(777u, BinaryPrimitives.ReadUInt32LittleEndian(result.Context.AsSpan(48)));
+
+        // Fields a test run may not set are refused.
+        var refused = new byte[192];
+        refused[0] = 1; // len
+        Assert.Equal("EINVAL", Assert.Throws<BpfSyscallException>(() => program.TestRun(new TestRunOptions { Data = Packet(64), Context = refused })).ErrorName);
+    }
+
+    [KernelFact]
     public void DataOutThatDoesNotFitIsENOSPC()
     {
         using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_xdp_small");
