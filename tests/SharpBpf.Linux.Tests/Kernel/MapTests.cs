@@ -292,6 +292,11 @@ public class MapTests
         Assert.Equal(12u, info.ValueSize);
         Assert.Equal(MapCreateFlags.NoPrealloc, info.Flags);
 
+        Assert.Contains(info.Id, BpfSyscall.EnumerateIds(BpfObjectKind.Map));
+        var gone = Assert.Throws<BpfSyscallException>(() => KernelMap.FromId(int.MaxValue - 5));
+        Assert.Equal("ENOENT", gone.ErrorName);
+        Assert.Equal(BpfCommand.MapGetFdById, gone.Command);
+
         using var again = KernelMap.FromId(info.Id);
         Assert.Equal(info.Id, again.Id);
         Assert.Equal(8, again.KeySize);
