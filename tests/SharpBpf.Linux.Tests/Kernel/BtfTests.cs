@@ -75,6 +75,16 @@ public class BtfTests
     }
 
     [KernelFact]
+    public void BtfLogIsReturnedWhenAskedFor()
+    {
+        var (blob, _, _) = BuildBtf();
+        using var btf = KernelBtf.Load(blob, logLevel: 1);
+        Assert.NotNull(btf.Log);
+        Assert.Contains("magic: 0xeb9f", btf.Log, StringComparison.Ordinal);
+        Assert.Contains("sb_main", btf.Log, StringComparison.Ordinal);
+    }
+
+    [KernelFact]
     public void RejectedBtfCarriesTheKernelLog()
     {
         var (blob, _, _) = BuildBtf(intBits: 40); // 40 bits do not fit a 4-byte int

@@ -20,6 +20,25 @@ public class LinkAndPinTests
         Assert.Equal("sys_enter", show.GetProperty("tp_name").GetString());
         Assert.Contains(info.Id, BpfSyscall.EnumerateIds(BpfObjectKind.Link));
 
+        using (var byId = KernelLink.FromId(info.Id))
+        {
+            Assert.Equal(info.Id, byId.GetInfo().Id);
+        }
+
+        BpfFileSystem.EnsureMounted();
+        string pin = Path.Combine(BpfFileSystem.DefaultMountPoint, $"sharpbpf_link_{Environment.ProcessId}_{Guid.NewGuid():N}");
+        link.Pin(pin);
+        try
+        {
+            using var pinned = KernelLink.FromPin(pin);
+            Assert.Equal(info.Id, pinned.GetInfo().Id);
+            Assert.Equal((long)info.Id, Bpftool.Json("link", "show", "pinned", pin).GetProperty("id").GetInt64());
+        }
+        finally
+        {
+            File.Delete(pin);
+        }
+
         var missing = Assert.Throws<BpfSyscallException>(() => KernelLink.AttachRawTracepoint(program, "no_such_tracepoint_sb"));
         Assert.Equal("ENOENT", missing.ErrorName);
         Assert.Equal(BpfCommand.RawTracepointOpen, missing.Command);

@@ -170,6 +170,9 @@ public class ProgramTests(ITestOutputHelper output)
         Assert.Equal((int)info.XlatedLength, info.XlatedInstructions.Length);
         Assert.Equal((int)info.JitedLength, info.JitedCode.Length);
         Assert.Equal(10u, info.VerifiedInstructions);
+        Assert.Equal([info.Tag], info.ProgramTags);
+        Assert.Single(info.JitedKsyms);
+        Assert.Equal([info.JitedLength], info.JitedFunctionLengths);
 
         // The translated instructions are the ones bpftool prints as raw opcodes.
         var xlated = Bpftool.Json("prog", "dump", "xlated", "id", info.Id.ToString(), "opcodes");
