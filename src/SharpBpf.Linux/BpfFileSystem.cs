@@ -47,6 +47,16 @@ public static class BpfFileSystem
         return true;
     }
 
+    /// <summary>Unmounts the bpf file system at <paramref name="path"/>; objects pinned only there are released.</summary>
+    /// <exception cref="BpfSyscallException">umount2(2) failed (EINVAL when nothing is mounted there).</exception>
+    public static void Unmount(string path)
+    {
+        if (Libc.Unmount(path, 0) != 0)
+        {
+            throw new BpfSyscallException("umount2", Marshal.GetLastPInvokeError(), path);
+        }
+    }
+
     // mountinfo escapes space, tab, newline and backslash as octal.
     private static string Unescape(string field) =>
         field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)

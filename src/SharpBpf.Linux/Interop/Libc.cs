@@ -39,6 +39,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Mount(string source, string target, string fileSystemType, ulong flags, IntPtr data);
 
+    [LibraryImport(LibraryName, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Unmount(string target, int flags);
+
     [LibraryImport(LibraryName, EntryPoint = "geteuid")]
     internal static partial uint GetEffectiveUserId();
 

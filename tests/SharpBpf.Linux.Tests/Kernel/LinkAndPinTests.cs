@@ -150,4 +150,34 @@ public class LinkAndPinTests
         Assert.Equal(BpfCommand.ObjGet, gone.Command);
         Assert.Contains(path, gone.Message, StringComparison.Ordinal);
     }
+
+    [KernelFact]
+    public void BpffsCanBeMountedWhereItIsAbsent()
+    {
+        string mountPoint = Path.Combine(Path.GetTempPath(), $"sharpbpf-bpffs-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Assert.False(BpfFileSystem.IsMounted(mountPoint));
+        Assert.True(BpfFileSystem.EnsureMounted(mountPoint));
+        try
+        {
+            Assert.True(BpfFileSystem.IsMounted(mountPoint));
+            Assert.False(BpfFileSystem.EnsureMounted(mountPoint));
+            using var map = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_own_fs");
+            map.Pin(Path.Combine(mountPoint, "map"));
+            using var reopened = KernelMap.FromPin(Path.Combine(mountPoint, "map"));
+            Assert.Equal(map.Id, reopened.Id);
+        }
+        finally
+        {
+            BpfFileSystem.Unmount(mountPoint);
+            Directory.Delete(mountPoint);
+        }
+
+        Assert.False(BpfFileSystem.IsMounted(mountPoint));
+        Assert.Equal("ENOENT", Assert.Throws<BpfSyscallException>(() => BpfFileSystem.Unmount(mountPoint)).ErrorName);
+
+        // A pin outside bpffs is refused by the kernel.
+        using var outside = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_outside");
+        var e = Assert.Throws<BpfSyscallException>(() => outside.Pin(Path.Combine(Path.GetTempPath(), $"sharpbpf-not-bpffs-{Guid.NewGuid():N}")));
+        Assert.Equal(BpfCommand.ObjPin, e.Command);
+    }
 }
