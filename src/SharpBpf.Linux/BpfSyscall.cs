@@ -187,12 +187,15 @@ public static unsafe class BpfSyscall
         }
     }
 
-    /// <summary>BPF_MAP_DELETE_BATCH: removes <paramref name="count"/> packed keys; on return, how many were removed.</summary>
-    public static void MapDeleteBatch(MapHandle map, ReadOnlySpan<byte> keys, ref uint count, ulong elementFlags = 0)
+    /// <summary>
+    /// BPF_MAP_DELETE_BATCH: removes <paramref name="count"/> packed keys; on return, how many were removed.
+    /// Returns false when it stopped at a key that was absent (ENOENT).
+    /// </summary>
+    public static bool MapDeleteBatch(MapHandle map, ReadOnlySpan<byte> keys, ref uint count, ulong elementFlags = 0)
     {
         fixed (byte* k = keys)
         {
-            BatchCall(BpfCommand.MapDeleteBatch, map, default, default, new Span<byte>(k, keys.Length), default, ref count, elementFlags);
+            return BatchCall(BpfCommand.MapDeleteBatch, map, default, default, new Span<byte>(k, keys.Length), default, ref count, elementFlags);
         }
     }
 
@@ -220,8 +223,9 @@ public static unsafe class BpfSyscall
                 return true;
             }
 
-            bool readsToEnd = command is BpfCommand.MapLookupBatch or BpfCommand.MapLookupAndDeleteBatch;
-            return readsToEnd && -result == Errno.ENOENT ? false : throw Failure(command, -result, $"map fd {lease.Fd}, {count} element(s) done");
+            // ENOENT ends a read at the end of the map, and stops a delete at the first absent key.
+            bool endsQuietly = command is BpfCommand.MapLookupBatch or BpfCommand.MapLookupAndDeleteBatch or BpfCommand.MapDeleteBatch;
+            return endsQuietly && -result == Errno.ENOENT ? false : throw Failure(command, -result, $"map fd {lease.Fd}, {count} element(s) done");
         }
     }
 

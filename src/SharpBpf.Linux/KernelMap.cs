@@ -182,7 +182,7 @@ public sealed class KernelMap : IDisposable
         return (int)done;
     }
 
-    /// <summary>Removes packed keys with BPF_MAP_DELETE_BATCH; returns how many were removed (ENOENT stops the batch).</summary>
+    /// <summary>Removes packed keys with BPF_MAP_DELETE_BATCH; returns how many were removed, stopping at the first absent key.</summary>
     public int DeleteBatch(ReadOnlySpan<byte> keys)
     {
         uint done = (uint)CountOf(keys);

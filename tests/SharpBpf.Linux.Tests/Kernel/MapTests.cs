@@ -264,6 +264,11 @@ public class MapTests
 
         Assert.Equal(10, map.DeleteBatch(keys.AsSpan(0, 10 * 4)));
         Assert.Null(map.Lookup(U32(5)));
+        // Keys 10 and 11 exist, key 0 is gone: the batch stops there after two deletions.
+        byte[] partial = [.. U32(10), .. U32(11), .. U32(0), .. U32(12)];
+        Assert.Equal(2, map.DeleteBatch(partial));
+        Assert.NotNull(map.Lookup(U32(12)));
+        map.UpdateBatch([.. U32(10), .. U32(11)], [.. U64(30), .. U64(33)]);
         Assert.Equal(90, map.LookupBatch().Count);
 
         var drained = map.LookupAndDeleteBatch(chunk: 16);
