@@ -73,6 +73,27 @@ public class ProgramTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void RawTracepointTestRunHonoursTheRequestedCpu()
+    {
+        // r0 = bpf_get_smp_processor_id() (helper 8)
+        using var program = KernelProgram.Load(BpfProgramType.RawTracepoint, [Asm.Call(8), Asm.Exit], "sb_on_cpu");
+        for (uint cpu = 0; cpu < (uint)Math.Min(Environment.ProcessorCount, 4); cpu++)
+        {
+            var result = program.TestRun(new TestRunOptions
+            {
+                Context = new byte[8], ContextOutCapacity = 0, Flags = 1 /* BPF_F_TEST_RUN_ON_CPU */, Cpu = cpu,
+            });
+            Assert.Equal(cpu, result.ReturnValue);
+        }
+
+        var bad = Assert.Throws<BpfSyscallException>(() => program.TestRun(new TestRunOptions
+        {
+            Context = new byte[8], ContextOutCapacity = 0, Flags = 1, Cpu = 100_000,
+        }));
+        Assert.Equal("ENXIO", bad.ErrorName);
+    }
+
+    [KernelFact]
     public void DataOutThatDoesNotFitIsENOSPC()
     {
         using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_xdp_small");
