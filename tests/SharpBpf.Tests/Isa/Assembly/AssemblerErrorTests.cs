@@ -135,6 +135,7 @@ public class AssemblerErrorTests
             }
         }
 
+        seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("ubpf-cases.s")));
         seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("labels.objdump")));
         seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("bpftool.xlated")));
         seeds.AddRange(
