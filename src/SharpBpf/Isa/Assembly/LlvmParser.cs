@@ -157,10 +157,12 @@ internal static class LlvmParser
     /// <summary><c>lock *(u32|u64 *)(rD + off) OP= rS</c>.</summary>
     private static Statement ParseLock(LineCursor c)
     {
+        c.SkipSpaces();
+        int castStart = c.Position;
         var size = ReadPointerCast(c, out bool signed, requireStar: true);
         if (signed || (size != MemorySize.Word && size != MemorySize.DoubleWord))
         {
-            throw c.Error("an atomic access of type u32 or u64");
+            throw c.ErrorAt(castStart, "an atomic access '*(u32 *)' or '*(u64 *)'");
         }
 
         var (dst, offset) = ReadParenthesizedAddress(c);
@@ -187,10 +189,12 @@ internal static class LlvmParser
     /// <summary><c>*(uN *)(rD + off) = rS | imm</c>.</summary>
     private static Statement ParseStore(LineCursor c)
     {
+        c.SkipSpaces();
+        int castStart = c.Position;
         var size = ReadPointerCast(c, out bool signed, requireStar: true);
         if (signed)
         {
-            throw c.Error("a store of type u8, u16, u32 or u64");
+            throw c.ErrorAt(castStart, "a store of type u8, u16, u32 or u64");
         }
 
         var (dst, offset) = ReadParenthesizedAddress(c);
