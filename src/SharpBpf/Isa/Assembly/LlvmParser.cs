@@ -8,7 +8,7 @@ namespace SharpBpf.Isa.Assembly;
 internal static class LlvmParser
 {
     private const string StatementExpected =
-        "an instruction (a register assignment, a store, 'if', 'goto', 'gotol', 'call', 'callx', 'exit' or 'lock')";
+        "an instruction (a register assignment, a store, 'if', 'goto', 'gotol', 'call', 'callx', 'exit', 'lock' or 'ld_pseudo')";
 
     private static readonly (string Text, AluOperation Op, bool Signed)[] CompoundAssignments =
     [
@@ -105,6 +105,18 @@ internal static class LlvmParser
                 return ParseConditionalJump(c);
             case "lock":
                 return ParseLock(c);
+            case "ld_pseudo":
+            {
+                // llvm's "ld_pseudo r1, SRC, IMM": a 64-bit load with a pseudo source and a 32-bit value.
+                byte dst = Operands.ReadLlvmRegister(c, want32: false);
+                c.Expect(",");
+                byte source = (byte)c.ReadIntegerInRange(0, 15, "a pseudo source (0 to 15)");
+                c.Expect(",");
+                int imm = c.ReadImm32();
+                var (first, second) = Instruction.LoadImm64(dst, unchecked((uint)imm), (Imm64Source)source);
+                return new Statement(first, second);
+            }
+
             default:
                 c.Position -= word.Length;
                 throw c.Error(StatementExpected);

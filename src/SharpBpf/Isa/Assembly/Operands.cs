@@ -192,9 +192,11 @@ internal static class Operands
 
         if (word is "runtime" or "kfunc")
         {
+            // "call kfunc ID" or "call kfunc ID, N": N (in off) picks the module BTF that ID belongs to.
             c.Position += word.Length;
             int id = c.ReadImm32("a kernel function BTF id");
-            return new Statement(new Instruction(Opcode.Call, 0, (byte)CallKind.Kfunc, 0, id));
+            short module = c.TryConsume(",") ? (short)c.ReadIntegerInRange(0, short.MaxValue, "a module BTF index (0 to 32767)") : (short)0;
+            return new Statement(new Instruction(Opcode.Call, 0, (byte)CallKind.Kfunc, module, id));
         }
 
         if (LooksLikeRegister(word))
