@@ -1,0 +1,184 @@
+using System.Runtime.InteropServices;
+using SharpBpf.Isa;
+
+namespace SharpBpf.Runtime;
+
+/// <summary>Whether an engine checks every memory access against the regions.</summary>
+public enum SafetyMode
+{
+    /// <summary>Every load, store and atomic is checked; a bad access is a clean fault. Safe for any program.</summary>
+    Checked,
+    /// <summary>No checks: only for programs the verifier has accepted.</summary>
+    Unchecked,
+}
+
+/// <summary>
+/// Gives the value of an <c>lddw</c> whose source is not a plain constant (a map, a map value, a BTF id).
+/// </summary>
+/// <param name="pc">The pc of the <c>lddw</c>.</param>
+/// <param name="source">What the immediate refers to.</param>
+/// <param name="immediate">The first slot's immediate (a map fd or index, a BTF id).</param>
+/// <param name="nextImmediate">The second slot's immediate (an offset into a map value).</param>
+public delegate ulong Imm64Resolver(int pc, Imm64Source source, int immediate, int nextImmediate);
+
+/// <summary>How an engine prepares a program.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Checked (the default) or unchecked memory accesses.</summary>
+    public SafetyMode Safety { get; init; } = SafetyMode.Checked;
+
+    /// <summary>Resolves <c>lddw</c> instructions that refer to maps or BTF ids; null rejects such programs.</summary>
+    public Imm64Resolver? ResolveImm64 { get; init; }
+}
+
+/// <summary>A program prepared by an engine, ready to run any number of times on any thread (one context per thread).</summary>
+public abstract class ExecutableProgram
+{
+    /// <summary>Prepares the shared image of a program.</summary>
+    private protected ExecutableProgram(BpfProgram program, EngineOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        Options = options ?? new EngineOptions();
+        if (Options.Safety == SafetyMode.Unchecked)
+        {
+            throw new BpfException(
+                $"program '{program.Name}': unchecked mode needs a program the verifier has accepted, and this one has not been verified; use checked mode");
+        }
+
+        Image = new ProgramImage(program, Options.ResolveImm64);
+    }
+
+    /// <summary>The program.</summary>
+    public BpfProgram Program => Image.Program;
+
+    /// <summary>The options it was prepared with.</summary>
+    public EngineOptions Options { get; }
+
+    private protected ProgramImage Image { get; }
+
+    /// <summary>
+    /// Runs the program from pc 0 with r1-r5 as given and r10 at the top of the context's stack, and returns r0.
+    /// </summary>
+    /// <exception cref="BpfExecutionException">The program faulted; the exception's fault says where and why.</exception>
+    public abstract ulong Run(BpfExecutionContext context, ulong r1 = 0, ulong r2 = 0, ulong r3 = 0, ulong r4 = 0, ulong r5 = 0);
+
+    /// <summary>
+    /// Runs the program over plain input memory, as the conformance cases do: the bytes are copied into a
+    /// read-write "input" region, r1 = its address (0 when empty) and r2 = its length; the bytes the program
+    /// wrote are copied back.
+    /// </summary>
+    public ulong RunOnMemory(BpfExecutionContext context, Span<byte> memory)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (memory.IsEmpty)
+        {
+            return Run(context, 0, 0);
+        }
+
+        var region = MemoryRegion.FromBytes(memory, MemoryAccess.ReadWrite, MemoryRegionKind.Input, "input");
+        context.AddRegion(region);
+        try
+        {
+            return Run(context, region.Start, (ulong)memory.Length);
+        }
+        finally
+        {
+            context.RemoveRegion(region);
+            region.AsSpan().CopyTo(memory);
+        }
+    }
+}
+
+/// <summary>
+/// What every engine needs from a program: a pinned copy of its code (so functions have real addresses for
+/// <c>lddw</c> function pointers and <c>callx</c>), the resolved 64-bit immediates and the function starts.
+/// </summary>
+internal sealed class ProgramImage
+{
+    private readonly Instruction[] _code;
+    private readonly Dictionary<int, ulong> _resolvedImm64 = [];
+    private readonly HashSet<int> _functionStarts;
+
+    public ProgramImage(BpfProgram program, Imm64Resolver? resolver)
+    {
+        Program = program;
+        _code = GC.AllocateArray<Instruction>(program.Length, pinned: true);
+        program.Instructions.CopyTo(_code);
+        CodeAddress = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(_code, 0);
+        _functionStarts = [.. program.FunctionStarts];
+
+        var code = program.Instructions;
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            var insn = code[pc];
+            if (!insn.IsLoadImm64)
+            {
+                continue;
+            }
+
+            var source = insn.Imm64Source;
+            if (source == Imm64Source.Function)
+            {
+                _resolvedImm64[pc] = AddressOf(pc + 1 + insn.Immediate);
+            }
+            else if (source != Imm64Source.Immediate)
+            {
+                if (resolver is null)
+                {
+                    throw new BpfException(
+                        $"program '{program.Name}' pc {pc}: lddw refers to {Describe(source)} {insn.Immediate}, but no maps or BTF were provided to resolve it");
+                }
+
+                _resolvedImm64[pc] = resolver(pc, source, insn.Immediate, code[pc + 1].Immediate);
+            }
+
+            pc++;
+        }
+    }
+
+    public BpfProgram Program { get; }
+
+    /// <summary>The address of instruction 0 of the pinned code.</summary>
+    public ulong CodeAddress { get; }
+
+    /// <summary>The pinned code.</summary>
+    public Instruction[] Code => _code;
+
+    /// <summary>The address a function pointer to <paramref name="pc"/> holds.</summary>
+    public ulong AddressOf(int pc) => CodeAddress + (ulong)pc * Instruction.Size;
+
+    /// <summary>The value of the <c>lddw</c> at <paramref name="pc"/> (resolved when it is not a constant).</summary>
+    public ulong Imm64(int pc)
+    {
+        var insn = _code[pc];
+        if (insn.Src == 0)
+        {
+            return (uint)insn.Immediate | ((ulong)(uint)_code[pc + 1].Immediate << 32);
+        }
+
+        return _resolvedImm64[pc];
+    }
+
+    /// <summary>The function pc an address points to, or -1 when it is not the start of a function.</summary>
+    public int FunctionAt(ulong address)
+    {
+        ulong offset = address - CodeAddress;
+        if (offset % Instruction.Size != 0 || offset / Instruction.Size >= (ulong)_code.Length)
+        {
+            return -1;
+        }
+
+        int pc = (int)(offset / Instruction.Size);
+        return _functionStarts.Contains(pc) ? pc : -1;
+    }
+
+    private static string Describe(Imm64Source source) => source switch
+    {
+        Imm64Source.MapFd => "map fd",
+        Imm64Source.MapValue => "a value of map fd",
+        Imm64Source.BtfId => "kernel variable with BTF id",
+        Imm64Source.MapIndex => "map index",
+        Imm64Source.MapIndexValue => "a value of map index",
+        _ => $"source {(int)source}",
+    };
+}
