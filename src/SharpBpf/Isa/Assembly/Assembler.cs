@@ -215,8 +215,8 @@ public static class Assembler
     }
 
     /// <summary>
-    /// llvm-objdump prints a local call as <c>call 0x13</c>, a kernel function call as a helper call, and
-    /// the bytes next to it: when the bytes say the call is local or a kfunc, believe them.
+    /// llvm-objdump prints a local call as <c>call 0x13</c>, a kernel function call as a helper call (without
+    /// its module index), and the bytes next to it: when the bytes say the call is local or a kfunc, believe them.
     /// </summary>
     private static Statement ApplyRawBytes(Statement statement, byte[] rawBytes)
     {
@@ -225,7 +225,8 @@ public static class Assembler
         if (first.Opcode == Opcode.Call && fromBytes.Opcode == Opcode.Call && first.Src == (byte)CallKind.Helper
             && statement.Reference is null && fromBytes.Immediate == first.Immediate && fromBytes.Src <= (byte)CallKind.Kfunc)
         {
-            return statement.WithFirst(first.WithSrc(fromBytes.Src));
+            // A kfunc call's offset (the module BTF index) is not printed either.
+            return statement.WithFirst(first.WithSrc(fromBytes.Src).WithOffset(fromBytes.Src == (byte)CallKind.Kfunc ? fromBytes.Offset : (short)0));
         }
 
         return statement;

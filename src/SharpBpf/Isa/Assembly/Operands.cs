@@ -195,7 +195,7 @@ internal static class Operands
             // "call kfunc ID" or "call kfunc ID, N": N (in off) picks the module BTF that ID belongs to.
             c.Position += word.Length;
             int id = c.ReadImm32("a kernel function BTF id");
-            short module = c.TryConsume(",") ? (short)c.ReadIntegerInRange(0, short.MaxValue, "a module BTF index (0 to 32767)") : (short)0;
+            short module = c.TryConsume(",") ? c.ReadOffset16("a module BTF index (-32768 to 32767)") : (short)0;
             return new Statement(new Instruction(Opcode.Call, 0, (byte)CallKind.Kfunc, module, id));
         }
 
