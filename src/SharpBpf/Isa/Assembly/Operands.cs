@@ -155,7 +155,7 @@ internal static class Operands
     /// Reads the operands of <c>call</c> (the word itself already consumed), in any of the spellings
     /// the tools print: <c>call 5</c> and bpftool's <c>call name#5</c> (helper), <c>call local f</c>,
     /// <c>call f</c> and <c>call pc+3</c> (local function), <c>call runtime 7</c> / <c>call kfunc 7</c>
-    /// (kernel function by BTF id; <c>call kfunc 7, 2</c> names the module BTF too), and <c>call %r2</c> / <c>call r2</c> (call through a register).
+    /// (kernel function by BTF id), and <c>call %r2</c> / <c>call r2</c> (call through a register).
     /// </summary>
     public static Statement ReadCallOperands(LineCursor c)
     {
@@ -192,11 +192,10 @@ internal static class Operands
 
         if (word is "runtime" or "kfunc")
         {
+            // "call kfunc ID" or "call kfunc ID, N": N (in off) picks the module BTF that ID belongs to.
             c.Position += word.Length;
             int id = c.ReadImm32("a kernel function BTF id");
-
-            // An optional ", N": the index of the module BTF in fd_array that holds the id (the offset field).
-            short module = c.TryConsume(",") ? c.ReadOffset16("a module BTF index") : (short)0;
+            short module = c.TryConsume(",") ? c.ReadOffset16("a module BTF index (-32768 to 32767)") : (short)0;
             return new Statement(new Instruction(Opcode.Call, 0, (byte)CallKind.Kfunc, module, id));
         }
 
