@@ -599,24 +599,8 @@ internal static class LlvmParser
     }
 
     /// <summary>Reads <c>(rN + off)</c>, <c>(rN - off)</c>, <c>(rN +off)</c> or <c>(rN)</c>.</summary>
-    private static (byte Register, short Offset) ReadParenthesizedAddress(LineCursor c)
-    {
-        c.Expect("(");
-        byte reg = Operands.ReadBaseRegister(c);
-        short offset = 0;
-        char sign = c.Peek();
-        if (sign == '+' || sign == '-')
-        {
-            offset = Operands.ReadDisplacement(c);
-        }
-        else if (sign != ')')
-        {
-            throw c.Error("'+', '-' or ')'");
-        }
-
-        c.Expect(")");
-        return (reg, offset);
-    }
+    private static (byte Register, short Offset) ReadParenthesizedAddress(LineCursor c) =>
+        Operands.ReadAddress(c, '(', ')', Operands.ReadBaseRegister, "'('");
 
     /// <summary>be16/32/64 and le16/32/64 (ALU class), bswap16/32/64 (ALU64 class).</summary>
     private static bool TryByteSwap(string word, out byte opcode, out int width)
