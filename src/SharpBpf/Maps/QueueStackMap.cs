@@ -109,7 +109,7 @@ public sealed class QueueStackMap : BpfMap
 
 /// <summary>
 /// BPF_MAP_TYPE_BLOOM_FILTER: push adds a value, peek answers "maybe present" (0) or "absent" (-ENOENT); there
-/// are no false negatives. The bit array has <c>roundup_pow_of_two(max_entries * hashes * 7 / 5)</c> bits, as in
+/// are no false negatives. The bit array has <c>roundup_pow_of_two(max_entries * hashes / 5 * 7)</c> bits, as in
 /// the kernel; <see cref="MapSpec.MapExtra"/> gives the number of hash functions (default 5).
 /// </summary>
 public sealed class BloomFilterMap : BpfMap
@@ -122,8 +122,9 @@ public sealed class BloomFilterMap : BpfMap
     internal BloomFilterMap(MapSet owner, MapSpec spec) : base(owner, spec)
     {
         _hashes = spec.MapExtra == 0 ? 5 : (int)spec.MapExtra;
-        ulong wanted = (ulong)spec.MaxEntries * (ulong)_hashes * 7 / 5;
-        ulong bits = wanted >= 1UL << 32 ? 1UL << 32 : Math.Max(BitOperations.RoundUpToPowerOf2(wanted), 64);
+        // As the kernel: (entries * hashes / 5) * 7 bits, at least 64, rounded up to a power of two; 2^32 past 2^31.
+        ulong wanted = (ulong)spec.MaxEntries * (ulong)_hashes / 5 * 7;
+        ulong bits = wanted > 1UL << 31 ? 1UL << 32 : wanted <= 64 ? 64 : BitOperations.RoundUpToPowerOf2(wanted);
         owner.Reserve((long)(bits / 8), string.IsNullOrEmpty(spec.Name) ? "bloom" : spec.Name);
         _bits = new ulong[bits / 64];
         _bitMask = bits - 1;
