@@ -194,6 +194,28 @@ public static class MapHelpers
         return table;
     }
 
+    /// <summary>
+    /// Releases every bpf_spin_lock the current thread's programs still hold (after a run that faulted between
+    /// bpf_spin_lock and bpf_spin_unlock, which the kernel's verifier would have prevented); returns how many.
+    /// </summary>
+    public static unsafe int ReleaseSpinLocks()
+    {
+        var held = t_heldLocks;
+        if (held is null || held.Count == 0)
+        {
+            return 0;
+        }
+
+        int count = held.Count;
+        foreach (ulong address in held)
+        {
+            SpinLock32.Release(ref *(int*)address);
+        }
+
+        held.Clear();
+        return count;
+    }
+
     private static BpfMap Map(BpfExecutionContext ctx, MapSet maps, ulong handle) =>
         maps.FindByHandle(handle) ?? throw Fault(ctx, $"0x{handle:x} is not a map handle of this map set");
 

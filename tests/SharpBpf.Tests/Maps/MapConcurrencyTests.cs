@@ -207,4 +207,77 @@ public class MapConcurrencyTests
         Assert.Equal(128, map.Count);
         Assert.Equal(128, map.Keys().Count());
     }
+
+    [Fact]
+    public async Task SpinLockedValuesLoseNoUpdateAndBpfFLockCopiesUnderTheLock()
+    {
+        var set = NewSet(cpus: 2);
+
+        // struct { struct bpf_spin_lock lock; u32 pad; u64 counter; }
+        var map = set.Create(Spec(MapType.Hash, 4, 16, 4) with { SpinLockOffset = 0 });
+        var initial = new byte[16];
+        initial[0] = 0xff; // a lock word in the host's buffer is never copied in
+        Assert.Equal(MapResult.Success, map.Update(U32(1), initial, MapUpdateFlags.Lock));
+        var program = Compile(set, """
+            *(u32 *)(r10 - 4) = 1
+            r1 = map[idx:0] ll
+            r2 = r10
+            r2 += -4
+            call 1
+            if r0 == 0 goto fail
+            r6 = r0
+            r1 = r6
+            call 93
+            r1 = *(u64 *)(r6 + 8)
+            r1 += 1
+            *(u64 *)(r6 + 8) = r1
+            r1 = r6
+            call 94
+            r0 = 0
+            exit
+            fail:
+            r0 = 1
+            exit
+            """);
+        var helpers = set.CreateHelperTable();
+        var workers = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
+        {
+            var context = set.CreateContext(helpers, t);
+            for (int i = 0; i < 20_000; i++)
+            {
+                Assert.Equal(0UL, program.Run(context));
+            }
+        })).ToArray();
+        var value = new byte[16];
+        for (int i = 0; i < 200; i++)
+        {
+            Assert.Equal(MapResult.Success, map.Lookup(U32(1), value, MapUpdateFlags.Lock));
+            Assert.Equal(0u, BitConverter.ToUInt32(value, 0)); // the lock word reads as zero
+        }
+
+        await Task.WhenAll(workers);
+        Assert.Equal(MapResult.Success, map.Lookup(U32(1), value, MapUpdateFlags.Lock));
+        Assert.Equal(40_000UL, BitConverter.ToUInt64(value, 8));
+
+        // A program that takes the same lock twice faults instead of hanging.
+        var twice = Compile(set, """
+            *(u32 *)(r10 - 4) = 1
+            r1 = map[idx:0] ll
+            r2 = r10
+            r2 += -4
+            call 1
+            if r0 == 0 goto out
+            r6 = r0
+            r1 = r6
+            call 93
+            r1 = r6
+            call 93
+            out:
+            exit
+            """);
+        var ex = Assert.Throws<Runtime.BpfExecutionException>(() => twice.Run(set.CreateContext(helpers)));
+        Assert.Equal(Runtime.FaultKind.HelperError, ex.Fault.Kind);
+        Assert.Equal(1, MapHelpers.ReleaseSpinLocks());
+        Assert.Equal(0UL, program.Run(set.CreateContext(helpers)));
+    }
 }
