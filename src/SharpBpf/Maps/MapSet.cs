@@ -256,6 +256,13 @@ public sealed class MapSet
             return MapResult.Invalid;
         }
 
+        if (spec.SpinLockOffset is not null && spec.Type is not (MapType.Hash or MapType.Array or MapType.CgroupStorage
+            or MapType.SkStorage or MapType.InodeStorage or MapType.TaskStorage or MapType.CgroupLocalStorage))
+        {
+            reason = "only hash and array values may hold a bpf_spin_lock";
+            return MapResult.OperationNotSupported;
+        }
+
         switch (spec.Type)
         {
             case MapType.Array:

@@ -43,6 +43,9 @@ public class MapValidationTests
         { Spec(MapType.RingBuffer, 4, 0, 4096), MapResult.Invalid },
         { Spec(MapType.ArrayOfMaps, 4, 4, 1), MapResult.BadDescriptor },
         { Spec(MapType.SockMap, 4, 4, 1), MapResult.OperationNotSupported },
+        { Spec(MapType.PerCpuHash, 4, 8, 1) with { SpinLockOffset = 0 }, MapResult.OperationNotSupported },
+        { Spec(MapType.Array, 4, 8, 1) with { SpinLockOffset = 6 }, MapResult.Invalid },
+        { Spec(MapType.Array, 4, 8, 1) with { SpinLockOffset = 4 }, MapResult.Success },
     };
 
     [Theory]
