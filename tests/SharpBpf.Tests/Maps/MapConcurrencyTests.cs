@@ -275,8 +275,8 @@ public class MapConcurrencyTests
             out:
             exit
             """);
-        var ex = Assert.Throws<Runtime.BpfExecutionException>(() => twice.Run(set.CreateContext(helpers)));
-        Assert.Equal(Runtime.FaultKind.HelperError, ex.Fault.Kind);
+        var ex = Assert.Throws<SharpBpf.Runtime.BpfExecutionException>(() => twice.Run(set.CreateContext(helpers)));
+        Assert.Equal(SharpBpf.Runtime.FaultKind.HelperError, ex.Fault.Kind);
         Assert.Equal(1, MapHelpers.ReleaseSpinLocks());
         Assert.Equal(0UL, program.Run(set.CreateContext(helpers)));
     }
