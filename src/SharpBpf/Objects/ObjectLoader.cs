@@ -131,9 +131,12 @@ internal sealed class ObjectLoader
             }
         }
 
-        list.Sort((a, b) => a.Value.CompareTo(b.Value));
+        list.Sort(ByOffsetThenIndex);
         return list;
     }
+
+    private static int ByOffsetThenIndex(ElfSymbol a, ElfSymbol b) =>
+        a.Value != b.Value ? a.Value.CompareTo(b.Value) : a.Index.CompareTo(b.Index);
 
     private void ReadLegacyMaps()
     {
@@ -332,7 +335,7 @@ internal sealed class ObjectLoader
             return code;
         }
 
-        functions.Sort((a, b) => a.Value.CompareTo(b.Value));
+        functions.Sort(ByOffsetThenIndex);
         int previousEnd = 0;
         for (int i = 0; i < functions.Count; i++)
         {
@@ -579,7 +582,7 @@ internal sealed class ObjectLoader
                             $"call in '{function.Name}' at instruction {i} targets instruction {target} of '{owner.Section.Name}', which is in no function");
                         int calleeAt = Place(callee) + (int)(target - callee.Start);
                         code[at] = insn.WithImmediate(calleeAt - at - 1);
-                        relocations.Add(new ProgramRelocation(at, ProgramRelocationKind.SubprogramCall, callee.Name, -1, calleeAt, owner.Section.Name, (ulong)sectionIndex * Instruction.Size, function.Name));
+                        relocations.Add(new ProgramRelocation(at, ProgramRelocationKind.SubprogramCall, callee.Name, -1, calleeAt, owner.Section.Name, (ulong)sectionIndex * Instruction.Size, function.Name, false));
                     }
                 }
                 else if (insn.IsLoadImm64 && insn.Src == (byte)Imm64Source.Function)

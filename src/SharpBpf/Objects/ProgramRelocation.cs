@@ -29,6 +29,7 @@ public enum ProgramRelocationKind
 /// <param name="SectionName">The name of the code section the relocation entry applies to.</param>
 /// <param name="SectionOffset">The relocation's <c>r_offset</c>: the instruction's byte offset in that section.</param>
 /// <param name="FunctionName">The name of the function (the program itself or an appended subprogram) the instruction belongs to.</param>
+/// <param name="FromElfRelocation">True when an ELF relocation entry asked for this; false for calls within one section, which need none.</param>
 public sealed record ProgramRelocation(
     int InstructionIndex,
     ProgramRelocationKind Kind,
@@ -37,4 +38,5 @@ public sealed record ProgramRelocation(
     long ValueOffset,
     string SectionName,
     ulong SectionOffset,
-    string FunctionName);
+    string FunctionName,
+    bool FromElfRelocation = true);
