@@ -606,6 +606,11 @@ internal sealed class ObjectLoader
             var insn = code[at];
             var owner = function.Owner;
             string sectionName = owner.Section.Name;
+            if (insn.IsLoadImm64 && i + 1 >= function.Count)
+            {
+                throw new ElfFormatException(pending.FileOffset, $"relocated lddw at instruction {i} of '{function.Name}' is cut off by the end of the function");
+            }
+
             switch (pending.Kind)
             {
                 case ProgramRelocationKind.MapReference:
