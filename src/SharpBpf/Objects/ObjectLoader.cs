@@ -18,6 +18,11 @@ internal sealed class ObjectLoader
 
     // Per executable section: decoded code, functions sorted by start, and classified relocations by instruction index.
     private readonly Dictionary<int, CodeSection> _code = [];
+
+    // Indexes built once so that no step is quadratic in the file size (a crafted file may hold ~10^5 of each).
+    private readonly Dictionary<int, List<ElfSymbol>> _symbolsBySection = [];
+    private readonly Dictionary<(int Section, ulong Offset), int> _mapByLocation = [];
+    private readonly Dictionary<int, int> _dataMapBySection = [];
     private long _instructionBudget;
 
     private ObjectLoader(ElfFile elf, BpfObjectLoadOptions options)
@@ -26,7 +31,28 @@ internal sealed class ObjectLoader
         _options = options;
         // Linking copies subprograms into every program that calls them; bound the total by the file size.
         _instructionBudget = Math.Max(4_000_000L, 32L * elf.Image.Length / Instruction.Size);
+        foreach (var symbol in elf.Symbols)
+        {
+            if (symbol.IsInSection && symbol.Type != ElfSymbolType.File)
+            {
+                if (!_symbolsBySection.TryGetValue(symbol.SectionIndex, out var list))
+                {
+                    list = [];
+                    _symbolsBySection[symbol.SectionIndex] = list;
+                }
+
+                list.Add(symbol);
+            }
+        }
+
+        foreach (var list in _symbolsBySection.Values)
+        {
+            list.Sort(ByOffsetThenIndex);
+        }
     }
+
+    private List<ElfSymbol> AllSymbolsIn(int sectionIndex) =>
+        _symbolsBySection.TryGetValue(sectionIndex, out var list) ? list : [];
 
     private sealed class CodeSection(ElfSection section, Instruction[] code)
     {
@@ -53,6 +79,19 @@ internal sealed class ObjectLoader
         ReadLegacyMaps();
         ReadBtfMaps();
         ReadGlobalData();
+        for (int i = 0; i < _maps.Count; i++)
+        {
+            var map = _maps[i];
+            if (map.Kind is MapDefinitionKind.GlobalData or MapDefinitionKind.Kconfig)
+            {
+                _dataMapBySection.TryAdd(map.SectionIndex, i);
+            }
+            else
+            {
+                _mapByLocation.TryAdd((map.SectionIndex, map.SectionOffset), i);
+            }
+        }
+
         var slots = ReadMapSlotRelocations();
 
         foreach (var section in _elf.Sections)
@@ -123,15 +162,14 @@ internal sealed class ObjectLoader
     private List<ElfSymbol> SymbolsIn(ElfSection section)
     {
         var list = new List<ElfSymbol>();
-        foreach (var symbol in _elf.Symbols)
+        foreach (var symbol in AllSymbolsIn(section.Index))
         {
-            if (symbol.SectionIndex == section.Index && IsDefinitionSymbol(symbol))
+            if (IsDefinitionSymbol(symbol))
             {
                 list.Add(symbol);
             }
         }
 
-        list.Sort(ByOffsetThenIndex);
         return list;
     }
 
@@ -258,22 +296,11 @@ internal sealed class ObjectLoader
         }
     }
 
-    private int FindMap(int sectionIndex, ulong offset)
-    {
-        for (int i = 0; i < _maps.Count; i++)
-        {
-            var map = _maps[i];
-            if (map.SectionIndex == sectionIndex && map.Kind is MapDefinitionKind.Legacy or MapDefinitionKind.Iproute2 or MapDefinitionKind.BtfDefined && map.SectionOffset == offset)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    private int FindMap(int sectionIndex, ulong offset) =>
+        _mapByLocation.TryGetValue((sectionIndex, offset), out int index) ? index : -1;
 
     private int FindDataMap(int sectionIndex) =>
-        _maps.FindIndex(m => m.SectionIndex == sectionIndex && m.Kind is MapDefinitionKind.GlobalData or MapDefinitionKind.Kconfig);
+        _dataMapBySection.TryGetValue(sectionIndex, out int index) ? index : -1;
 
     private List<MapSlotRelocation> ReadMapSlotRelocations()
     {
@@ -284,13 +311,40 @@ internal sealed class ObjectLoader
             return result;
         }
 
+        // BTF maps were added in offset order: find the one containing a slot by binary search.
+        var btfMaps = Enumerable.Range(0, _maps.Count).Where(i => _maps[i].Kind == MapDefinitionKind.BtfDefined).ToArray();
+        int Outer(ulong offset)
+        {
+            int lo = 0, hi = btfMaps.Length - 1, found = -1;
+            while (lo <= hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (_maps[btfMaps[mid]].SectionOffset <= offset)
+                {
+                    found = mid;
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid - 1;
+                }
+            }
+
+            if (found < 0)
+            {
+                return -1;
+            }
+
+            var map = _maps[btfMaps[found]];
+            return offset - map.SectionOffset < (ulong)map.DefinitionSize ? btfMaps[found] : -1;
+        }
+
         foreach (var table in _elf.RelocationSectionsFor(section))
         {
             foreach (var relocation in _elf.GetRelocations(table))
             {
                 var symbol = _elf.Symbols[relocation.SymbolIndex];
-                int outer = _maps.FindIndex(m => m.Kind == MapDefinitionKind.BtfDefined &&
-                    relocation.Offset >= m.SectionOffset && relocation.Offset - m.SectionOffset < (ulong)m.DefinitionSize);
+                int outer = Outer(relocation.Offset);
                 int target = symbol.IsInSection ? FindMap(symbol.SectionIndex, symbol.Value) : -1;
                 result.Add(new MapSlotRelocation(relocation.Offset, outer, symbol.Name, target));
             }
@@ -309,9 +363,9 @@ internal sealed class ObjectLoader
         var code = new CodeSection(section, Decode(section.Data.Span));
         int count = code.Code.Length;
         var functions = new List<ElfSymbol>();
-        foreach (var symbol in _elf.Symbols)
+        foreach (var symbol in AllSymbolsIn(section.Index))
         {
-            if (symbol.SectionIndex == section.Index && symbol.Type == ElfSymbolType.Function)
+            if (symbol.Type == ElfSymbolType.Function)
             {
                 functions.Add(symbol);
             }
@@ -335,7 +389,6 @@ internal sealed class ObjectLoader
             return code;
         }
 
-        functions.Sort(ByOffsetThenIndex);
         int previousEnd = 0;
         for (int i = 0; i < functions.Count; i++)
         {
