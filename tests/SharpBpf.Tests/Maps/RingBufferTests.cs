@@ -176,13 +176,13 @@ public class RingBufferTests
             """));
         Assert.False(reader.TryRead(out _));
 
-        var ex = Assert.Throws<Runtime.BpfExecutionException>(() => Run(set, """
+        var ex = Assert.Throws<SharpBpf.Runtime.BpfExecutionException>(() => Run(set, """
             r1 = r10
             r1 += -8
             r2 = 0
             call 132
             exit
             """));
-        Assert.Equal(Runtime.FaultKind.HelperError, ex.Fault.Kind);
+        Assert.Equal(SharpBpf.Runtime.FaultKind.HelperError, ex.Fault.Kind);
     }
 }
