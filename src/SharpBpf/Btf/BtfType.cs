@@ -1,0 +1,240 @@
+namespace SharpBpf.Btf;
+
+/// <summary>A member of a struct or union (<c>struct btf_member</c>).</summary>
+/// <param name="NameOffset">The name's string offset (0 for an anonymous member).</param>
+/// <param name="Name">The name ("" for an anonymous member).</param>
+/// <param name="TypeId">The member's type.</param>
+/// <param name="BitOffset">The offset from the start of the struct, in bits.</param>
+/// <param name="BitfieldSize">The bitfield width in bits, or 0 when the member is not a bitfield.</param>
+public readonly record struct BtfMember(uint NameOffset, string Name, int TypeId, uint BitOffset, int BitfieldSize);
+
+/// <summary>A function prototype's parameter (<c>struct btf_param</c>); a last parameter of type 0 means "...".</summary>
+/// <param name="NameOffset">The name's string offset.</param>
+/// <param name="Name">The name (may be "").</param>
+/// <param name="TypeId">The parameter's type (0 for a variadic tail).</param>
+public readonly record struct BtfParameter(uint NameOffset, string Name, int TypeId);
+
+/// <summary>An enumerator of an <see cref="BtfKind.Enum"/> or <see cref="BtfKind.Enum64"/>.</summary>
+/// <param name="NameOffset">The name's string offset.</param>
+/// <param name="Name">The name.</param>
+/// <param name="RawValue">The value's bits (zero-extended for 32-bit enums).</param>
+/// <param name="IsSigned">Whether the enum is signed (its kind flag).</param>
+public readonly record struct BtfEnumValue(uint NameOffset, string Name, ulong RawValue, bool IsSigned)
+{
+    /// <summary>The value as a signed number (sign-extended from 32 bits for a signed 32-bit enum).</summary>
+    public long Value => (long)RawValue;
+}
+
+/// <summary>A variable of a data section (<c>struct btf_var_secinfo</c>).</summary>
+/// <param name="TypeId">The <see cref="BtfKind.Variable"/> (or function, for externs) it places.</param>
+/// <param name="Offset">Its byte offset in the section.</param>
+/// <param name="Size">Its size in bytes.</param>
+public readonly record struct BtfVariableSectionInfo(int TypeId, uint Offset, uint Size);
+
+/// <summary>An array's element type, index type and element count (<c>struct btf_array</c>).</summary>
+/// <param name="ElementTypeId">The element type.</param>
+/// <param name="IndexTypeId">The index type (an integer).</param>
+/// <param name="Count">The number of elements.</param>
+public readonly record struct BtfArrayInfo(int ElementTypeId, int IndexTypeId, uint Count);
+
+/// <summary>
+/// A view of one type record inside a <see cref="Btf"/>: fields are decoded on access from the underlying bytes.
+/// Id 0 is <c>void</c>, whose kind is <see cref="BtfKind.Void"/>.
+/// </summary>
+public readonly struct BtfType : IEquatable<BtfType>
+{
+    private readonly int _offset;
+
+    internal BtfType(Btf btf, int id, int offset)
+    {
+        Btf = btf;
+        Id = id;
+        _offset = offset;
+    }
+
+    /// <summary>The BTF this type belongs to.</summary>
+    public Btf Btf { get; }
+
+    /// <summary>The type id.</summary>
+    public int Id { get; }
+
+    /// <summary>The record's byte offset in <see cref="Btf.Data"/>, or -1 for void.</summary>
+    public int DataOffset => _offset;
+
+    /// <summary>The name's string offset.</summary>
+    public uint NameOffset => _offset < 0 ? 0 : Btf.ReadUInt32(_offset);
+
+    /// <summary>The raw info word: vlen, kind and kind flag.</summary>
+    public uint Info => _offset < 0 ? 0 : Btf.ReadUInt32(_offset + 4);
+
+    /// <summary>The raw third word: a size or a type id, depending on the kind.</summary>
+    public uint SizeOrType => _offset < 0 ? 0 : Btf.ReadUInt32(_offset + 8);
+
+    /// <summary>The kind.</summary>
+    public BtfKind Kind => (BtfKind)((Info >> 24) & 0x1f);
+
+    /// <summary>The number of members, enumerators, parameters or variables (the linkage, for a function).</summary>
+    public int Vlen => (int)(Info & 0xffff);
+
+    /// <summary>The kind flag: bitfield encoding for struct/union, union for a forward, signedness for an enum.</summary>
+    public bool KindFlag => (Info >> 31) != 0;
+
+    /// <summary>The name ("" when anonymous).</summary>
+    public string Name => NameOffset == 0 ? "" : Btf.GetString(NameOffset);
+
+    /// <summary>The name's UTF-8 bytes, without allocating.</summary>
+    public ReadOnlySpan<byte> NameUtf8 => NameOffset == 0 ? default : Btf.GetStringBytes(NameOffset);
+
+    /// <summary>The size in bytes of an int, float, struct, union, enum or data section.</summary>
+    public uint Size => SizeOrType;
+
+    /// <summary>The type referred to by a pointer, typedef, qualifier, type tag, function, variable or decl tag (or a prototype's return type).</summary>
+    public int ReferencedTypeId => (int)SizeOrType;
+
+    /// <summary>Whether this is a struct or a union.</summary>
+    public bool IsComposite => Kind is BtfKind.Struct or BtfKind.Union;
+
+    /// <summary>Whether this is const, volatile, restrict or a type tag.</summary>
+    public bool IsModifier => Kind is BtfKind.Const or BtfKind.Volatile or BtfKind.Restrict or BtfKind.TypeTag;
+
+    /// <summary>The raw integer data word of an int.</summary>
+    public uint IntData => Btf.ReadUInt32(_offset + 12);
+
+    /// <summary>An int's encoding.</summary>
+    public BtfIntEncoding IntEncoding => (BtfIntEncoding)((IntData >> 24) & 0x0f);
+
+    /// <summary>An int's bit offset (legacy; 0 in practice).</summary>
+    public int IntBitOffset => (int)((IntData >> 16) & 0xff);
+
+    /// <summary>An int's width in bits.</summary>
+    public int IntBits => (int)(IntData & 0xff);
+
+    /// <summary>An array's element type, index type and count.</summary>
+    public BtfArrayInfo Array => new((int)Btf.ReadUInt32(_offset + 12), (int)Btf.ReadUInt32(_offset + 16), Btf.ReadUInt32(_offset + 20));
+
+    /// <summary>A function's linkage.</summary>
+    public BtfFunctionLinkage FunctionLinkage => (BtfFunctionLinkage)Vlen;
+
+    /// <summary>A variable's linkage.</summary>
+    public BtfVariableLinkage VariableLinkage => (BtfVariableLinkage)Btf.ReadUInt32(_offset + 12);
+
+    /// <summary>A decl tag's component index: -1 for the declaration itself, else the member or parameter index.</summary>
+    public int ComponentIndex => (int)Btf.ReadUInt32(_offset + 12);
+
+    /// <summary>The number of bytes the record takes in the type section.</summary>
+    public int RecordLength
+    {
+        get
+        {
+            if (_offset < 0) return 0;
+            var (f, e) = Btf.RecordShape(Kind);
+            return 12 + f + (e * Vlen);
+        }
+    }
+
+    /// <summary>The <paramref name="index"/>th member of a struct or union.</summary>
+    public BtfMember GetMember(int index)
+    {
+        int p = EntryOffset(index, 12);
+        uint nameOff = Btf.ReadUInt32(p);
+        uint raw = Btf.ReadUInt32(p + 8);
+        return KindFlag
+            ? new BtfMember(nameOff, NameOf(nameOff), (int)Btf.ReadUInt32(p + 4), raw & 0xffffff, (int)(raw >> 24))
+            : new BtfMember(nameOff, NameOf(nameOff), (int)Btf.ReadUInt32(p + 4), raw, 0);
+    }
+
+    /// <summary>The members of a struct or union.</summary>
+    public BtfMember[] GetMembers()
+    {
+        var result = new BtfMember[Vlen];
+        for (int i = 0; i < result.Length; i++) result[i] = GetMember(i);
+        return result;
+    }
+
+    /// <summary>The <paramref name="index"/>th parameter of a function prototype.</summary>
+    public BtfParameter GetParameter(int index)
+    {
+        int p = EntryOffset(index, 8);
+        uint nameOff = Btf.ReadUInt32(p);
+        return new BtfParameter(nameOff, NameOf(nameOff), (int)Btf.ReadUInt32(p + 4));
+    }
+
+    /// <summary>The parameters of a function prototype.</summary>
+    public BtfParameter[] GetParameters()
+    {
+        var result = new BtfParameter[Vlen];
+        for (int i = 0; i < result.Length; i++) result[i] = GetParameter(i);
+        return result;
+    }
+
+    /// <summary>The <paramref name="index"/>th enumerator of an enum or enum64.</summary>
+    public BtfEnumValue GetEnumValue(int index)
+    {
+        bool signed = KindFlag;
+        if (Kind == BtfKind.Enum64)
+        {
+            int p = EntryOffset(index, 12);
+            uint nameOff = Btf.ReadUInt32(p);
+            ulong value = Btf.ReadUInt32(p + 4) | ((ulong)Btf.ReadUInt32(p + 8) << 32);
+            return new BtfEnumValue(nameOff, NameOf(nameOff), value, signed);
+        }
+        else
+        {
+            int p = EntryOffset(index, 8);
+            uint nameOff = Btf.ReadUInt32(p);
+            uint v = Btf.ReadUInt32(p + 4);
+            ulong value = signed ? (ulong)(long)(int)v : v;
+            return new BtfEnumValue(nameOff, NameOf(nameOff), value, signed);
+        }
+    }
+
+    /// <summary>The enumerators of an enum or enum64.</summary>
+    public BtfEnumValue[] GetEnumValues()
+    {
+        var result = new BtfEnumValue[Vlen];
+        for (int i = 0; i < result.Length; i++) result[i] = GetEnumValue(i);
+        return result;
+    }
+
+    /// <summary>The <paramref name="index"/>th variable of a data section.</summary>
+    public BtfVariableSectionInfo GetVariable(int index)
+    {
+        int p = EntryOffset(index, 12);
+        return new BtfVariableSectionInfo((int)Btf.ReadUInt32(p), Btf.ReadUInt32(p + 4), Btf.ReadUInt32(p + 8));
+    }
+
+    /// <summary>The variables of a data section.</summary>
+    public BtfVariableSectionInfo[] GetVariables()
+    {
+        var result = new BtfVariableSectionInfo[Vlen];
+        for (int i = 0; i < result.Length; i++) result[i] = GetVariable(i);
+        return result;
+    }
+
+    private int EntryOffset(int index, int entrySize)
+    {
+        if ((uint)index >= (uint)Vlen || _offset < 0)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"type {Id} has {Vlen} entries");
+        return _offset + 12 + (index * entrySize);
+    }
+
+    private string NameOf(uint offset) => offset == 0 ? "" : Btf.GetString(offset);
+
+    /// <inheritdoc />
+    public bool Equals(BtfType other) => ReferenceEquals(Btf, other.Btf) && Id == other.Id;
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => obj is BtfType t && Equals(t);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Btf, Id);
+
+    /// <summary>Equality by BTF instance and id.</summary>
+    public static bool operator ==(BtfType left, BtfType right) => left.Equals(right);
+
+    /// <summary>Inequality by BTF instance and id.</summary>
+    public static bool operator !=(BtfType left, BtfType right) => !left.Equals(right);
+
+    /// <summary>A short description: <c>[id] KIND 'name'</c>.</summary>
+    public override string ToString() => Id == 0 ? "[0] void" : $"[{Id}] {Kind} '{Name}'";
+}
