@@ -44,6 +44,8 @@ public sealed partial class Btf
     public const uint MaxNameOffset = 0x00FF_FFFF;
 
     private readonly ReadOnlyMemory<byte> _data;
+    private readonly byte[] _array;
+    private readonly int _arrayBase;
     private readonly int _typeStart;
     private readonly int _stringStart;
     private readonly int _stringLength;
@@ -54,6 +56,16 @@ public sealed partial class Btf
     private Btf(ReadOnlyMemory<byte> data, BtfHeader header, Btf? baseBtf, int[] offsets, bool bigEndian)
     {
         _data = data;
+        if (MemoryMarshal.TryGetArray(data, out var segment))
+        {
+            _array = segment.Array!;
+            _arrayBase = segment.Offset;
+        }
+        else
+        {
+            _array = data.ToArray();
+            _arrayBase = 0;
+        }
         Header = header;
         Base = baseBtf;
         _offsets = offsets;
@@ -295,7 +307,7 @@ public sealed partial class Btf
         long local = (long)offset - StringBase;
         if (local >= _stringLength)
             throw new BtfFormatException($"string offset {offset} out of range (strings end at {StringBase + (uint)_stringLength})");
-        var rest = _data.Span.Slice(_stringStart + (int)local, _stringLength - (int)local);
+        var rest = _array.AsSpan(_arrayBase + _stringStart + (int)local, _stringLength - (int)local);
         // The section ends in NUL (checked when parsed), so a terminator always exists.
         return rest[..rest.IndexOf((byte)0)];
     }
@@ -309,7 +321,7 @@ public sealed partial class Btf
 
     internal ReadOnlySpan<byte> Span => _data.Span;
 
-    internal uint ReadUInt32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_data.Span[offset..]);
+    internal uint ReadUInt32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_array.AsSpan(_arrayBase + offset, 4));
 
     /// <summary>Ids of all types (here and in the base) with the given name; empty when none. The index is built on first use.</summary>
     public IReadOnlyList<int> FindByName(string name)

@@ -84,6 +84,19 @@ public sealed partial class Btf
 
     private int GetAlignment(int id, int depth)
     {
+        // Structs nest deeply in vmlinux and the C dumper asks for every member's alignment, so results are cached
+        // (stored plus one, so that 0 means "not computed").
+        var cache = _alignmentCache ??= new int[TypeCount];
+        if ((uint)id < (uint)cache.Length && cache[id] != 0) return cache[id] - 1;
+        int align = ComputeAlignment(id, depth);
+        if ((uint)id < (uint)cache.Length) cache[id] = align + 1;
+        return align;
+    }
+
+    private int[]? _alignmentCache;
+
+    private int ComputeAlignment(int id, int depth)
+    {
         if (depth > MaxChainSteps) throw new BtfFormatException("Loop detected while computing an alignment", id);
         var t = GetType(id);
         switch (t.Kind)

@@ -1,26 +1,37 @@
 namespace SharpBpf.Btf;
 
 /// <summary>A member of a struct or union (<c>struct btf_member</c>).</summary>
+/// <param name="Btf">The BTF holding the name.</param>
 /// <param name="NameOffset">The name's string offset (0 for an anonymous member).</param>
-/// <param name="Name">The name ("" for an anonymous member).</param>
 /// <param name="TypeId">The member's type.</param>
 /// <param name="BitOffset">The offset from the start of the struct, in bits.</param>
 /// <param name="BitfieldSize">The bitfield width in bits, or 0 when the member is not a bitfield.</param>
-public readonly record struct BtfMember(uint NameOffset, string Name, int TypeId, uint BitOffset, int BitfieldSize);
+public readonly record struct BtfMember(Btf Btf, uint NameOffset, int TypeId, uint BitOffset, int BitfieldSize)
+{
+    /// <summary>The name ("" for an anonymous member), decoded on access.</summary>
+    public string Name => NameOffset == 0 ? "" : Btf.GetString(NameOffset);
+}
 
 /// <summary>A function prototype's parameter (<c>struct btf_param</c>); a last parameter of type 0 means "...".</summary>
+/// <param name="Btf">The BTF holding the name.</param>
 /// <param name="NameOffset">The name's string offset.</param>
-/// <param name="Name">The name (may be "").</param>
 /// <param name="TypeId">The parameter's type (0 for a variadic tail).</param>
-public readonly record struct BtfParameter(uint NameOffset, string Name, int TypeId);
+public readonly record struct BtfParameter(Btf Btf, uint NameOffset, int TypeId)
+{
+    /// <summary>The name (may be ""), decoded on access.</summary>
+    public string Name => NameOffset == 0 ? "" : Btf.GetString(NameOffset);
+}
 
 /// <summary>An enumerator of an <see cref="BtfKind.Enum"/> or <see cref="BtfKind.Enum64"/>.</summary>
+/// <param name="Btf">The BTF holding the name.</param>
 /// <param name="NameOffset">The name's string offset.</param>
-/// <param name="Name">The name.</param>
-/// <param name="RawValue">The value's bits (zero-extended for 32-bit enums).</param>
+/// <param name="RawValue">The value's bits (sign-extended for a signed 32-bit enum, else zero-extended).</param>
 /// <param name="IsSigned">Whether the enum is signed (its kind flag).</param>
-public readonly record struct BtfEnumValue(uint NameOffset, string Name, ulong RawValue, bool IsSigned)
+public readonly record struct BtfEnumValue(Btf Btf, uint NameOffset, ulong RawValue, bool IsSigned)
 {
+    /// <summary>The name, decoded on access.</summary>
+    public string Name => Btf.GetString(NameOffset);
+
     /// <summary>The value as a signed number (sign-extended from 32 bits for a signed 32-bit enum).</summary>
     public long Value => (long)RawValue;
 }
@@ -139,8 +150,8 @@ public readonly struct BtfType : IEquatable<BtfType>
         uint nameOff = Btf.ReadUInt32(p);
         uint raw = Btf.ReadUInt32(p + 8);
         return KindFlag
-            ? new BtfMember(nameOff, NameOf(nameOff), (int)Btf.ReadUInt32(p + 4), raw & 0xffffff, (int)(raw >> 24))
-            : new BtfMember(nameOff, NameOf(nameOff), (int)Btf.ReadUInt32(p + 4), raw, 0);
+            ? new BtfMember(Btf, nameOff, (int)Btf.ReadUInt32(p + 4), raw & 0xffffff, (int)(raw >> 24))
+            : new BtfMember(Btf, nameOff, (int)Btf.ReadUInt32(p + 4), raw, 0);
     }
 
     /// <summary>The members of a struct or union.</summary>
@@ -156,7 +167,7 @@ public readonly struct BtfType : IEquatable<BtfType>
     {
         int p = EntryOffset(index, 8);
         uint nameOff = Btf.ReadUInt32(p);
-        return new BtfParameter(nameOff, NameOf(nameOff), (int)Btf.ReadUInt32(p + 4));
+        return new BtfParameter(Btf, nameOff, (int)Btf.ReadUInt32(p + 4));
     }
 
     /// <summary>The parameters of a function prototype.</summary>
@@ -176,7 +187,7 @@ public readonly struct BtfType : IEquatable<BtfType>
             int p = EntryOffset(index, 12);
             uint nameOff = Btf.ReadUInt32(p);
             ulong value = Btf.ReadUInt32(p + 4) | ((ulong)Btf.ReadUInt32(p + 8) << 32);
-            return new BtfEnumValue(nameOff, NameOf(nameOff), value, signed);
+            return new BtfEnumValue(Btf, nameOff, value, signed);
         }
         else
         {
@@ -184,7 +195,7 @@ public readonly struct BtfType : IEquatable<BtfType>
             uint nameOff = Btf.ReadUInt32(p);
             uint v = Btf.ReadUInt32(p + 4);
             ulong value = signed ? (ulong)(long)(int)v : v;
-            return new BtfEnumValue(nameOff, NameOf(nameOff), value, signed);
+            return new BtfEnumValue(Btf, nameOff, value, signed);
         }
     }
 
@@ -217,8 +228,6 @@ public readonly struct BtfType : IEquatable<BtfType>
             throw new ArgumentOutOfRangeException(nameof(index), index, $"type {Id} has {Vlen} entries");
         return _offset + 12 + (index * entrySize);
     }
-
-    private string NameOf(uint offset) => offset == 0 ? "" : Btf.GetString(offset);
 
     /// <inheritdoc />
     public bool Equals(BtfType other) => ReferenceEquals(Btf, other.Btf) && Id == other.Id;

@@ -44,7 +44,6 @@ public sealed partial class Btf
                 var enc = t.IntEncoding;
                 if (enc != BtfIntEncoding.None && enc != BtfIntEncoding.Signed && enc != BtfIntEncoding.Char && enc != BtfIntEncoding.Bool)
                     throw Error(t, "Unsupported encoding");
-                RequireOptionalIdentifier(t);
                 break;
             }
             case BtfKind.Pointer or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict or BtfKind.Typedef or BtfKind.TypeTag:
@@ -157,7 +156,6 @@ public sealed partial class Btf
                 if (vlen != 0) throw Error(t, "vlen != 0");
                 if (kflag) throw Error(t, "Invalid btf_info kind_flag");
                 if (t.Size is not (2 or 4 or 8 or 12 or 16)) throw Error(t, "Invalid type_size");
-                RequireOptionalIdentifier(t);
                 break;
             case BtfKind.DeclTag:
                 if (t.NameOffset == 0 || t.NameUtf8.IsEmpty) throw Error(t, "Invalid value");
@@ -297,6 +295,13 @@ public sealed partial class Btf
         return t;
     }
 
+    /// <summary>Like <see cref="Target"/> for a member, parameter or variable; the message is built only on failure.</summary>
+    private BtfType Entry(BtfType from, long id, int index, string prefix, string suffix)
+    {
+        if (!IsValidTypeId(id)) throw Error(from, prefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix);
+        return GetType((int)id);
+    }
+
     private void CheckResolved(BtfType t)
     {
         switch (t.Kind)
@@ -349,7 +354,7 @@ public sealed partial class Btf
                         if (i != t.Vlen - 1 || p.NameOffset != 0) throw Error(t, $"Invalid arg#{i + 1}");
                         continue;
                     }
-                    var pt = Target(t, p.TypeId, $"Invalid arg#{i + 1}");
+                    var pt = Entry(t, p.TypeId, i, "Invalid arg#", "");
                     if (IsNoSize(pt.Kind) || IsResolveSourceOnly(pt.Kind)) throw Error(t, $"Invalid arg#{i + 1}");
                 }
                 break;
@@ -364,7 +369,7 @@ public sealed partial class Btf
                 for (int i = 0; i < t.Vlen; i++)
                 {
                     var v = t.GetVariable(i);
-                    var vt = Target(t, v.TypeId, $"variable #{i}: Invalid type_id");
+                    var vt = Entry(t, v.TypeId, i, "variable #", ": Invalid type_id");
                     if (vt.Kind != BtfKind.Variable) throw Error(t, $"variable #{i}: Not a VAR kind member");
                     long size = GetSize(vt.ReferencedTypeId);
                     if (size < 0) throw Error(t, $"variable #{i}: Invalid type");
@@ -426,7 +431,7 @@ public sealed partial class Btf
         for (int i = 0; i < t.Vlen; i++)
         {
             var m = t.GetMember(i);
-            var mt = Target(t, m.TypeId, $"member #{i} '{m.Name}': Invalid type_id");
+            var mt = Entry(t, m.TypeId, i, "member #", ": Invalid type_id");
             if (IsNoSize(mt.Kind) || IsResolveSourceOnly(mt.Kind)) throw Error(t, $"member #{i} '{m.Name}': Invalid member");
             var resolved = SkipChain(mt);
             long size = GetSize(m.TypeId);
