@@ -146,7 +146,7 @@ public static class BtfValueFormatter
         sb.Append(']');
     }
 
-    private static bool TryText(ReadOnlySpan<byte> bytes, out string? text)
+    private static bool TryText(ReadOnlySpan<byte> bytes, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
     {
         int end = bytes.IndexOf((byte)0);
         if (end < 0) end = bytes.Length;
