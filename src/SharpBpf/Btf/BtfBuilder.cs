@@ -110,7 +110,7 @@ public sealed class BtfTypeDefinition
                 break;
             case BtfKind.DataSection: d.Variables.AddRange(t.GetVariables()); break;
             case BtfKind.Function: d.FunctionLinkage = t.FunctionLinkage; break;
-            case BtfKind.Variable or BtfKind.DeclTag: d.Extra = (int)t.Btf.ReadUInt32(t.DataOffset + 12); break;
+            case BtfKind.Variable or BtfKind.DeclTag: d.Extra = (int)t.Spec.ReadUInt32(t.DataOffset + 12); break;
             default: break;
         }
         return d;
@@ -122,7 +122,7 @@ public sealed class BtfTypeDefinition
 
 /// <summary>
 /// Builds BTF: a list of type definitions and a string table, serialized to the kernel's format by
-/// <see cref="ToArray"/>. Start empty to construct test BTF, or from an existing <see cref="Btf"/> to edit it
+/// <see cref="ToArray"/>. Start empty to construct test BTF, or from an existing <see cref="BtfSpec"/> to edit it
 /// (e.g. rename <c>__state</c> to <c>state</c> to mimic an older kernel); an unedited copy writes back the same bytes.
 /// </summary>
 public sealed class BtfBuilder
@@ -132,7 +132,7 @@ public sealed class BtfBuilder
     private readonly Dictionary<string, uint> _stringOffsets = new(StringComparer.Ordinal);
 
     /// <summary>Creates an empty builder; with <paramref name="baseBtf"/>, it builds split BTF on top of it.</summary>
-    public BtfBuilder(Btf? baseBtf = null)
+    public BtfBuilder(BtfSpec? baseBtf = null)
     {
         Base = baseBtf;
         if (baseBtf is null)
@@ -143,7 +143,7 @@ public sealed class BtfBuilder
     }
 
     /// <summary>The base of split BTF, or null.</summary>
-    public Btf? Base { get; }
+    public BtfSpec? Base { get; }
 
     /// <summary>The id the next added type gets.</summary>
     public int NextTypeId => (Base?.TypeCount ?? 1) + _types.Count;
@@ -157,7 +157,7 @@ public sealed class BtfBuilder
     /// <summary>
     /// Copies <paramref name="btf"/>'s types (decoded) and its string table (byte for byte, so names keep their offsets).
     /// </summary>
-    public static BtfBuilder From(Btf btf)
+    public static BtfBuilder From(BtfSpec btf)
     {
         var b = new BtfBuilder(btf.Base);
         b._strings.Clear();
@@ -305,13 +305,13 @@ public sealed class BtfBuilder
             foreach (var m in d.Members) memberOffsets.Add(AddString(m.Name));
             foreach (var p in d.Parameters) memberOffsets.Add(AddString(p.Name));
             foreach (var v in d.EnumValues) memberOffsets.Add(AddString(v.Name));
-            var (f, e) = Btf.RecordShape(d.Kind);
+            var (f, e) = BtfSpec.RecordShape(d.Kind);
             typeLength += 12 + f + (e * d.Vlen);
         }
 
         var output = new byte[BtfHeader.Size + typeLength + _strings.Count];
         var span = output.AsSpan();
-        BinaryPrimitives.WriteUInt16LittleEndian(span, Btf.Magic);
+        BinaryPrimitives.WriteUInt16LittleEndian(span, BtfSpec.Magic);
         span[2] = 1;
         span[3] = 0;
         BinaryPrimitives.WriteUInt32LittleEndian(span[4..], BtfHeader.Size);
@@ -388,7 +388,7 @@ public sealed class BtfBuilder
         if (bigEndian)
         {
             // Everything but the magic and the two version/flags bytes is 32-bit words, strings excepted.
-            BinaryPrimitives.WriteUInt16BigEndian(span, Btf.Magic);
+            BinaryPrimitives.WriteUInt16BigEndian(span, BtfSpec.Magic);
             var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(span.Slice(4, 20 + typeLength));
             BinaryPrimitives.ReverseEndianness(words, words);
         }
@@ -396,5 +396,5 @@ public sealed class BtfBuilder
     }
 
     /// <summary>Serializes and parses the result.</summary>
-    public Btf Build() => Btf.Parse(ToArray(), Base);
+    public BtfSpec Build() => BtfSpec.Parse(ToArray(), Base);
 }

@@ -33,7 +33,7 @@ public sealed class BtfCDumper
     private const int MaxDepth = 2048;
     private static readonly string Tabs = new('\t', 13);
 
-    private readonly Btf _btf;
+    private readonly BtfSpec _btf;
     private readonly TextWriter _out;
     private readonly byte[] _orderState;
     private readonly byte[] _emitState;
@@ -48,7 +48,7 @@ public sealed class BtfCDumper
     private readonly int _pointerSize;
     private int _depth;
 
-    private BtfCDumper(Btf btf, TextWriter output)
+    private BtfCDumper(BtfSpec btf, TextWriter output)
     {
         _btf = btf;
         _out = output;
@@ -65,7 +65,7 @@ public sealed class BtfCDumper
 
     /// <summary>Returns the whole BTF as a C header.</summary>
     /// <exception cref="BtfFormatException">The BTF has a reference loop or an id out of range.</exception>
-    public static string Dump(Btf btf, BtfCDumpOptions? options = null)
+    public static string Dump(BtfSpec btf, BtfCDumpOptions? options = null)
     {
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
         Dump(btf, writer, options);
@@ -74,7 +74,7 @@ public sealed class BtfCDumper
 
     /// <summary>Writes the whole BTF as a C header.</summary>
     /// <exception cref="BtfFormatException">The BTF has a reference loop or an id out of range.</exception>
-    public static void Dump(Btf btf, TextWriter output, BtfCDumpOptions? options = null)
+    public static void Dump(BtfSpec btf, TextWriter output, BtfCDumpOptions? options = null)
     {
         options ??= new BtfCDumpOptions();
         if (options.IncludeGuard is { } guard) output.Write($"#ifndef {guard}\n#define {guard}\n\n");
@@ -91,7 +91,7 @@ public sealed class BtfCDumper
     /// Writes the C declaration of type <paramref name="id"/> with the given identifier, e.g. <c>int (*fn)(void *)</c>,
     /// without emitting any type definition it depends on (anonymous types are written inline).
     /// </summary>
-    public static string FormatDeclaration(Btf btf, int id, string name)
+    public static string FormatDeclaration(BtfSpec btf, int id, string name)
     {
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
         var dumper = new BtfCDumper(btf, writer);

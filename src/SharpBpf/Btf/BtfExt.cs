@@ -94,13 +94,13 @@ public sealed class BtfExt
 
     /// <summary>Parses <c>.BTF.ext</c> bytes; <paramref name="btf"/> is the object's <c>.BTF</c>, for strings.</summary>
     /// <exception cref="BtfFormatException">The data is malformed (offsets name the position in <paramref name="data"/>).</exception>
-    public static BtfExt Parse(ReadOnlySpan<byte> data, Btf btf)
+    public static BtfExt Parse(ReadOnlySpan<byte> data, BtfSpec btf)
     {
         if (data.Length < 8) throw new BtfFormatException("BTF.ext header not found", offset: 0);
         ushort magic = BinaryPrimitives.ReadUInt16LittleEndian(data);
-        if (magic != Btf.Magic)
+        if (magic != BtfSpec.Magic)
         {
-            if (magic != BinaryPrimitives.ReverseEndianness(Btf.Magic))
+            if (magic != BinaryPrimitives.ReverseEndianness(BtfSpec.Magic))
                 throw new BtfFormatException($"Invalid BTF.ext magic 0x{magic:x4}", offset: 0);
             // Big-endian: every field after the first 4 bytes is a 32-bit word.
             var copy = data.ToArray();
@@ -133,10 +133,10 @@ public sealed class BtfExt
         return new BtfExt(version, flags, func, line, core);
     }
 
-    private delegate T RecordReader<T>(ReadOnlySpan<byte> record, Btf btf);
+    private delegate T RecordReader<T>(ReadOnlySpan<byte> record, BtfSpec btf);
 
     private static ImmutableArray<BtfExtSection<T>> ParseInfo<T>(ReadOnlySpan<byte> data, uint hdrLen, uint offset, uint length,
-        int minRecordSize, string what, Btf btf, RecordReader<T> read)
+        int minRecordSize, string what, BtfSpec btf, RecordReader<T> read)
     {
         if (length == 0) return [];
         long start = (long)hdrLen + offset;

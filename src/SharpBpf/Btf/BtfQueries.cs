@@ -7,7 +7,7 @@ namespace SharpBpf.Btf;
 /// <param name="Path">Member indexes from the searched struct down to the member (one per anonymous level, then the member).</param>
 public sealed record BtfMemberLocation(BtfMember Member, int ContainerTypeId, long BitOffset, IReadOnlyList<int> Path);
 
-public sealed partial class Btf
+public sealed partial class BtfSpec
 {
     private const int MaxChainSteps = 4096;
 

@@ -1,36 +1,36 @@
 namespace SharpBpf.Btf;
 
 /// <summary>A member of a struct or union (<c>struct btf_member</c>).</summary>
-/// <param name="Btf">The BTF holding the name.</param>
+/// <param name="Spec">The BTF holding the name.</param>
 /// <param name="NameOffset">The name's string offset (0 for an anonymous member).</param>
 /// <param name="TypeId">The member's type.</param>
 /// <param name="BitOffset">The offset from the start of the struct, in bits.</param>
 /// <param name="BitfieldSize">The bitfield width in bits, or 0 when the member is not a bitfield.</param>
-public readonly record struct BtfMember(Btf Btf, uint NameOffset, int TypeId, uint BitOffset, int BitfieldSize)
+public readonly record struct BtfMember(BtfSpec Spec, uint NameOffset, int TypeId, uint BitOffset, int BitfieldSize)
 {
     /// <summary>The name ("" for an anonymous member), decoded on access.</summary>
-    public string Name => NameOffset == 0 ? "" : Btf.GetString(NameOffset);
+    public string Name => NameOffset == 0 ? "" : Spec.GetString(NameOffset);
 }
 
 /// <summary>A function prototype's parameter (<c>struct btf_param</c>); a last parameter of type 0 means "...".</summary>
-/// <param name="Btf">The BTF holding the name.</param>
+/// <param name="Spec">The BTF holding the name.</param>
 /// <param name="NameOffset">The name's string offset.</param>
 /// <param name="TypeId">The parameter's type (0 for a variadic tail).</param>
-public readonly record struct BtfParameter(Btf Btf, uint NameOffset, int TypeId)
+public readonly record struct BtfParameter(BtfSpec Spec, uint NameOffset, int TypeId)
 {
     /// <summary>The name (may be ""), decoded on access.</summary>
-    public string Name => NameOffset == 0 ? "" : Btf.GetString(NameOffset);
+    public string Name => NameOffset == 0 ? "" : Spec.GetString(NameOffset);
 }
 
 /// <summary>An enumerator of an <see cref="BtfKind.Enum"/> or <see cref="BtfKind.Enum64"/>.</summary>
-/// <param name="Btf">The BTF holding the name.</param>
+/// <param name="Spec">The BTF holding the name.</param>
 /// <param name="NameOffset">The name's string offset.</param>
 /// <param name="RawValue">The value's bits (sign-extended for a signed 32-bit enum, else zero-extended).</param>
 /// <param name="IsSigned">Whether the enum is signed (its kind flag).</param>
-public readonly record struct BtfEnumValue(Btf Btf, uint NameOffset, ulong RawValue, bool IsSigned)
+public readonly record struct BtfEnumValue(BtfSpec Spec, uint NameOffset, ulong RawValue, bool IsSigned)
 {
     /// <summary>The name, decoded on access.</summary>
-    public string Name => Btf.GetString(NameOffset);
+    public string Name => Spec.GetString(NameOffset);
 
     /// <summary>The value as a signed number (sign-extended from 32 bits for a signed 32-bit enum).</summary>
     public long Value => (long)RawValue;
@@ -56,30 +56,30 @@ public readonly struct BtfType : IEquatable<BtfType>
 {
     private readonly int _offset;
 
-    internal BtfType(Btf btf, int id, int offset)
+    internal BtfType(BtfSpec btf, int id, int offset)
     {
-        Btf = btf;
+        Spec = btf;
         Id = id;
         _offset = offset;
     }
 
     /// <summary>The BTF this type belongs to.</summary>
-    public Btf Btf { get; }
+    public BtfSpec Spec { get; }
 
     /// <summary>The type id.</summary>
     public int Id { get; }
 
-    /// <summary>The record's byte offset in <see cref="Btf.Data"/>, or -1 for void.</summary>
+    /// <summary>The record's byte offset in <see cref="BtfSpec.Data"/>, or -1 for void.</summary>
     public int DataOffset => _offset;
 
     /// <summary>The name's string offset.</summary>
-    public uint NameOffset => _offset < 0 ? 0 : Btf.ReadUInt32(_offset);
+    public uint NameOffset => _offset < 0 ? 0 : Spec.ReadUInt32(_offset);
 
     /// <summary>The raw info word: vlen, kind and kind flag.</summary>
-    public uint Info => _offset < 0 ? 0 : Btf.ReadUInt32(_offset + 4);
+    public uint Info => _offset < 0 ? 0 : Spec.ReadUInt32(_offset + 4);
 
     /// <summary>The raw third word: a size or a type id, depending on the kind.</summary>
-    public uint SizeOrType => _offset < 0 ? 0 : Btf.ReadUInt32(_offset + 8);
+    public uint SizeOrType => _offset < 0 ? 0 : Spec.ReadUInt32(_offset + 8);
 
     /// <summary>The kind.</summary>
     public BtfKind Kind => (BtfKind)((Info >> 24) & 0x1f);
@@ -91,10 +91,10 @@ public readonly struct BtfType : IEquatable<BtfType>
     public bool KindFlag => (Info >> 31) != 0;
 
     /// <summary>The name ("" when anonymous).</summary>
-    public string Name => NameOffset == 0 ? "" : Btf.GetString(NameOffset);
+    public string Name => NameOffset == 0 ? "" : Spec.GetString(NameOffset);
 
     /// <summary>The name's UTF-8 bytes, without allocating.</summary>
-    public ReadOnlySpan<byte> NameUtf8 => NameOffset == 0 ? default : Btf.GetStringBytes(NameOffset);
+    public ReadOnlySpan<byte> NameUtf8 => NameOffset == 0 ? default : Spec.GetStringBytes(NameOffset);
 
     /// <summary>The size in bytes of an int, float, struct, union, enum or data section.</summary>
     public uint Size => SizeOrType;
@@ -109,7 +109,7 @@ public readonly struct BtfType : IEquatable<BtfType>
     public bool IsModifier => Kind is BtfKind.Const or BtfKind.Volatile or BtfKind.Restrict or BtfKind.TypeTag;
 
     /// <summary>The raw integer data word of an int.</summary>
-    public uint IntData => Btf.ReadUInt32(_offset + 12);
+    public uint IntData => Spec.ReadUInt32(_offset + 12);
 
     /// <summary>An int's encoding.</summary>
     public BtfIntEncoding IntEncoding => (BtfIntEncoding)((IntData >> 24) & 0x0f);
@@ -121,16 +121,16 @@ public readonly struct BtfType : IEquatable<BtfType>
     public int IntBits => (int)(IntData & 0xff);
 
     /// <summary>An array's element type, index type and count.</summary>
-    public BtfArrayInfo Array => new((int)Btf.ReadUInt32(_offset + 12), (int)Btf.ReadUInt32(_offset + 16), Btf.ReadUInt32(_offset + 20));
+    public BtfArrayInfo Array => new((int)Spec.ReadUInt32(_offset + 12), (int)Spec.ReadUInt32(_offset + 16), Spec.ReadUInt32(_offset + 20));
 
     /// <summary>A function's linkage.</summary>
     public BtfFunctionLinkage FunctionLinkage => (BtfFunctionLinkage)Vlen;
 
     /// <summary>A variable's linkage.</summary>
-    public BtfVariableLinkage VariableLinkage => (BtfVariableLinkage)Btf.ReadUInt32(_offset + 12);
+    public BtfVariableLinkage VariableLinkage => (BtfVariableLinkage)Spec.ReadUInt32(_offset + 12);
 
     /// <summary>A decl tag's component index: -1 for the declaration itself, else the member or parameter index.</summary>
-    public int ComponentIndex => (int)Btf.ReadUInt32(_offset + 12);
+    public int ComponentIndex => (int)Spec.ReadUInt32(_offset + 12);
 
     /// <summary>The number of bytes the record takes in the type section.</summary>
     public int RecordLength
@@ -138,7 +138,7 @@ public readonly struct BtfType : IEquatable<BtfType>
         get
         {
             if (_offset < 0) return 0;
-            var (f, e) = Btf.RecordShape(Kind);
+            var (f, e) = BtfSpec.RecordShape(Kind);
             return 12 + f + (e * Vlen);
         }
     }
@@ -147,11 +147,11 @@ public readonly struct BtfType : IEquatable<BtfType>
     public BtfMember GetMember(int index)
     {
         int p = EntryOffset(index, 12);
-        uint nameOff = Btf.ReadUInt32(p);
-        uint raw = Btf.ReadUInt32(p + 8);
+        uint nameOff = Spec.ReadUInt32(p);
+        uint raw = Spec.ReadUInt32(p + 8);
         return KindFlag
-            ? new BtfMember(Btf, nameOff, (int)Btf.ReadUInt32(p + 4), raw & 0xffffff, (int)(raw >> 24))
-            : new BtfMember(Btf, nameOff, (int)Btf.ReadUInt32(p + 4), raw, 0);
+            ? new BtfMember(Spec, nameOff, (int)Spec.ReadUInt32(p + 4), raw & 0xffffff, (int)(raw >> 24))
+            : new BtfMember(Spec, nameOff, (int)Spec.ReadUInt32(p + 4), raw, 0);
     }
 
     /// <summary>The members of a struct or union.</summary>
@@ -166,8 +166,8 @@ public readonly struct BtfType : IEquatable<BtfType>
     public BtfParameter GetParameter(int index)
     {
         int p = EntryOffset(index, 8);
-        uint nameOff = Btf.ReadUInt32(p);
-        return new BtfParameter(Btf, nameOff, (int)Btf.ReadUInt32(p + 4));
+        uint nameOff = Spec.ReadUInt32(p);
+        return new BtfParameter(Spec, nameOff, (int)Spec.ReadUInt32(p + 4));
     }
 
     /// <summary>The parameters of a function prototype.</summary>
@@ -185,17 +185,17 @@ public readonly struct BtfType : IEquatable<BtfType>
         if (Kind == BtfKind.Enum64)
         {
             int p = EntryOffset(index, 12);
-            uint nameOff = Btf.ReadUInt32(p);
-            ulong value = Btf.ReadUInt32(p + 4) | ((ulong)Btf.ReadUInt32(p + 8) << 32);
-            return new BtfEnumValue(Btf, nameOff, value, signed);
+            uint nameOff = Spec.ReadUInt32(p);
+            ulong value = Spec.ReadUInt32(p + 4) | ((ulong)Spec.ReadUInt32(p + 8) << 32);
+            return new BtfEnumValue(Spec, nameOff, value, signed);
         }
         else
         {
             int p = EntryOffset(index, 8);
-            uint nameOff = Btf.ReadUInt32(p);
-            uint v = Btf.ReadUInt32(p + 4);
+            uint nameOff = Spec.ReadUInt32(p);
+            uint v = Spec.ReadUInt32(p + 4);
             ulong value = signed ? (ulong)(long)(int)v : v;
-            return new BtfEnumValue(Btf, nameOff, value, signed);
+            return new BtfEnumValue(Spec, nameOff, value, signed);
         }
     }
 
@@ -211,7 +211,7 @@ public readonly struct BtfType : IEquatable<BtfType>
     public BtfVariableSectionInfo GetVariable(int index)
     {
         int p = EntryOffset(index, 12);
-        return new BtfVariableSectionInfo((int)Btf.ReadUInt32(p), Btf.ReadUInt32(p + 4), Btf.ReadUInt32(p + 8));
+        return new BtfVariableSectionInfo((int)Spec.ReadUInt32(p), Spec.ReadUInt32(p + 4), Spec.ReadUInt32(p + 8));
     }
 
     /// <summary>The variables of a data section.</summary>
@@ -230,13 +230,13 @@ public readonly struct BtfType : IEquatable<BtfType>
     }
 
     /// <inheritdoc />
-    public bool Equals(BtfType other) => ReferenceEquals(Btf, other.Btf) && Id == other.Id;
+    public bool Equals(BtfType other) => ReferenceEquals(Spec, other.Spec) && Id == other.Id;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is BtfType t && Equals(t);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Btf, Id);
+    public override int GetHashCode() => HashCode.Combine(Spec, Id);
 
     /// <summary>Equality by BTF instance and id.</summary>
     public static bool operator ==(BtfType left, BtfType right) => left.Equals(right);

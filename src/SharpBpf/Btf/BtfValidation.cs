@@ -1,6 +1,19 @@
 namespace SharpBpf.Btf;
 
-public sealed partial class Btf
+/// <summary>Which producer's conventions <see cref="BtfSpec.Validate"/> accepts.</summary>
+public enum BtfValidationMode
+{
+    /// <summary>The kernel's rules for BTF loaded with <c>BPF_BTF_LOAD</c> (and for vmlinux and module BTF).</summary>
+    Kernel,
+
+    /// <summary>
+    /// BTF as a compiler writes it into an object file, before libbpf fixes it up: data sections may have size 0 and
+    /// unset variable offsets (libbpf fills them from the ELF), and extern functions and variables are allowed.
+    /// </summary>
+    ObjectFile,
+}
+
+public sealed partial class BtfSpec
 {
     private const int MaxResolveDepth = 32;
     private const int MaxNameLength = 512;
@@ -11,15 +24,19 @@ public sealed partial class Btf
     /// types, function prototypes, data sections, decl tags, type-tag order and reference loops that do not pass
     /// through a struct or a pointer.
     /// </summary>
+    /// <param name="mode">Kernel rules, or the relaxed rules for compiler output in an object file.</param>
     /// <returns>This instance, for chaining.</returns>
     /// <exception cref="BtfFormatException">A rule is broken; the exception names the type id and the rule.</exception>
-    public Btf Validate()
+    public BtfSpec Validate(BtfValidationMode mode = BtfValidationMode.Kernel)
     {
+        _objectFileMode = mode == BtfValidationMode.ObjectFile;
         for (int i = 0; i < _offsets.Length; i++) CheckMeta(GetType(FirstTypeId + i));
         CheckLoops();
         for (int i = 0; i < _offsets.Length; i++) CheckResolved(GetType(FirstTypeId + i));
         return this;
     }
+
+    private bool _objectFileMode;
 
     private BtfFormatException Error(BtfType t, string rule) => new(rule, t.Id, t.DataOffset);
 
@@ -109,7 +126,7 @@ public sealed partial class Btf
                 break;
             case BtfKind.Function:
                 RequireIdentifier(t);
-                if (vlen > (int)BtfFunctionLinkage.Global) throw Error(t, "Invalid func linkage");
+                if (vlen > (int)(_objectFileMode ? BtfFunctionLinkage.Extern : BtfFunctionLinkage.Global)) throw Error(t, "Invalid func linkage");
                 if (kflag) throw Error(t, "Invalid btf_info kind_flag");
                 if (t.SizeOrType > MaxTypeId) throw Error(t, "Invalid type_id");
                 break;
@@ -129,13 +146,15 @@ public sealed partial class Btf
                 if (kflag) throw Error(t, "Invalid btf_info kind_flag");
                 RequireIdentifier(t);
                 if (t.SizeOrType == 0 || t.SizeOrType > MaxTypeId) throw Error(t, "Invalid type_id");
-                if (t.VariableLinkage is not (BtfVariableLinkage.Static or BtfVariableLinkage.GlobalAllocated))
+                if (t.VariableLinkage is not (BtfVariableLinkage.Static or BtfVariableLinkage.GlobalAllocated)
+                    && !(_objectFileMode && t.VariableLinkage == BtfVariableLinkage.GlobalExtern))
                     throw Error(t, "Linkage not supported");
                 break;
             case BtfKind.DataSection:
             {
                 uint size = t.Size;
-                if (size == 0) throw Error(t, "size == 0");
+                bool unsized = _objectFileMode && size == 0;
+                if (size == 0 && !unsized) throw Error(t, "size == 0");
                 if (kflag) throw Error(t, "Invalid btf_info kind_flag");
                 if (t.NameOffset == 0 || !IsSectionName(t.NameUtf8)) throw Error(t, "Invalid name");
                 ulong lastEnd = 0, sum = 0;
@@ -143,6 +162,7 @@ public sealed partial class Btf
                 {
                     var v = t.GetVariable(i);
                     if (v.TypeId == 0 || (uint)v.TypeId > MaxTypeId) throw Error(t, $"variable #{i}: Invalid type_id");
+                    if (unsized) continue;
                     if (v.Offset < lastEnd || v.Offset >= size) throw Error(t, $"variable #{i}: Invalid offset");
                     if (v.Size == 0 || v.Size > size) throw Error(t, $"variable #{i}: Invalid size");
                     lastEnd = (ulong)v.Offset + v.Size;
@@ -370,10 +390,11 @@ public sealed partial class Btf
                 {
                     var v = t.GetVariable(i);
                     var vt = Entry(t, v.TypeId, i, "variable #", ": Invalid type_id");
+                    if (_objectFileMode && vt.Kind == BtfKind.Function) continue; // an extern function in .ksyms
                     if (vt.Kind != BtfKind.Variable) throw Error(t, $"variable #{i}: Not a VAR kind member");
                     long size = GetSize(vt.ReferencedTypeId);
                     if (size < 0) throw Error(t, $"variable #{i}: Invalid type");
-                    if (v.Size < size) throw Error(t, $"variable #{i}: Invalid size");
+                    if (v.Size < size && !(_objectFileMode && t.Size == 0)) throw Error(t, $"variable #{i}: Invalid size");
                 }
                 break;
             case BtfKind.DeclTag:

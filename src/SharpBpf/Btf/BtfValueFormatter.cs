@@ -16,7 +16,7 @@ public static class BtfValueFormatter
 
     /// <summary>Formats <paramref name="data"/> as a value of type <paramref name="typeId"/>.</summary>
     /// <exception cref="BtfFormatException">The type has no size, or <paramref name="data"/> is shorter than it.</exception>
-    public static string Format(Btf btf, int typeId, ReadOnlySpan<byte> data)
+    public static string Format(BtfSpec btf, int typeId, ReadOnlySpan<byte> data)
     {
         long size = btf.GetSize(typeId);
         if (size < 0) throw new BtfFormatException("type has no size, so it has no value to show", typeId);
@@ -27,10 +27,10 @@ public static class BtfValueFormatter
     }
 
     /// <summary>Formats a map entry as <c>{"key": K, "value": V}</c>.</summary>
-    public static string FormatEntry(Btf btf, int keyTypeId, ReadOnlySpan<byte> key, int valueTypeId, ReadOnlySpan<byte> value) =>
+    public static string FormatEntry(BtfSpec btf, int keyTypeId, ReadOnlySpan<byte> key, int valueTypeId, ReadOnlySpan<byte> value) =>
         $"{{\"key\": {Format(btf, keyTypeId, key)}, \"value\": {Format(btf, valueTypeId, value)}}}";
 
-    private static void Append(StringBuilder sb, Btf btf, int typeId, ReadOnlySpan<byte> data, int bitOffset, int depth)
+    private static void Append(StringBuilder sb, BtfSpec btf, int typeId, ReadOnlySpan<byte> data, int bitOffset, int depth)
     {
         if (depth > MaxDepth) throw new BtfFormatException("value nests too deeply", typeId);
         var t = btf.ResolveType(typeId);
@@ -96,7 +96,7 @@ public static class BtfValueFormatter
         }
     }
 
-    private static void AppendMembers(StringBuilder sb, Btf btf, BtfType t, ReadOnlySpan<byte> data, int bitOffset, int depth, ref bool first)
+    private static void AppendMembers(StringBuilder sb, BtfSpec btf, BtfType t, ReadOnlySpan<byte> data, int bitOffset, int depth, ref bool first)
     {
         for (int i = 0; i < t.Vlen; i++)
         {
@@ -124,7 +124,7 @@ public static class BtfValueFormatter
         }
     }
 
-    private static void AppendArray(StringBuilder sb, Btf btf, BtfType t, ReadOnlySpan<byte> data, int depth)
+    private static void AppendArray(StringBuilder sb, BtfSpec btf, BtfType t, ReadOnlySpan<byte> data, int depth)
     {
         var a = t.Array;
         long elemSize = btf.GetSize(a.ElementTypeId);

@@ -32,7 +32,7 @@ public readonly record struct BtfHeader(
 /// terminated); <see cref="Validate"/> applies the rest of the kernel's rules.
 /// Split BTF (a module on top of vmlinux) continues the base's type ids and string offsets.
 /// </remarks>
-public sealed partial class Btf
+public sealed partial class BtfSpec
 {
     /// <summary>The BTF magic number.</summary>
     public const ushort Magic = 0xEB9F;
@@ -53,7 +53,7 @@ public sealed partial class Btf
     private Dictionary<string, int[]>? _nameIndex;
     private int _pointerSize;
 
-    private Btf(ReadOnlyMemory<byte> data, BtfHeader header, Btf? baseBtf, int[] offsets, bool bigEndian)
+    private BtfSpec(ReadOnlyMemory<byte> data, BtfHeader header, BtfSpec? baseBtf, int[] offsets, bool bigEndian)
     {
         _data = data;
         if (MemoryMarshal.TryGetArray(data, out var segment))
@@ -81,7 +81,7 @@ public sealed partial class Btf
     public BtfHeader Header { get; }
 
     /// <summary>The base BTF this split BTF extends, or null.</summary>
-    public Btf? Base { get; }
+    public BtfSpec? Base { get; }
 
     /// <summary>Whether the source data was big-endian (it is converted to little-endian once, when parsed).</summary>
     public bool IsBigEndian { get; }
@@ -109,7 +109,7 @@ public sealed partial class Btf
 
     /// <summary>Reads and parses a BTF file such as <c>/sys/kernel/btf/vmlinux</c>.</summary>
     /// <exception cref="BtfFormatException">The data is not well-formed BTF.</exception>
-    public static Btf Load(string path, Btf? baseBtf = null) => Parse(File.ReadAllBytes(path), baseBtf);
+    public static BtfSpec Load(string path, BtfSpec? baseBtf = null) => Parse(File.ReadAllBytes(path), baseBtf);
 
     /// <summary>
     /// Parses BTF bytes (a whole BTF file or an object's <c>.BTF</c> section). The bytes are kept, not copied,
@@ -118,7 +118,7 @@ public sealed partial class Btf
     /// <param name="data">The BTF bytes.</param>
     /// <param name="baseBtf">For split BTF (kernel module BTF), the BTF it extends, usually vmlinux.</param>
     /// <exception cref="BtfFormatException">The header, the section layout, a record's length or the string section is invalid.</exception>
-    public static Btf Parse(ReadOnlyMemory<byte> data, Btf? baseBtf = null)
+    public static BtfSpec Parse(ReadOnlyMemory<byte> data, BtfSpec? baseBtf = null)
     {
         var span = data.Span;
         if (span.Length < 8)
@@ -173,7 +173,7 @@ public sealed partial class Btf
 
         int firstId = baseBtf?.TypeCount ?? 1;
         var offsets = IndexTypes(span, (int)(hdrLen + header.TypeOffset), (int)header.TypeLength, firstId);
-        return new Btf(data, header, baseBtf, offsets, bigEndian);
+        return new BtfSpec(data, header, baseBtf, offsets, bigEndian);
     }
 
     private static void CheckSections(BtfHeader h, int dataLength)
