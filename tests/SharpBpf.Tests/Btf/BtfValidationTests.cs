@@ -185,8 +185,8 @@ public class BtfValidationTests
 
         b = new BtfBuilder();
         @int = b.AddInt("int", 4, BtfIntEncoding.Signed);
-        int s = b.AddStruct("list", 16, new BtfMemberDefinition("a", @int, 0), new BtfMemberDefinition("next", 4, 64));
-        b.AddPointer(5);
+        int s = b.AddStruct("list", 16, new BtfMemberDefinition("a", @int, 0), new BtfMemberDefinition("next", 3, 64));
+        b.AddPointer(4);
         b.AddConst(s);
         b.Build().Validate();
     }
