@@ -18,11 +18,16 @@ internal static class BtfTestEnvironment
 
     private static readonly Lazy<BtfSpec?> VmlinuxBtf = new(() => File.Exists(VmlinuxPath) ? BtfSpec.Load(VmlinuxPath) : null);
 
-    /// <summary>The shared samples folder (../shared/samples from the repository root), or null.</summary>
+    /// <summary>
+    /// The shared samples folder (../shared/samples from the repository root), or null. SHARPBPF_SHARED overrides
+    /// the shared folder, for worktrees that do not sit next to it.
+    /// </summary>
     public static string? SamplesDirectory
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("SHARPBPF_SHARED") is { Length: > 0 } shared)
+                return Directory.Exists(Path.Combine(shared, "samples")) ? Path.Combine(shared, "samples") : null;
             if (RepoRoot.Value is not { } root) return null;
             string dir = Path.GetFullPath(Path.Combine(root, "..", "shared", "samples"));
             return Directory.Exists(dir) ? dir : null;
