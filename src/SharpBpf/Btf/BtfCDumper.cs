@@ -31,6 +31,7 @@ public sealed class BtfCDumpOptions
 public sealed class BtfCDumper
 {
     private const int MaxDepth = 2048;
+    private const long HugeGapBits = 64L * 1024 * 8;
     private static readonly string Tabs = new('\t', 13);
 
     private readonly BtfSpec _btf;
@@ -143,7 +144,8 @@ public sealed class BtfCDumper
 
     private void Enter(int id)
     {
-        if (++_depth > MaxDepth) throw new BtfFormatException("type references nest too deeply (a reference loop?)", id);
+        if (++_depth > MaxDepth)
+            throw new BtfFormatException("type references nest too deeply, or loop through pointers and arrays or prototypes in a way C cannot declare", id);
     }
 
     private BtfType Type(int id) => _btf.GetType(id);
@@ -458,6 +460,15 @@ public sealed class BtfCDumper
         }
         while (current != next)
         {
+            if (next - current > HugeGapBits && current % 8 == 0)
+            {
+                // A gap of many kilobytes would take thousands of "long: 64;" lines; one char array keeps the
+                // layout and keeps the output bounded whatever the input claims.
+                long bytes = (next - current) / 8;
+                _out.Write($"\n{Indent(level)}char __pad_{current / 8}[{bytes}];");
+                current += bytes * 8;
+                continue;
+            }
             long bits = Math.Min(next - current, padBits);
             if (bits == padBits)
             {
