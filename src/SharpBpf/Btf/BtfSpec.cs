@@ -50,7 +50,7 @@ public sealed partial class BtfSpec
     private readonly int _stringStart;
     private readonly int _stringLength;
     private readonly int[] _offsets;
-    private Dictionary<string, int[]>? _nameIndex;
+    private NameIndex? _nameIndex;
     private int _pointerSize;
 
     private BtfSpec(ReadOnlyMemory<byte> data, BtfHeader header, BtfSpec? baseBtf, int[] offsets, bool bigEndian)
@@ -323,11 +323,16 @@ public sealed partial class BtfSpec
 
     internal uint ReadUInt32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_array.AsSpan(_arrayBase + offset, 4));
 
-    /// <summary>Ids of all types (here and in the base) with the given name; empty when none. The index is built on first use.</summary>
+    /// <summary>Ids of all types (here and in the base) with the given name, ascending; empty when none. The index is built on first use.</summary>
     public IReadOnlyList<int> FindByName(string name)
     {
         var index = _nameIndex ??= BuildNameIndex();
-        var local = index.TryGetValue(name, out var ids) ? ids : [];
+        var local = new List<int>();
+        if (index.Heads.TryGetValue(name, out int i))
+        {
+            for (; i >= 0; i = index.Next[i]) local.Add(FirstTypeId + i);
+            local.Reverse();
+        }
         if (Base is null) return local;
         var fromBase = Base.FindByName(name);
         if (fromBase.Count == 0) return local;
@@ -352,31 +357,29 @@ public sealed partial class BtfSpec
         return id < 0 ? throw new KeyNotFoundException($"no BTF {kind} named '{name}'") : GetType(id);
     }
 
-    private Dictionary<string, int[]> BuildNameIndex()
+    /// <summary>Name to types, as chains: the last local index with each name, and for each index the previous one with the same name (-1 ends).</summary>
+    private sealed record NameIndex(Dictionary<string, int> Heads, int[] Next);
+
+    private NameIndex BuildNameIndex()
     {
-        var lists = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        var byOffset = new Dictionary<uint, List<int>>();
+        // One dictionary entry per distinct name and one int per type: no per-name lists for 150k types.
+        var heads = new Dictionary<string, int>(StringComparer.Ordinal);
+        var next = new int[_offsets.Length];
+        uint lastOffset = 0;
+        string lastName = "";
         for (int i = 0; i < _offsets.Length; i++)
         {
+            next[i] = -1;
             uint nameOff = ReadUInt32(_offsets[i]);
             if (nameOff == 0 || !IsValidStringOffset(nameOff)) continue;
-            if (!byOffset.TryGetValue(nameOff, out var list))
-                byOffset[nameOff] = list = [];
-            list.Add(FirstTypeId + i);
+            string name = nameOff == lastOffset ? lastName : GetString(nameOff);
+            lastOffset = nameOff;
+            lastName = name;
+            ref int head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(heads, name, out bool exists);
+            next[i] = exists ? head : -1;
+            head = i;
         }
-        foreach (var (off, ids) in byOffset)
-        {
-            string name = GetString(off);
-            if (lists.TryGetValue(name, out var existing)) existing.AddRange(ids);
-            else lists[name] = ids;
-        }
-        var result = new Dictionary<string, int[]>(lists.Count, StringComparer.Ordinal);
-        foreach (var (name, ids) in lists)
-        {
-            ids.Sort();
-            result[name] = ids.ToArray();
-        }
-        return result;
+        return new NameIndex(heads, next);
     }
 
     /// <summary>
