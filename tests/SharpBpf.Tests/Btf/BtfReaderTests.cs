@@ -250,3 +250,40 @@ public class BtfReaderTests
         }
     }
 }
+
+public class BtfExtCoreTests
+{
+    [Fact]
+    public void CoreRelocations_MatchTheSourceAccesses()
+    {
+        // core.bpf.c: t->tgid, t->times.start, field-exists on t->times.flags, sizeof(*t), enum value SLEEPING.
+        var btf = BtfSpec.Parse(BtfTestEnvironment.Fixture("core.btf")).Validate(BtfValidationMode.ObjectFile);
+        var ext = BtfExt.Parse(BtfTestEnvironment.Fixture("core.btf.ext"), btf);
+        var section = Assert.Single(ext.CoreRelocations);
+        Assert.Equal("kprobe/do_exit", section.SectionName);
+        var relocations = section.Records.Select(r => (btf[r.TypeId].Name, r.AccessString, r.Kind)).ToHashSet();
+        Assert.Contains(("task", "0:1", BtfCoreRelocationKind.FieldByteOffset), relocations);
+        Assert.Contains(("task", "0:2:0", BtfCoreRelocationKind.FieldByteOffset), relocations);
+        Assert.Contains(("task", "0:2:1", BtfCoreRelocationKind.FieldExists), relocations);
+        Assert.Contains(("task", "0", BtfCoreRelocationKind.TypeSize), relocations);
+        Assert.Contains(("state", "1", BtfCoreRelocationKind.EnumValue), relocations);
+        Assert.All(section.Records, r => Assert.Equal(0u, r.InstructionOffset % 8));
+        Assert.Equal("probe", btf[Assert.Single(Assert.Single(ext.FuncInfo).Records).TypeId].Name);
+    }
+
+    [Fact]
+    public void Malformed_IsRejectedWithOffsets()
+    {
+        var btf = BtfSpec.Parse(BtfTestEnvironment.Fixture("core.btf"));
+        var ext = BtfTestEnvironment.Fixture("core.btf.ext");
+        var badMagic = (byte[])ext.Clone();
+        badMagic[0] = 0;
+        Assert.Equal(0, Assert.Throws<BtfFormatException>(() => BtfExt.Parse(badMagic, btf)).Offset);
+        var truncated = ext[..(ext.Length - 3)];
+        Assert.Throws<BtfFormatException>(() => BtfExt.Parse(truncated, btf));
+        var badRecordSize = (byte[])ext.Clone();
+        int funcInfoStart = BitConverter.ToInt32(ext, 4) + BitConverter.ToInt32(ext, 8);
+        badRecordSize[funcInfoStart] = 3;
+        Assert.Contains("record size", Assert.Throws<BtfFormatException>(() => BtfExt.Parse(badRecordSize, btf)).Rule, StringComparison.Ordinal);
+    }
+}
