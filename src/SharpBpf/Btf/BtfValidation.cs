@@ -108,7 +108,7 @@ public sealed partial class BtfSpec
             case BtfKind.Enum or BtfKind.Enum64:
             {
                 uint size = t.Size;
-                if (t.Kind == BtfKind.Enum ? (size > 8 || !IsPowerOfTwo(size)) : (size > 8 || !IsPowerOfTwo(size)))
+                if (size > 8 || !IsPowerOfTwo(size))
                     throw Error(t, "Unexpected size");
                 RequireOptionalIdentifier(t);
                 for (int i = 0; i < vlen; i++)

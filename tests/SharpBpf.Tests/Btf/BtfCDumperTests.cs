@@ -89,15 +89,25 @@ public class BtfCDumperTests(ITestOutputHelper output)
         string expected = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(120_000));
         Assert.Equal(0, process.ExitCode);
-        // bpftool 7.1 (libbpf 1.1) predates libbpf's mode(byte)/mode(word) enum attributes, which this dumper
-        // emits like libbpf 1.4+; drop them before comparing.
-        string mine = BtfCDumper.Dump(BtfTestEnvironment.Vmlinux)
+        // Compare the type definitions, in order. bpftool 7.1 (libbpf 1.1) predates libbpf's mode(byte)/mode(word)
+        // enum attributes, which this dumper emits like libbpf 1.4+, so both sides drop them; newer bpftool versions
+        // add kfunc declarations and macros around the types, which the filter leaves out.
+        static List<string> Definitions(string header) => header
             .Replace(" __attribute__((mode(byte)))", "", StringComparison.Ordinal)
-            .Replace(" __attribute__((mode(word)))", "", StringComparison.Ordinal);
-        if (expected.Contains("mode(", StringComparison.Ordinal))
-            mine = BtfCDumper.Dump(BtfTestEnvironment.Vmlinux);
-        int firstDifference = expected.AsSpan().CommonPrefixLength(mine);
-        Assert.True(expected == mine, $"first difference at char {firstDifference}: ...{mine.Substring(Math.Max(0, firstDifference - 200), Math.Min(400, mine.Length - Math.Max(0, firstDifference - 200)))}");
+            .Replace(" __attribute__((mode(word)))", "", StringComparison.Ordinal)
+            .Split("\n\n")
+            .Where(c => c.StartsWith("struct ", StringComparison.Ordinal) || c.StartsWith("union ", StringComparison.Ordinal)
+                || c.StartsWith("enum ", StringComparison.Ordinal) || c.StartsWith("typedef ", StringComparison.Ordinal))
+            .ToList();
+        var expectedDefinitions = Definitions(expected);
+        var mine = Definitions(BtfCDumper.Dump(BtfTestEnvironment.Vmlinux));
+        Assert.True(expectedDefinitions.Count > 10_000);
+        for (int i = 0; i < Math.Min(expectedDefinitions.Count, mine.Count); i++)
+        {
+            if (expectedDefinitions[i] != mine[i])
+                Assert.Fail($"definition #{i} differs:\n--- bpftool\n{expectedDefinitions[i]}\n--- SharpBpf\n{mine[i]}");
+        }
+        Assert.Equal(expectedDefinitions.Count, mine.Count);
     }
 
     [BtfRequiresVmlinuxAndToolFact("clang-19")]
