@@ -65,8 +65,22 @@ public sealed class BtfTypeDefinition
     /// <summary>For data sections.</summary>
     public List<BtfVariableSectionInfo> Variables { get; } = [];
 
-    /// <summary>For variables: the linkage; for decl tags: the component index (-1 for the declaration).</summary>
+    /// <summary>The raw fourth word of a variable (its linkage) or a decl tag (its component index).</summary>
     public int Extra { get; set; }
+
+    /// <summary>For variables: the linkage (stored in <see cref="Extra"/>).</summary>
+    public BtfVariableLinkage VariableLinkage
+    {
+        get => (BtfVariableLinkage)Extra;
+        set => Extra = (int)value;
+    }
+
+    /// <summary>For decl tags: the component index, -1 for the declaration itself (stored in <see cref="Extra"/>).</summary>
+    public int ComponentIndex
+    {
+        get => Extra;
+        set => Extra = value;
+    }
 
     /// <summary>The vlen field this definition encodes to.</summary>
     public int Vlen => Kind switch
@@ -110,7 +124,8 @@ public sealed class BtfTypeDefinition
                 break;
             case BtfKind.DataSection: d.Variables.AddRange(t.GetVariables()); break;
             case BtfKind.Function: d.FunctionLinkage = t.FunctionLinkage; break;
-            case BtfKind.Variable or BtfKind.DeclTag: d.Extra = (int)t.Spec.ReadUInt32(t.DataOffset + 12); break;
+            case BtfKind.Variable: d.VariableLinkage = t.VariableLinkage; break;
+            case BtfKind.DeclTag: d.ComponentIndex = t.ComponentIndex; break;
             default: break;
         }
         return d;

@@ -109,7 +109,15 @@ public readonly struct BtfType : IEquatable<BtfType>
     public bool IsModifier => Kind is BtfKind.Const or BtfKind.Volatile or BtfKind.Restrict or BtfKind.TypeTag;
 
     /// <summary>The raw integer data word of an int.</summary>
-    public uint IntData => Spec.ReadUInt32(_offset + 12);
+    /// <exception cref="InvalidOperationException">This is not an int.</exception>
+    public uint IntData
+    {
+        get
+        {
+            Require(Kind == BtfKind.Int, "an int");
+            return Spec.ReadUInt32(_offset + 12);
+        }
+    }
 
     /// <summary>An int's encoding.</summary>
     public BtfIntEncoding IntEncoding => (BtfIntEncoding)((IntData >> 24) & 0x0f);
@@ -121,16 +129,19 @@ public readonly struct BtfType : IEquatable<BtfType>
     public int IntBits => (int)(IntData & 0xff);
 
     /// <summary>An array's element type, index type and count.</summary>
-    public BtfArrayInfo Array => new((int)Spec.ReadUInt32(_offset + 12), (int)Spec.ReadUInt32(_offset + 16), Spec.ReadUInt32(_offset + 20));
+    /// <exception cref="InvalidOperationException">This is not an array.</exception>
+    public BtfArrayInfo Array => Kind != BtfKind.Array ? throw NotA("an array") : new((int)Spec.ReadUInt32(_offset + 12), (int)Spec.ReadUInt32(_offset + 16), Spec.ReadUInt32(_offset + 20));
 
     /// <summary>A function's linkage.</summary>
     public BtfFunctionLinkage FunctionLinkage => (BtfFunctionLinkage)Vlen;
 
     /// <summary>A variable's linkage.</summary>
-    public BtfVariableLinkage VariableLinkage => (BtfVariableLinkage)Spec.ReadUInt32(_offset + 12);
+    /// <exception cref="InvalidOperationException">This is not a variable.</exception>
+    public BtfVariableLinkage VariableLinkage => Kind != BtfKind.Variable ? throw NotA("a variable") : (BtfVariableLinkage)Spec.ReadUInt32(_offset + 12);
 
     /// <summary>A decl tag's component index: -1 for the declaration itself, else the member or parameter index.</summary>
-    public int ComponentIndex => (int)Spec.ReadUInt32(_offset + 12);
+    /// <exception cref="InvalidOperationException">This is not a decl tag.</exception>
+    public int ComponentIndex => Kind != BtfKind.DeclTag ? throw NotA("a decl tag") : (int)Spec.ReadUInt32(_offset + 12);
 
     /// <summary>The number of bytes the record takes in the type section.</summary>
     public int RecordLength
@@ -144,8 +155,10 @@ public readonly struct BtfType : IEquatable<BtfType>
     }
 
     /// <summary>The <paramref name="index"/>th member of a struct or union.</summary>
+    /// <exception cref="InvalidOperationException">This is not a struct or union.</exception>
     public BtfMember GetMember(int index)
     {
+        Require(IsComposite, "a struct or union");
         int p = EntryOffset(index, 12);
         uint nameOff = Spec.ReadUInt32(p);
         uint raw = Spec.ReadUInt32(p + 8);
@@ -163,8 +176,10 @@ public readonly struct BtfType : IEquatable<BtfType>
     }
 
     /// <summary>The <paramref name="index"/>th parameter of a function prototype.</summary>
+    /// <exception cref="InvalidOperationException">This is not a function prototype.</exception>
     public BtfParameter GetParameter(int index)
     {
+        Require(Kind == BtfKind.FunctionProto, "a function prototype");
         int p = EntryOffset(index, 8);
         uint nameOff = Spec.ReadUInt32(p);
         return new BtfParameter(Spec, nameOff, (int)Spec.ReadUInt32(p + 4));
@@ -179,8 +194,10 @@ public readonly struct BtfType : IEquatable<BtfType>
     }
 
     /// <summary>The <paramref name="index"/>th enumerator of an enum or enum64.</summary>
+    /// <exception cref="InvalidOperationException">This is not an enum.</exception>
     public BtfEnumValue GetEnumValue(int index)
     {
+        Require(Kind is BtfKind.Enum or BtfKind.Enum64, "an enum");
         bool signed = KindFlag;
         if (Kind == BtfKind.Enum64)
         {
@@ -208,8 +225,10 @@ public readonly struct BtfType : IEquatable<BtfType>
     }
 
     /// <summary>The <paramref name="index"/>th variable of a data section.</summary>
+    /// <exception cref="InvalidOperationException">This is not a data section.</exception>
     public BtfVariableSectionInfo GetVariable(int index)
     {
+        Require(Kind == BtfKind.DataSection, "a data section");
         int p = EntryOffset(index, 12);
         return new BtfVariableSectionInfo((int)Spec.ReadUInt32(p), Spec.ReadUInt32(p + 4), Spec.ReadUInt32(p + 8));
     }
@@ -221,6 +240,13 @@ public readonly struct BtfType : IEquatable<BtfType>
         for (int i = 0; i < result.Length; i++) result[i] = GetVariable(i);
         return result;
     }
+
+    private void Require(bool condition, string what)
+    {
+        if (!condition) throw NotA(what);
+    }
+
+    private InvalidOperationException NotA(string what) => new($"type {Id} is {Kind}, not {what}");
 
     private int EntryOffset(int index, int entrySize)
     {

@@ -116,6 +116,9 @@ public class BtfReaderTests
         Assert.Equal(1, btf[dtag].ComponentIndex);
         Assert.Equal("[0] void", btf[0].ToString());
         Assert.Equal(BtfKind.Void, btf[0].Kind);
+        Assert.Throws<InvalidOperationException>(() => btf[en].GetMember(0));
+        Assert.Throws<InvalidOperationException>(() => btf[st].Array);
+        Assert.Throws<ArgumentOutOfRangeException>(() => btf[st].GetMember(2));
         Assert.Throws<BtfFormatException>(() => btf[20]);
         Assert.Throws<BtfFormatException>(() => btf[-1]);
     }
