@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tc_rewrite.h - map value layouts shared between tc_rewrite.c and the host.
+ */
+#ifndef SHARPBPF_TC_REWRITE_H
+#define SHARPBPF_TC_REWRITE_H
+
+#include <linux/types.h>
+
+/* tc_dscp_rules value (key: IPv4 destination, network byte order). */
+struct tc_dscp_rule {
+	__u64 hits;  /* packets re-marked by this rule, updated atomically */
+	__u8 dscp;   /* new DSCP code point, 0..63 (e.g. 46 = EF, 10 = AF11) */
+	__u8 pad[7];
+};
+
+/* tc_port_rules value (key: __u16 UDP destination port, host byte order). */
+struct tc_port_rule {
+	__u64 hits;      /* datagrams redirected by this rule, updated atomically */
+	__u16 new_port;  /* replacement destination port, host byte order */
+	__u8 pad[6];
+};
+
+#endif /* SHARPBPF_TC_REWRITE_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace_exec.h - tracing contexts and map layouts for trace_exec.c.
+ *
+ * The tracepoint context is written out by hand instead of coming from
+ * vmlinux.h: a "tracepoint/..." program receives a pointer to the raw trace
+ * record, whose layout for every syscalls:sys_enter_* event is listed in
+ * /sys/kernel/tracing/events/syscalls/sys_enter_<name>/format.
+ */
+#ifndef SHARPBPF_TRACE_EXEC_H
+#define SHARPBPF_TRACE_EXEC_H
+
+#include <linux/types.h>
+
+/* Mirrors the kernel's struct trace_event_raw_sys_enter (64 bytes). */
+struct sys_enter_record {
+	__u16 common_type;          /* event id */
+	__u8 common_flags;
+	__u8 common_preempt_count;
+	__s32 common_pid;
+	__s64 id;                   /* syscall number */
+	__u64 args[6];              /* raw syscall arguments */
+};
+
+/* Key of syscall_counts: one entry per thread. */
+struct thread_key {
+	__u32 tgid; /* process id as user space sees it */
+	__u32 pid;  /* thread id */
+};
+
+/* Value of syscall_counts. */
+struct syscall_stats {
+	__u64 calls;      /* number of calls seen, updated atomically */
+	__u64 first_ns;   /* bpf_ktime_get_ns() of the first call */
+	__u64 last_ns;    /* bpf_ktime_get_ns() of the latest call */
+	__s64 syscall_nr; /* syscall number from the record */
+};
+
+/* Value of open_events (key: thread_key): the last openat2 request seen. */
+struct open_request {
+	__s64 dfd;        /* directory fd argument (PT_REGS_PARM1) */
+	__u64 flags;      /* open_how.flags read from kernel memory */
+	__u64 mode;       /* open_how.mode */
+	__u64 resolve;    /* open_how.resolve */
+	__u64 count;      /* calls seen for this thread */
+};
+
+#endif /* SHARPBPF_TRACE_EXEC_H */
