@@ -27,6 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bpfsys  # noqa: E402  (local helper next to this script)
+
 BPF_DIR = Path(__file__).resolve().parent
 OBJ_DIR = BPF_DIR / "obj"
 PCAP = BPF_DIR / "pcap" / "traffic.pcap"
@@ -182,9 +185,32 @@ def firewall_run(obj, frames, labels, workdir, column):
         for verdict, label in zip(verdicts, labels):
             if verdict == "DROP":
                 summary["drops_by_label"][label] = summary["drops_by_label"].get(label, 0) + 1
+        summary["fw_events"] = firewall_events(fw)
         return verdicts, summary
     finally:
         fw.close()
+
+
+def firewall_events(fw):
+    """Reads the drop events the kernel wrote to the fw_events ring buffer."""
+    reasons = {1: "blocked_source", 2: "udp_port", 3: "malformed"}
+    map_fd = bpfsys.obj_get(fw.map("fw_events"))
+    try:
+        records = bpfsys.read_ringbuf(map_fd, 256 * 1024)
+    finally:
+        os.close(map_fd)
+    by_reason, blocked_sources, udp_ports, families = {}, set(), set(), {}
+    for record in records:
+        saddr, daddr, sport, dport, length, vlan, proto, reason, family = struct.unpack("<4s4sHHIHBBB3x", record)
+        name = reasons.get(reason, str(reason))
+        by_reason[name] = by_reason.get(name, 0) + 1
+        families[str(family)] = families.get(str(family), 0) + 1
+        if reason == 1:
+            blocked_sources.add(str(ipaddress.ip_address(saddr)))
+        if reason == 2:
+            udp_ports.add(dport)
+    return {"records": len(records), "by_reason": by_reason, "by_family": families,
+            "blocked_sources": sorted(blocked_sources), "udp_ports": sorted(udp_ports)}
 
 
 def build_firewall_variant(workdir):
@@ -333,6 +359,90 @@ def tc_rewrite_run(frames, workdir):
         tc.close()
 
 
+def tracing_run():
+    """Attaches the tracing programs for a moment and triggers them from this process."""
+    if not Path("/sys/kernel/tracing/events").exists():
+        subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=False)
+    results = {}
+    fds = []
+    trace = Loaded(OBJ_DIR / "trace_exec.o", "trace_exec")
+    core = Loaded(OBJ_DIR / "core_probe.o", "core_probe")
+    try:
+        def prog_fd(loaded, name):
+            fd = bpfsys.obj_get(loaded.prog(name))
+            fds.append(fd)
+            return fd
+
+        # count_getpid: tracepoint limited to this process, then 25 getpid() calls.
+        fds.append(bpfsys.attach_tracepoint(prog_fd(trace, "count_getpid"), "syscalls", "sys_enter_getpid"))
+        # The kprobes (per process) need a kernel with CONFIG_KPROBES; the
+        # 6.18 test kernel has none, so there they are only loaded.
+        kprobes = bpfsys.kprobes_available()
+        results["kprobes_available"] = kprobes
+        if kprobes:
+            fds.append(bpfsys.attach_kprobe(prog_fd(trace, "trace_openat2"), "do_sys_openat2"))
+            fds.append(bpfsys.attach_kprobe(prog_fd(core, "on_new_task"), "wake_up_new_task"))
+        # core_probe: exec/fork tracepoints are system-wide.
+        fds.append(bpfsys.raw_tracepoint_open(prog_fd(core, "on_exec")))
+        fds.append(bpfsys.raw_tracepoint_open(prog_fd(core, "on_fork"), "sched_process_fork"))
+
+        for _ in range(25):
+            os.getpid()  # glibc >= 2.25 no longer caches the pid: each call is a syscall
+        for _ in range(7):
+            os.close(os.open("/etc/hostname", os.O_RDONLY | os.O_CLOEXEC))
+        child = subprocess.Popen(["/bin/true"])
+        child.wait()
+
+        for fd in fds:
+            os.close(fd)
+        fds.clear()
+
+        me = os.getpid()
+        getpid_calls = None
+        for entry in trace.map_dump("syscall_counts"):
+            value = entry["formatted"]["value"]
+            if entry["formatted"]["key"]["tgid"] == me:
+                getpid_calls = {"calls": value["calls"], "syscall_nr": value["syscall_nr"],
+                                "last_after_first": value["last_ns"] >= value["first_ns"]}
+        results["count_getpid"] = getpid_calls
+        opens = None
+        for entry in trace.map_dump("open_events"):
+            if entry["formatted"]["key"]["tgid"] == me:
+                value = entry["formatted"]["value"]
+                opens = {"count": value["count"], "dfd": value["dfd"],
+                         "flags_has_O_CLOEXEC": bool(value["flags"] & os.O_CLOEXEC)}
+        results["trace_openat2"] = opens
+
+        map_fd = bpfsys.obj_get(core.map("core_events"))
+        try:
+            records = bpfsys.read_ringbuf(map_fd, 256 * 1024)
+        finally:
+            os.close(map_fd)
+        events = []
+        for record in records:
+            (kind, pid, tgid, ppid, state, flags, comm_size, in_execve, in_iowait, state_is_new,
+             type_matches, pidtype_sid, fake_enum, list_head, comm) = struct.unpack("<IiiiQIIBBBBiBB2x16s4x", record)
+            if pid != child.pid:
+                continue
+            events.append({"kind": {1: "exec", 2: "new_task"}.get(kind, kind), "pid_is_child": True,
+                           "tgid_is_child": tgid == child.pid, "ppid_is_us": ppid == me,
+                           "comm": comm.split(b"\0")[0].decode(), "in_execve": in_execve,
+                           "state_is_new": state_is_new, "comm_size": comm_size,
+                           "task_struct_type_matches": type_matches, "list_head_type_matches": list_head,
+                           "pidtype_sid": pidtype_sid, "fake_enum_exists": fake_enum})
+        results["core_events_for_child"] = sorted(events, key=lambda e: str(e["kind"]))
+        forks = {}
+        for entry in core.map_dump("forks_by_parent"):
+            forks[entry["formatted"]["key"]] = entry["formatted"]["value"]
+        results["on_fork_counted_us"] = forks.get(me, 0)
+    finally:
+        for fd in fds:
+            os.close(fd)
+        trace.close()
+        core.close()
+    return results
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("verify.py needs root (BPF_PROG_LOAD, bpffs)")
@@ -355,6 +465,7 @@ def main():
             columns["xdp_lpm_route"], summary["lpm_route"] = lpm_run(frames, workdir)
             columns["xdp_calls_loops"], summary["calls_loops"] = calls_loops_run(frames, workdir)
             columns["tc_rewrite"], summary["tc_rewrite"] = tc_rewrite_run(frames, workdir)
+        summary["tracing"] = tracing_run()
     finally:
         shutil.rmtree(PIN_ROOT, ignore_errors=True)
 
@@ -366,7 +477,8 @@ def main():
             writer.writerow(["index", "length", "label", *names])
             for index, frame in enumerate(frames):
                 writer.writerow([index, len(frame), labels[index], *(columns[n][index] for n in names)])
-        stable = {k: v for k, v in summary.items() if k != "load"}
+        # Tracing results depend on the machine (pids, timing): not a fixture.
+        stable = {k: v for k, v in summary.items() if k not in ("load", "tracing")}
         stable["load"] = [{k: v for k, v in row.items() if k != "error"} for row in summary["load"]]
         (BPF_DIR / "pcap" / "expected_summary.json").write_text(json.dumps(stable, indent=2) + "\n")
 

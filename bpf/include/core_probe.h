@@ -14,7 +14,7 @@ enum core_event_kind {
 	CORE_EVENT_NEW_TASK = 2, /* from kprobe/wake_up_new_task */
 };
 
-/* One ring-buffer record per event (72 bytes). */
+/* One ring-buffer record per event (64 bytes: 60 + 4 of tail padding). */
 struct core_task_event {
 	__u32 kind;           /* enum core_event_kind */
 	__s32 pid;            /* task->pid (thread id) */

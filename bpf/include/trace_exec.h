@@ -4,7 +4,7 @@
  *
  * The tracepoint context is written out by hand instead of coming from
  * vmlinux.h: a "tracepoint/..." program receives a pointer to the raw trace
- * record, whose layout for every syscalls:sys_enter_* event is listed in
+ * record, whose layout for every syscalls:sys_enter_<name> event is listed in
  * /sys/kernel/tracing/events/syscalls/sys_enter_<name>/format.
  */
 #ifndef SHARPBPF_TRACE_EXEC_H
@@ -12,14 +12,23 @@
 
 #include <linux/types.h>
 
-/* Mirrors the kernel's struct trace_event_raw_sys_enter (64 bytes). */
+/*
+ * Record of a syscalls:sys_enter_<name> event, the per-syscall cousin of the
+ * kernel's struct trace_event_raw_sys_enter (which belongs to
+ * raw_syscalls:sys_enter and has `long id`). Here the syscall number is an
+ * int at offset 8 and the arguments start at offset 16, one 8-byte slot per
+ * argument the syscall really has. The kernel refuses to attach a program
+ * that reads past the end of the record, so a program for a syscall with N
+ * arguments may only touch args[0..N-1]: getpid has none.
+ */
 struct sys_enter_record {
 	__u16 common_type;          /* event id */
 	__u8 common_flags;
 	__u8 common_preempt_count;
 	__s32 common_pid;
-	__s64 id;                   /* syscall number */
-	__u64 args[6];              /* raw syscall arguments */
+	__s32 syscall_nr;           /* __syscall_nr */
+	__u32 pad;
+	__u64 args[6];              /* raw syscall arguments, as many as it takes */
 };
 
 /* Key of syscall_counts: one entry per thread. */

@@ -6,7 +6,8 @@
  *   Counts getpid() calls per thread in the hash map syscall_counts, keyed by
  *   (tgid, pid) from bpf_get_current_pid_tgid(), and records the first and
  *   latest time (bpf_ktime_get_ns) plus the syscall number from the record.
- *   The record layout is the hand-written struct sys_enter_record.
+ *   The record layout is the hand-written struct sys_enter_record; only its
+ *   first 12 bytes exist for getpid, and only those are read.
  *
  * trace_openat2 (kprobe on do_sys_openat2)
  *   do_sys_openat2(int dfd, const char __user *filename, struct open_how *how)
@@ -15,7 +16,7 @@
  *   bpf_probe_read_kernel, which is how kprobes must dereference kernel
  *   memory. The last request per thread lands in open_events.
  *
- * Neither program changes anything; both return 0.
+ * None of the programs changes anything; all return 0.
  */
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
@@ -69,7 +70,7 @@ int count_getpid(struct sys_enter_record *ctx)
 		.calls = 1,
 		.first_ns = now,
 		.last_ns = now,
-		.syscall_nr = ctx->id,
+		.syscall_nr = ctx->syscall_nr,
 	};
 	/* BPF_NOEXIST: if another CPU inserted the entry first, count into it. */
 	if (bpf_map_update_elem(&syscall_counts, &key, &fresh, BPF_NOEXIST) != 0) {
@@ -80,16 +81,15 @@ int count_getpid(struct sys_enter_record *ctx)
 	return 0;
 }
 
-SEC("kprobe/do_sys_openat2")
-int trace_openat2(struct pt_regs *regs)
+/* Copies *how (kernel memory) and counts the call for this thread. */
+static __always_inline void record_open(long dfd, const struct open_how *how)
 {
 	struct thread_key key = current_thread();
-	const struct open_how *how = (const struct open_how *)PT_REGS_PARM3(regs);
 	struct open_request request = {};
 	struct open_request *previous;
 	struct open_how copy;
 
-	request.dfd = (int)PT_REGS_PARM1(regs);
+	request.dfd = (int)dfd;
 	if (bpf_probe_read_kernel(&copy, sizeof(copy), how) == 0) {
 		request.flags = copy.flags;
 		request.mode = copy.mode;
@@ -98,5 +98,13 @@ int trace_openat2(struct pt_regs *regs)
 	previous = bpf_map_lookup_elem(&open_events, &key);
 	request.count = previous ? previous->count + 1 : 1;
 	bpf_map_update_elem(&open_events, &key, &request, BPF_ANY);
+}
+
+SEC("kprobe/do_sys_openat2")
+int trace_openat2(struct pt_regs *regs)
+{
+	/* Registers per the x86-64 / arm64 calling convention, picked by
+	 * bpf_tracing.h from __TARGET_ARCH_*. */
+	record_open(PT_REGS_PARM1(regs), (const struct open_how *)PT_REGS_PARM3(regs));
 	return 0;
 }
