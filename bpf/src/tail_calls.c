@@ -17,6 +17,9 @@
  *                install it, to show updating a slot at run time
  *   SLOT_IPV6 -> empty; there is no handler, IPv6 always falls back
  *
+ * Only untagged Ethernet is dispatched; VLAN-tagged and non-IP frames are
+ * counted as STAT_NOT_IP and passed.
+ *
  * The dispatcher hands the parsed L4 offset to the handler through a per-CPU
  * array (dispatch_scratch): a tail call keeps the context but not registers
  * or stack, and XDP runs a packet on one CPU from start to finish.
