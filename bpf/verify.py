@@ -480,7 +480,7 @@ def main():
         # Tracing results depend on the machine (pids, timing): not a fixture.
         stable = {k: v for k, v in summary.items() if k not in ("load", "tracing")}
         stable["load"] = [{k: v for k, v in row.items() if k != "error"} for row in summary["load"]]
-        (BPF_DIR / "pcap" / "expected_summary.json").write_text(json.dumps(stable, indent=2) + "\n")
+        (BPF_DIR / "pcap" / "expected_summary.json").write_text(json.dumps(stable, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -34,4 +34,7 @@ struct core_task_event {
 	char comm[TASK_COMM_LEN];
 };
 
+/* Host code decodes these byte for byte: keep the sizes fixed. */
+_Static_assert(sizeof(struct core_task_event) == 64, "struct core_task_event layout changed");
+
 #endif /* SHARPBPF_CORE_PROBE_H */

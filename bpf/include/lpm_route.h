@@ -42,4 +42,8 @@ enum route_stat {
 	ROUTE_STAT_MAX = 4,
 };
 
+/* Host code decodes these byte for byte: keep the sizes fixed. */
+_Static_assert(sizeof(struct route_key) == 8, "struct route_key layout changed");
+_Static_assert(sizeof(struct route_entry) == 32, "struct route_entry layout changed");
+
 #endif /* SHARPBPF_LPM_ROUTE_H */

@@ -34,4 +34,7 @@ struct dispatch_scratch {
 	__u32 protocol;  /* IP protocol number */
 };
 
+/* Host code decodes these byte for byte: keep the sizes fixed. */
+_Static_assert(sizeof(struct dispatch_scratch) == 8, "struct dispatch_scratch layout changed");
+
 #endif /* SHARPBPF_TAIL_CALLS_H */

@@ -21,4 +21,8 @@ struct tc_port_rule {
 	__u8 pad[6];
 };
 
+/* Host code decodes these byte for byte: keep the sizes fixed. */
+_Static_assert(sizeof(struct tc_dscp_rule) == 16, "struct tc_dscp_rule layout changed");
+_Static_assert(sizeof(struct tc_port_rule) == 16, "struct tc_port_rule layout changed");
+
 #endif /* SHARPBPF_TC_REWRITE_H */

@@ -54,4 +54,10 @@ struct open_request {
 	__u64 count;      /* calls seen for this thread */
 };
 
+/* Host code decodes these byte for byte: keep the sizes fixed. */
+_Static_assert(sizeof(struct sys_enter_record) == 64, "struct sys_enter_record layout changed");
+_Static_assert(sizeof(struct thread_key) == 8, "struct thread_key layout changed");
+_Static_assert(sizeof(struct syscall_stats) == 32, "struct syscall_stats layout changed");
+_Static_assert(sizeof(struct open_request) == 40, "struct open_request layout changed");
+
 #endif /* SHARPBPF_TRACE_EXEC_H */

@@ -62,4 +62,10 @@ struct fw_config {
 	__u8 pad;
 };
 
+/* Host code decodes these byte for byte: keep the sizes fixed. */
+_Static_assert(sizeof(struct fw_stat) == 16, "struct fw_stat layout changed");
+_Static_assert(sizeof(struct fw_block_entry) == 16, "struct fw_block_entry layout changed");
+_Static_assert(sizeof(struct fw_event) == 24, "struct fw_event layout changed");
+_Static_assert(sizeof(struct fw_config) == 4, "struct fw_config layout changed");
+
 #endif /* SHARPBPF_XDP_FIREWALL_H */
