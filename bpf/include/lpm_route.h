@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * lpm_route.h - key/value layouts of the routing table used by lpm_route.c.
  */

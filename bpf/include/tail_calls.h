@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * tail_calls.h - slot numbers and counters shared by tail_calls.c and the host.
  */

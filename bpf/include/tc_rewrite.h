@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * tc_rewrite.h - map value layouts shared between tc_rewrite.c and the host.
  */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * trace_exec.h - tracing contexts and map layouts for trace_exec.c.
  *

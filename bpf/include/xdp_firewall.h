@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * xdp_firewall.h - structures shared between xdp_firewall.c and the host.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * calls_loops.c - BPF-to-BPF calls, loops and global variables in one XDP program.
  *

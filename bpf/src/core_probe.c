@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * core_probe.c - CO-RE (Compile Once, Run Everywhere) without vmlinux.h.
  *
@@ -40,7 +40,8 @@
 
 #include "core_probe.h"
 
-char LICENSE[] SEC("license") = "GPL"; /* tracing helpers are GPL-only */
+/* GPL-compatible (dual) licence: the probe-read helpers are GPL-only. */
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* ---- hand-written kernel types ---------------------------------------- */
 

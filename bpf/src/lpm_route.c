@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * lpm_route.c - longest-prefix-match routing decisions in XDP.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * tail_calls.c - an XDP dispatcher that tail-calls per-protocol handlers.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * tc_rewrite.c - rewrite IPv4 header fields from a tc (clsact) hook.
  *

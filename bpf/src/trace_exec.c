@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * trace_exec.c - two small tracing programs.
  *
@@ -26,7 +26,8 @@
 
 #include "trace_exec.h"
 
-char LICENSE[] SEC("license") = "GPL"; /* kprobes and bpf_probe_read_kernel need GPL */
+/* GPL-compatible (dual) licence: bpf_probe_read_kernel is a GPL-only helper. */
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
