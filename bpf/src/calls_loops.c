@@ -3,7 +3,7 @@
  * calls_loops.c - BPF-to-BPF calls, loops and global variables in one XDP program.
  *
  * For every IPv4 frame (untagged Ethernet) the program
- *   - recomputes the IPv4 header checksum with a bounded `for` loop over the
+ *   - verifies the IPv4 header checksum with a bounded `for` loop over the
  *     ten 16-bit words of a 20-byte header (frames with options are skipped),
  *   - hashes the first `hash_bytes` bytes after the Ethernet header with
  *     FNV-1a, driven by the bpf_loop() helper and a callback,
@@ -110,7 +110,10 @@ static __noinline __u32 hash_prefix(struct xdp_md *ctx, __u32 offset, __u32 avai
 		len = HASH_WINDOW;
 	if (len > available)
 		len = available;
-	/* bpf_xdp_load_bytes wants a non-zero, verifier-bounded length. */
+	/* bpf_xdp_load_bytes wants a non-zero length the verifier can bound by
+	 * the buffer size. The mask changes nothing for len <= 64; it restates
+	 * the bound in a form the verifier tracks whatever clang does with the
+	 * clamps above. */
 	if (len == 0 || bpf_xdp_load_bytes(ctx, offset, state.bytes, len & (HASH_WINDOW * 2 - 1)) < 0)
 		return 0;
 	state.len = len;
