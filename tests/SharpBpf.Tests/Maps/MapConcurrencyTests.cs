@@ -95,7 +95,7 @@ public class MapConcurrencyTests
         """;
 
     [Fact]
-    public async Task AMillionRunsOnFourThreadsLoseNoUpdate()
+    public void AMillionRunsOnFourThreadsLoseNoUpdate()
     {
         const int threads = 4;
         const int perThread = 250_000;
@@ -107,19 +107,34 @@ public class MapConcurrencyTests
         var helpers = set.CreateHelperTable();
 
         using var stop = new CancellationTokenSource();
+        using var readerStarted = new ManualResetEventSlim();
         long hostReads = 0;
-        var hostReader = Task.Run(() =>
+        Exception? readerFailure = null;
+
+        // A dedicated thread, not the pool: under a parallel test run the pool may not schedule it in time.
+        var hostReader = new Thread(() =>
         {
-            // The host walks the map while programs update it: it must never fail or see a foreign key.
-            while (!stop.IsCancellationRequested)
+            readerStarted.Set();
+            try
             {
-                foreach (var pair in hash.Entries<uint, ulong>())
+                // The host walks the map while programs update it: it must never fail or see a foreign key.
+                do
                 {
-                    Assert.True(pair.Key == 0 || pair.Key is >= 100 and < 100 + threads, $"unexpected key {pair.Key}");
-                    hostReads++;
+                    foreach (var pair in hash.Entries<uint, ulong>())
+                    {
+                        Assert.True(pair.Key == 0 || pair.Key is >= 100 and < 100 + threads, $"unexpected key {pair.Key}");
+                        hostReads++;
+                    }
                 }
+                while (!stop.IsCancellationRequested);
+            }
+            catch (Exception e)
+            {
+                readerFailure = e;
             }
         });
+        hostReader.Start();
+        readerStarted.Wait();
 
         var failures = new int[threads];
         var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
@@ -144,7 +159,8 @@ public class MapConcurrencyTests
         }
 
         stop.Cancel();
-        await hostReader;
+        hostReader.Join();
+        Assert.Null(readerFailure);
 
         Assert.Equal(new int[threads], failures);
         Assert.Equal((ulong)threads * perThread, hash.Lookup<uint, ulong>(0));
