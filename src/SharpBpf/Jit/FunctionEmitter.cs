@@ -43,8 +43,6 @@ internal sealed class FunctionEmitter
     private static readonly MethodInfo Swap32Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
     private static readonly MethodInfo Swap64Method = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
     private static readonly MethodInfo FramePointerMethod = typeof(BpfExecutionContext).GetMethod(nameof(BpfExecutionContext.FramePointer))!;
-    private static readonly ConstructorInfo InstructionConstructor =
-        typeof(Instruction).GetConstructor([typeof(byte), typeof(byte), typeof(byte), typeof(short), typeof(int)])!;
 
     // Argument indexes of a JitFunction.
     private const short ImageArg = 0;
@@ -774,9 +772,7 @@ internal sealed class FunctionEmitter
         {
             _il.MarkLabel(tooDeep);
             _il.Emit(OpCodes.Ldarg, ContextArg);
-            _il.Emit(OpCodes.Ldarg, SlotsArg);
             _il.Emit(OpCodes.Ldc_I4, pc);
-            EmitInstructionValue(insn);
             _il.Emit(OpCodes.Ldarg, DepthArg);
             _il.Emit(OpCodes.Ldloc, _budget);
             _il.Emit(OpCodes.Call, CallDepthFaultMethod);
@@ -846,16 +842,6 @@ internal sealed class FunctionEmitter
         }
 
         _il.MarkLabel(done);
-    }
-
-    private void EmitInstructionValue(Instruction insn)
-    {
-        _il.Emit(OpCodes.Ldc_I4, (int)insn.Opcode);
-        _il.Emit(OpCodes.Ldc_I4, (int)insn.Dst);
-        _il.Emit(OpCodes.Ldc_I4, (int)insn.Src);
-        _il.Emit(OpCodes.Ldc_I4, (int)insn.Offset);
-        _il.Emit(OpCodes.Ldc_I4, insn.Immediate);
-        _il.Emit(OpCodes.Newobj, InstructionConstructor);
     }
 
     // ---------------------------------------------------------------- memory
@@ -1031,7 +1017,8 @@ internal sealed class FunctionEmitter
         }
 
         _il.Emit(OpCodes.Ldarg, SlotsArg);
-        EmitInstructionValue(insn);
+        _il.Emit(OpCodes.Ldc_I4, src);
+        _il.Emit(OpCodes.Ldc_I4, insn.Immediate);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Conv_U);
         _il.Emit(OpCodes.Call, size == 8 ? Atomic64Method : Atomic32Method);

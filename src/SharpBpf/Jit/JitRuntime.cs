@@ -65,18 +65,10 @@ internal static unsafe class JitRuntime
         BpfExecutionContext context, HelperRegistration helper, int pc, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots)
     {
         context.CurrentPc = pc;
-        ulong r0;
-        try
-        {
-            r0 = helper.Function(context, r1, r2, r3, r4, r5);
-        }
-        catch (BpfExecutionException)
-        {
-            // A helper's fault (a bad pointer argument): the interpreter counts the call as executed too.
-            context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
-            throw;
-        }
 
+        // Counted before the call, as the interpreter does, so that a helper's fault reports it.
+        context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
+        ulong r0 = helper.Function(context, r1, r2, r3, r4, r5);
         if (context.StopRequested)
         {
             context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
@@ -146,12 +138,9 @@ internal static unsafe class JitRuntime
         return pc < 0 ? -1 : image.Program.FunctionStarts.AsSpan().BinarySearch(pc);
     }
 
-    /// <summary>The call-depth fault, with the instruction count the interpreter would report.</summary>
-    public static BpfExecutionException CallDepthFault(BpfExecutionContext context, ulong* slots, int pc, Instruction insn, int depth, long budget)
-    {
-        context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
-        return Interpreter.CallDepthFault(pc, insn, depth);
-    }
+    /// <summary>The interpreter's call-depth fault, with the instruction count it would report.</summary>
+    public static BpfExecutionException CallDepthFault(BpfExecutionContext context, int pc, int depth, long budget) =>
+        Interpreter.CallDepthFault(context, budget, pc, depth);
 
     /// <summary>
     /// Runs the interpreter from <paramref name="pc"/> with the registers spilled in <paramref name="slots"/> and the

@@ -73,6 +73,9 @@ public sealed class JittedProgram : ExecutableProgram
         slots[4] = r4;
         slots[5] = r5;
         long budget = context.InstructionBudget;
+        context.RunBudget = budget;
+        context.RunningCode = Image.Code;
+        context.RunningImage = Image;
         slots[JitRuntime.BudgetSlot] = (ulong)budget;
         slots[JitRuntime.RunBudgetSlot] = (ulong)budget;
         slots[JitRuntime.StackStartSlot] = context.Stack.Start;

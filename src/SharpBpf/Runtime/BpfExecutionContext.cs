@@ -62,6 +62,15 @@ public sealed class BpfExecutionContext
 
     internal bool StopRequested { get; private set; }
 
+    /// <summary>The budget the current run started with (instructions executed = this minus what is left).</summary>
+    internal long RunBudget { get; set; }
+
+    /// <summary>The code of the program running on this context, to describe faulting instructions.</summary>
+    internal Instruction[]? RunningCode { get; set; }
+
+    /// <summary>The image of the program running on this context (its resolved immediates and function addresses).</summary>
+    internal ProgramImage? RunningImage { get; set; }
+
     internal ulong StopValue { get; private set; }
 
     internal ReadOnlySpan<MemoryRegion> LocalRegions => _local.AsSpan(0, _localCount);
@@ -142,7 +151,9 @@ public sealed class BpfExecutionContext
             return span;
         }
 
-        throw new BpfExecutionException(MemoryFault(CurrentPc, default, address, length, access, "helper argument"));
+        var code = RunningCode;
+        var instruction = code is not null && (uint)CurrentPc < (uint)code.Length ? code[CurrentPc] : default;
+        throw new BpfExecutionException(MemoryFault(CurrentPc, instruction, address, length, access, "helper argument"));
     }
 
     /// <summary>Like <see cref="GetSpan"/>, but reports failure instead of faulting (for helpers that return -EFAULT).</summary>
@@ -212,7 +223,7 @@ public sealed class BpfExecutionContext
                     ? $"region {nearest} does not allow it"
                     : $"it runs past the end of region {nearest}"
                 : $"it is outside every region; nearest is {nearest}";
-        string message = $"pc {pc}: invalid {what} {verb} of {size} byte(s) at 0x{address:x}: {where}";
+        string message = $"{FaultLocation.Describe(RunningCode, pc, instruction)}: invalid {what} {verb} of {size} byte(s) at 0x{address:x}: {where}";
         return new ExecutionFault(FaultKind.MemoryAccess, pc, instruction, message, address, size, nearest);
     }
 }

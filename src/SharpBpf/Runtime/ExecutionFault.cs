@@ -40,6 +40,19 @@ public sealed record ExecutionFault(
     int Size = 0,
     MemoryRegion? Region = null);
 
+/// <summary>Builds the "where" part of fault messages.</summary>
+internal static class FaultLocation
+{
+    /// <summary>"pc N (instruction text)", reading the second slot of an lddw when the code is known.</summary>
+    public static string Describe(Instruction[]? code, int pc, Instruction instruction)
+    {
+        string text = code is not null && (uint)pc < (uint)code.Length
+            ? Isa.Formatting.Disassembler.Format(code, pc)
+            : Isa.Formatting.Disassembler.Format(instruction);
+        return $"pc {pc} ({text})";
+    }
+}
+
 /// <summary>A program faulted while running; <see cref="Fault"/> says where and why.</summary>
 public sealed class BpfExecutionException : BpfException
 {

@@ -31,6 +31,19 @@ public sealed class Interpreter : ExecutableProgram
         public ulong R6, R7, R8, R9;
     }
 
+    /// <summary>The caller frames of the current run (kept in memory: calls are rare next to arithmetic).</summary>
+    [InlineArray(BpfExecutionContext.MaxFrames)]
+    private struct FrameArray
+    {
+        private Frame _first;
+    }
+
+    private struct CallStack
+    {
+        public int Depth;
+        public FrameArray Frames;
+    }
+
     /// <inheritdoc/>
     [SkipLocalsInit]
     public override unsafe ulong Run(BpfExecutionContext context, ulong r1 = 0, ulong r2 = 0, ulong r3 = 0, ulong r4 = 0, ulong r5 = 0)
@@ -53,403 +66,513 @@ public sealed class Interpreter : ExecutableProgram
     /// <summary>
     /// Runs from <paramref name="pc"/> in frame 0 with the given registers (16 slots) and budget. Other engines use it
     /// to finish a stretch of straight-line code with the interpreter's exact fault behaviour; <paramref name="runBudget"/>
-    /// is the budget the whole run started with (for the fault message and <see cref="BpfExecutionContext.InstructionsExecuted"/>).
+    /// is the budget the whole run started with (for fault messages and <see cref="BpfExecutionContext.InstructionsExecuted"/>).
     /// </summary>
+    /// <remarks>
+    /// The loop keeps only the code pointer, pc, register file pointer and budget in machine registers; the region
+    /// caches live in a small struct and every fault is built by a cold, non-inlined method, so the dispatch stays tight.
+    /// </remarks>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe ulong Execute(BpfExecutionContext context, ProgramImage image, ulong* reg, int pc, long budget, long runBudget)
     {
-        var helpers = context.Helpers;
-        Frame* frames = stackalloc Frame[BpfExecutionContext.MaxFrames];
-        int depth = 0;
+        context.RunBudget = runBudget;
+        context.RunningCode = image.Code;
+        context.RunningImage = image;
+        CallStack calls = default;
 
         // One-region caches for loads and for stores/atomics, primed with the stack: most accesses hit them.
-        // Only regions of at least 8 bytes are cached, so "len - size" never wraps.
-        ulong readLo = context.Stack.Start, readLen = (ulong)context.Stack.Length;
-        ulong writeLo = readLo, writeLen = readLen;
+        // Only regions of at least 8 bytes are cached, so "Length - size" never wraps.
+        RegionCache cache = default;
+        cache.Reset(context.Stack);
 
-        long start = runBudget;
-        fixed (Instruction* code = image.Code)
+        // The code array is pinned for the image's lifetime, and the context keeps the image alive during the run.
+        ulong* code = (ulong*)image.CodeAddress;
         {
-            try
+            while (true)
             {
-                while (true)
+                if (--budget < 0)
                 {
-                    if (--budget < 0)
+                    throw BudgetFault(context, pc, code[pc]);
+                }
+
+                ulong raw = code[pc];
+                int dst = (int)(raw >> 8) & 0x0f;
+                int src = (int)(raw >> 12) & 0x0f;
+                int off = (short)(raw >> 16);
+                int imm = (int)(raw >> 32);
+                ulong simm = (ulong)(long)imm;
+                pc++;
+                switch ((byte)raw)
+                {
+                    // ---- 64-bit arithmetic ----
+                    case 0x07: reg[dst] += simm; break;
+                    case 0x0f: reg[dst] += reg[src]; break;
+                    case 0x17: reg[dst] -= simm; break;
+                    case 0x1f: reg[dst] -= reg[src]; break;
+                    case 0x27: reg[dst] *= simm; break;
+                    case 0x2f: reg[dst] *= reg[src]; break;
+                    case 0x37: reg[dst] = Div64(reg[dst], simm, (short)off); break;
+                    case 0x3f: reg[dst] = Div64(reg[dst], reg[src], (short)off); break;
+                    case 0x47: reg[dst] |= simm; break;
+                    case 0x4f: reg[dst] |= reg[src]; break;
+                    case 0x57: reg[dst] &= simm; break;
+                    case 0x5f: reg[dst] &= reg[src]; break;
+                    case 0x67: reg[dst] <<= imm & 63; break;
+                    case 0x6f: reg[dst] <<= (int)(reg[src] & 63); break;
+                    case 0x77: reg[dst] >>= imm & 63; break;
+                    case 0x7f: reg[dst] >>= (int)(reg[src] & 63); break;
+                    case 0x87: reg[dst] = 0 - reg[dst]; break;
+                    case 0x97: reg[dst] = Mod64(reg[dst], simm, (short)off); break;
+                    case 0x9f: reg[dst] = Mod64(reg[dst], reg[src], (short)off); break;
+                    case 0xa7: reg[dst] ^= simm; break;
+                    case 0xaf: reg[dst] ^= reg[src]; break;
+                    case 0xb7: reg[dst] = simm; break;
+                    case 0xbf: reg[dst] = off == 0 ? reg[src] : MovSx64(reg[src], (short)off); break;
+                    case 0xc7: reg[dst] = (ulong)((long)reg[dst] >> (imm & 63)); break;
+                    case 0xcf: reg[dst] = (ulong)((long)reg[dst] >> (int)(reg[src] & 63)); break;
+                    case 0xd7: reg[dst] = Swap(reg[dst], imm); break;
+
+                    // ---- 32-bit arithmetic: results zero-extended ----
+                    case 0x04: reg[dst] = (uint)reg[dst] + (uint)imm; break;
+                    case 0x0c: reg[dst] = (uint)reg[dst] + (uint)reg[src]; break;
+                    case 0x14: reg[dst] = (uint)reg[dst] - (uint)imm; break;
+                    case 0x1c: reg[dst] = (uint)reg[dst] - (uint)reg[src]; break;
+                    case 0x24: reg[dst] = (uint)reg[dst] * (uint)imm; break;
+                    case 0x2c: reg[dst] = (uint)reg[dst] * (uint)reg[src]; break;
+                    case 0x34: reg[dst] = Div32((uint)reg[dst], (uint)imm, (short)off); break;
+                    case 0x3c: reg[dst] = Div32((uint)reg[dst], (uint)reg[src], (short)off); break;
+                    case 0x44: reg[dst] = (uint)reg[dst] | (uint)imm; break;
+                    case 0x4c: reg[dst] = (uint)reg[dst] | (uint)reg[src]; break;
+                    case 0x54: reg[dst] = (uint)reg[dst] & (uint)imm; break;
+                    case 0x5c: reg[dst] = (uint)reg[dst] & (uint)reg[src]; break;
+                    case 0x64: reg[dst] = (uint)reg[dst] << (imm & 31); break;
+                    case 0x6c: reg[dst] = (uint)reg[dst] << (int)(reg[src] & 31); break;
+                    case 0x74: reg[dst] = (uint)reg[dst] >> (imm & 31); break;
+                    case 0x7c: reg[dst] = (uint)reg[dst] >> (int)(reg[src] & 31); break;
+                    case 0x84: reg[dst] = 0u - (uint)reg[dst]; break;
+                    case 0x94: reg[dst] = Mod32((uint)reg[dst], (uint)imm, (short)off); break;
+                    case 0x9c: reg[dst] = Mod32((uint)reg[dst], (uint)reg[src], (short)off); break;
+                    case 0xa4: reg[dst] = (uint)reg[dst] ^ (uint)imm; break;
+                    case 0xac: reg[dst] = (uint)reg[dst] ^ (uint)reg[src]; break;
+                    case 0xb4: reg[dst] = (uint)imm; break;
+                    case 0xbc: reg[dst] = MovSx32(reg[src], (short)off); break;
+                    case 0xc4: reg[dst] = (uint)((int)reg[dst] >> (imm & 31)); break;
+                    case 0xcc: reg[dst] = (uint)((int)reg[dst] >> (int)(reg[src] & 31)); break;
+                    case 0xd4: reg[dst] = ToLittleEndian(reg[dst], imm); break;
+                    case 0xdc: reg[dst] = Swap(reg[dst], imm); break;
+
+                    // ---- 64-bit jumps ----
+                    case 0x05: pc += off; break;
+                    case 0x15: if (reg[dst] == simm) { pc += off; } break;
+                    case 0x1d: if (reg[dst] == reg[src]) { pc += off; } break;
+                    case 0x25: if (reg[dst] > simm) { pc += off; } break;
+                    case 0x2d: if (reg[dst] > reg[src]) { pc += off; } break;
+                    case 0x35: if (reg[dst] >= simm) { pc += off; } break;
+                    case 0x3d: if (reg[dst] >= reg[src]) { pc += off; } break;
+                    case 0x45: if ((reg[dst] & simm) != 0) { pc += off; } break;
+                    case 0x4d: if ((reg[dst] & reg[src]) != 0) { pc += off; } break;
+                    case 0x55: if (reg[dst] != simm) { pc += off; } break;
+                    case 0x5d: if (reg[dst] != reg[src]) { pc += off; } break;
+                    case 0x65: if ((long)reg[dst] > imm) { pc += off; } break;
+                    case 0x6d: if ((long)reg[dst] > (long)reg[src]) { pc += off; } break;
+                    case 0x75: if ((long)reg[dst] >= imm) { pc += off; } break;
+                    case 0x7d: if ((long)reg[dst] >= (long)reg[src]) { pc += off; } break;
+                    case 0xa5: if (reg[dst] < simm) { pc += off; } break;
+                    case 0xad: if (reg[dst] < reg[src]) { pc += off; } break;
+                    case 0xb5: if (reg[dst] <= simm) { pc += off; } break;
+                    case 0xbd: if (reg[dst] <= reg[src]) { pc += off; } break;
+                    case 0xc5: if ((long)reg[dst] < imm) { pc += off; } break;
+                    case 0xcd: if ((long)reg[dst] < (long)reg[src]) { pc += off; } break;
+                    case 0xd5: if ((long)reg[dst] <= imm) { pc += off; } break;
+                    case 0xdd: if ((long)reg[dst] <= (long)reg[src]) { pc += off; } break;
+
+                    // ---- 32-bit jumps ----
+                    case 0x06: pc += imm; break;
+                    case 0x16: if ((uint)reg[dst] == (uint)imm) { pc += off; } break;
+                    case 0x1e: if ((uint)reg[dst] == (uint)reg[src]) { pc += off; } break;
+                    case 0x26: if ((uint)reg[dst] > (uint)imm) { pc += off; } break;
+                    case 0x2e: if ((uint)reg[dst] > (uint)reg[src]) { pc += off; } break;
+                    case 0x36: if ((uint)reg[dst] >= (uint)imm) { pc += off; } break;
+                    case 0x3e: if ((uint)reg[dst] >= (uint)reg[src]) { pc += off; } break;
+                    case 0x46: if (((uint)reg[dst] & (uint)imm) != 0) { pc += off; } break;
+                    case 0x4e: if (((uint)reg[dst] & (uint)reg[src]) != 0) { pc += off; } break;
+                    case 0x56: if ((uint)reg[dst] != (uint)imm) { pc += off; } break;
+                    case 0x5e: if ((uint)reg[dst] != (uint)reg[src]) { pc += off; } break;
+                    case 0x66: if ((int)reg[dst] > imm) { pc += off; } break;
+                    case 0x6e: if ((int)reg[dst] > (int)reg[src]) { pc += off; } break;
+                    case 0x76: if ((int)reg[dst] >= imm) { pc += off; } break;
+                    case 0x7e: if ((int)reg[dst] >= (int)reg[src]) { pc += off; } break;
+                    case 0xa6: if ((uint)reg[dst] < (uint)imm) { pc += off; } break;
+                    case 0xae: if ((uint)reg[dst] < (uint)reg[src]) { pc += off; } break;
+                    case 0xb6: if ((uint)reg[dst] <= (uint)imm) { pc += off; } break;
+                    case 0xbe: if ((uint)reg[dst] <= (uint)reg[src]) { pc += off; } break;
+                    case 0xc6: if ((int)reg[dst] < imm) { pc += off; } break;
+                    case 0xce: if ((int)reg[dst] < (int)reg[src]) { pc += off; } break;
+                    case 0xd6: if ((int)reg[dst] <= imm) { pc += off; } break;
+                    case 0xde: if ((int)reg[dst] <= (int)reg[src]) { pc += off; } break;
+
+                    // ---- loads (zero- and sign-extending) ----
+                    case 0x71:
                     {
-                        throw Fault(FaultKind.InstructionBudgetExhausted, pc, code[pc],
-                            $"pc {pc}: the program ran out of its budget of {start} instructions (is it looping forever?)");
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 1) { cache.Load(context, budget, addr, 1, pc - 1); }
+                        reg[dst] = *(byte*)addr;
+                        break;
                     }
 
-                    Instruction insn = code[pc];
-                    int dst = insn.Dst;
-                    int src = insn.Src;
-                    pc++;
-                    switch (insn.Opcode)
+                    case 0x69:
                     {
-                        // ---- 64-bit arithmetic ----
-                        case 0x07: reg[dst] += (ulong)(long)insn.Immediate; break;
-                        case 0x0f: reg[dst] += reg[src]; break;
-                        case 0x17: reg[dst] -= (ulong)(long)insn.Immediate; break;
-                        case 0x1f: reg[dst] -= reg[src]; break;
-                        case 0x27: reg[dst] *= (ulong)(long)insn.Immediate; break;
-                        case 0x2f: reg[dst] *= reg[src]; break;
-                        case 0x37: reg[dst] = Div64(reg[dst], (ulong)(long)insn.Immediate, insn.Offset); break;
-                        case 0x3f: reg[dst] = Div64(reg[dst], reg[src], insn.Offset); break;
-                        case 0x47: reg[dst] |= (ulong)(long)insn.Immediate; break;
-                        case 0x4f: reg[dst] |= reg[src]; break;
-                        case 0x57: reg[dst] &= (ulong)(long)insn.Immediate; break;
-                        case 0x5f: reg[dst] &= reg[src]; break;
-                        case 0x67: reg[dst] <<= insn.Immediate & 63; break;
-                        case 0x6f: reg[dst] <<= (int)(reg[src] & 63); break;
-                        case 0x77: reg[dst] >>= insn.Immediate & 63; break;
-                        case 0x7f: reg[dst] >>= (int)(reg[src] & 63); break;
-                        case 0x87: reg[dst] = 0 - reg[dst]; break;
-                        case 0x97: reg[dst] = Mod64(reg[dst], (ulong)(long)insn.Immediate, insn.Offset); break;
-                        case 0x9f: reg[dst] = Mod64(reg[dst], reg[src], insn.Offset); break;
-                        case 0xa7: reg[dst] ^= (ulong)(long)insn.Immediate; break;
-                        case 0xaf: reg[dst] ^= reg[src]; break;
-                        case 0xb7: reg[dst] = (ulong)(long)insn.Immediate; break;
-                        case 0xbf: reg[dst] = MovSx64(reg[src], insn.Offset); break;
-                        case 0xc7: reg[dst] = (ulong)((long)reg[dst] >> (insn.Immediate & 63)); break;
-                        case 0xcf: reg[dst] = (ulong)((long)reg[dst] >> (int)(reg[src] & 63)); break;
-                        case 0xd7: reg[dst] = Swap(reg[dst], insn.Immediate); break;
-
-                        // ---- 32-bit arithmetic: results zero-extended ----
-                        case 0x04: reg[dst] = (uint)reg[dst] + (uint)insn.Immediate; break;
-                        case 0x0c: reg[dst] = (uint)reg[dst] + (uint)reg[src]; break;
-                        case 0x14: reg[dst] = (uint)reg[dst] - (uint)insn.Immediate; break;
-                        case 0x1c: reg[dst] = (uint)reg[dst] - (uint)reg[src]; break;
-                        case 0x24: reg[dst] = (uint)reg[dst] * (uint)insn.Immediate; break;
-                        case 0x2c: reg[dst] = (uint)reg[dst] * (uint)reg[src]; break;
-                        case 0x34: reg[dst] = Div32((uint)reg[dst], (uint)insn.Immediate, insn.Offset); break;
-                        case 0x3c: reg[dst] = Div32((uint)reg[dst], (uint)reg[src], insn.Offset); break;
-                        case 0x44: reg[dst] = (uint)reg[dst] | (uint)insn.Immediate; break;
-                        case 0x4c: reg[dst] = (uint)reg[dst] | (uint)reg[src]; break;
-                        case 0x54: reg[dst] = (uint)reg[dst] & (uint)insn.Immediate; break;
-                        case 0x5c: reg[dst] = (uint)reg[dst] & (uint)reg[src]; break;
-                        case 0x64: reg[dst] = (uint)reg[dst] << (insn.Immediate & 31); break;
-                        case 0x6c: reg[dst] = (uint)reg[dst] << (int)(reg[src] & 31); break;
-                        case 0x74: reg[dst] = (uint)reg[dst] >> (insn.Immediate & 31); break;
-                        case 0x7c: reg[dst] = (uint)reg[dst] >> (int)(reg[src] & 31); break;
-                        case 0x84: reg[dst] = 0u - (uint)reg[dst]; break;
-                        case 0x94: reg[dst] = Mod32((uint)reg[dst], (uint)insn.Immediate, insn.Offset); break;
-                        case 0x9c: reg[dst] = Mod32((uint)reg[dst], (uint)reg[src], insn.Offset); break;
-                        case 0xa4: reg[dst] = (uint)reg[dst] ^ (uint)insn.Immediate; break;
-                        case 0xac: reg[dst] = (uint)reg[dst] ^ (uint)reg[src]; break;
-                        case 0xb4: reg[dst] = (uint)insn.Immediate; break;
-                        case 0xbc: reg[dst] = MovSx32(reg[src], insn.Offset); break;
-                        case 0xc4: reg[dst] = (uint)((int)reg[dst] >> (insn.Immediate & 31)); break;
-                        case 0xcc: reg[dst] = (uint)((int)reg[dst] >> (int)(reg[src] & 31)); break;
-                        case 0xd4: reg[dst] = ToLittleEndian(reg[dst], insn.Immediate); break;
-                        case 0xdc: reg[dst] = Swap(reg[dst], insn.Immediate); break;
-
-                        // ---- 64-bit jumps ----
-                        case 0x05: pc += insn.Offset; break;
-                        case 0x15: if (reg[dst] == (ulong)(long)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x1d: if (reg[dst] == reg[src]) { pc += insn.Offset; } break;
-                        case 0x25: if (reg[dst] > (ulong)(long)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x2d: if (reg[dst] > reg[src]) { pc += insn.Offset; } break;
-                        case 0x35: if (reg[dst] >= (ulong)(long)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x3d: if (reg[dst] >= reg[src]) { pc += insn.Offset; } break;
-                        case 0x45: if ((reg[dst] & (ulong)(long)insn.Immediate) != 0) { pc += insn.Offset; } break;
-                        case 0x4d: if ((reg[dst] & reg[src]) != 0) { pc += insn.Offset; } break;
-                        case 0x55: if (reg[dst] != (ulong)(long)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x5d: if (reg[dst] != reg[src]) { pc += insn.Offset; } break;
-                        case 0x65: if ((long)reg[dst] > insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x6d: if ((long)reg[dst] > (long)reg[src]) { pc += insn.Offset; } break;
-                        case 0x75: if ((long)reg[dst] >= insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x7d: if ((long)reg[dst] >= (long)reg[src]) { pc += insn.Offset; } break;
-                        case 0xa5: if (reg[dst] < (ulong)(long)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xad: if (reg[dst] < reg[src]) { pc += insn.Offset; } break;
-                        case 0xb5: if (reg[dst] <= (ulong)(long)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xbd: if (reg[dst] <= reg[src]) { pc += insn.Offset; } break;
-                        case 0xc5: if ((long)reg[dst] < insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xcd: if ((long)reg[dst] < (long)reg[src]) { pc += insn.Offset; } break;
-                        case 0xd5: if ((long)reg[dst] <= insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xdd: if ((long)reg[dst] <= (long)reg[src]) { pc += insn.Offset; } break;
-
-                        // ---- 32-bit jumps ----
-                        case 0x06: pc += insn.Immediate; break;
-                        case 0x16: if ((uint)reg[dst] == (uint)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x1e: if ((uint)reg[dst] == (uint)reg[src]) { pc += insn.Offset; } break;
-                        case 0x26: if ((uint)reg[dst] > (uint)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x2e: if ((uint)reg[dst] > (uint)reg[src]) { pc += insn.Offset; } break;
-                        case 0x36: if ((uint)reg[dst] >= (uint)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x3e: if ((uint)reg[dst] >= (uint)reg[src]) { pc += insn.Offset; } break;
-                        case 0x46: if (((uint)reg[dst] & (uint)insn.Immediate) != 0) { pc += insn.Offset; } break;
-                        case 0x4e: if (((uint)reg[dst] & (uint)reg[src]) != 0) { pc += insn.Offset; } break;
-                        case 0x56: if ((uint)reg[dst] != (uint)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x5e: if ((uint)reg[dst] != (uint)reg[src]) { pc += insn.Offset; } break;
-                        case 0x66: if ((int)reg[dst] > insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x6e: if ((int)reg[dst] > (int)reg[src]) { pc += insn.Offset; } break;
-                        case 0x76: if ((int)reg[dst] >= insn.Immediate) { pc += insn.Offset; } break;
-                        case 0x7e: if ((int)reg[dst] >= (int)reg[src]) { pc += insn.Offset; } break;
-                        case 0xa6: if ((uint)reg[dst] < (uint)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xae: if ((uint)reg[dst] < (uint)reg[src]) { pc += insn.Offset; } break;
-                        case 0xb6: if ((uint)reg[dst] <= (uint)insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xbe: if ((uint)reg[dst] <= (uint)reg[src]) { pc += insn.Offset; } break;
-                        case 0xc6: if ((int)reg[dst] < insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xce: if ((int)reg[dst] < (int)reg[src]) { pc += insn.Offset; } break;
-                        case 0xd6: if ((int)reg[dst] <= insn.Immediate) { pc += insn.Offset; } break;
-                        case 0xde: if ((int)reg[dst] <= (int)reg[src]) { pc += insn.Offset; } break;
-
-                        // ---- loads ----
-                        case 0x61:
-                        case 0x69:
-                        case 0x71:
-                        case 0x79:
-                        case 0x81:
-                        case 0x89:
-                        case 0x91:
-                        {
-                            ulong addr = reg[src] + (ulong)(long)insn.Offset;
-                            int size = Instruction.BytesOf(insn.MemorySize);
-                            if (addr - readLo > readLen - (ulong)size)
-                            {
-                                var region = CheckAccess(context, addr, size, MemoryAccess.Read, pc - 1, insn);
-                                if (region.Length >= 8)
-                                {
-                                    readLo = region.Start;
-                                    readLen = (ulong)region.Length;
-                                }
-                            }
-
-                            reg[dst] = insn.Opcode switch
-                            {
-                                0x61 => Unsafe.ReadUnaligned<uint>((void*)addr),
-                                0x69 => Unsafe.ReadUnaligned<ushort>((void*)addr),
-                                0x71 => *(byte*)addr,
-                                0x79 => Unsafe.ReadUnaligned<ulong>((void*)addr),
-                                0x81 => (ulong)(long)Unsafe.ReadUnaligned<int>((void*)addr),
-                                0x89 => (ulong)(long)Unsafe.ReadUnaligned<short>((void*)addr),
-                                _ => (ulong)(long)*(sbyte*)addr,
-                            };
-                            break;
-                        }
-
-                        // ---- stores ----
-                        case 0x62:
-                        case 0x6a:
-                        case 0x72:
-                        case 0x7a:
-                        case 0x63:
-                        case 0x6b:
-                        case 0x73:
-                        case 0x7b:
-                        {
-                            ulong addr = reg[dst] + (ulong)(long)insn.Offset;
-                            int size = Instruction.BytesOf(insn.MemorySize);
-                            if (addr - writeLo > writeLen - (ulong)size)
-                            {
-                                var region = CheckAccess(context, addr, size, MemoryAccess.Write, pc - 1, insn);
-                                if (region.Length >= 8 && region.Access == MemoryAccess.ReadWrite)
-                                {
-                                    writeLo = region.Start;
-                                    writeLen = (ulong)region.Length;
-                                }
-                            }
-
-                            ulong value = insn.Class == InstructionClass.St ? (ulong)(long)insn.Immediate : reg[src];
-                            switch (size)
-                            {
-                                case 1: *(byte*)addr = (byte)value; break;
-                                case 2: Unsafe.WriteUnaligned((void*)addr, (ushort)value); break;
-                                case 4: Unsafe.WriteUnaligned((void*)addr, (uint)value); break;
-                                default: Unsafe.WriteUnaligned((void*)addr, value); break;
-                            }
-
-                            break;
-                        }
-
-                        // ---- atomics ----
-                        case 0xc3:
-                        case 0xdb:
-                        {
-                            ulong addr = reg[dst] + (ulong)(long)insn.Offset;
-                            int size = insn.Opcode == 0xdb ? 8 : 4;
-                            if (addr - writeLo > writeLen - (ulong)size)
-                            {
-                                var region = CheckAccess(context, addr, size, MemoryAccess.ReadWrite, pc - 1, insn);
-                                if (region.Length >= 8)
-                                {
-                                    writeLo = region.Start;
-                                    writeLen = (ulong)region.Length;
-                                }
-                            }
-
-                            if ((addr & (ulong)(size - 1)) != 0)
-                            {
-                                throw Fault(FaultKind.MisalignedAtomic, pc - 1, insn,
-                                    $"pc {pc - 1}: atomic access of {size} bytes at 0x{addr:x} is not aligned to {size} bytes");
-                            }
-
-                            if (size == 8)
-                            {
-                                Atomic64(reg, insn, (ulong*)addr);
-                            }
-                            else
-                            {
-                                Atomic32(reg, insn, (uint*)addr);
-                            }
-
-                            break;
-                        }
-
-                        // ---- 64-bit immediate ----
-                        case 0x18:
-                            reg[dst] = image.Imm64(pc - 1);
-                            pc++;
-                            break;
-
-                        // ---- legacy packet loads ----
-                        case 0x20:
-                        case 0x28:
-                        case 0x30:
-                        case 0x40:
-                        case 0x48:
-                        case 0x50:
-                        {
-                            var packet = context.LegacyPacket ?? throw Fault(FaultKind.Unsupported, pc - 1, insn,
-                                $"pc {pc - 1}: legacy packet load, but this run has no packet");
-                            int size = Instruction.BytesOf(insn.MemorySize);
-                            long offset = insn.MemoryMode == MemoryMode.Abs
-                                ? insn.Immediate
-                                : (int)((uint)reg[src] + (uint)insn.Immediate);
-                            if (offset < 0 || offset + size > packet.Length)
-                            {
-                                // The kernel ends the program with r0 = 0 on an out-of-bounds legacy load.
-                                context.InstructionsExecuted = start - budget;
-                                return 0;
-                            }
-
-                            var bytes = packet.AsSpan().Slice((int)offset, size);
-                            reg[0] = size switch
-                            {
-                                1 => bytes[0],
-                                2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
-                                _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
-                            };
-                            break;
-                        }
-
-                        // ---- calls and exit ----
-                        case 0x85:
-                            if (src == (int)CallKind.Helper)
-                            {
-                                var helper = helpers.Find(insn.Immediate) ?? throw Fault(FaultKind.UnknownHelper, pc - 1, insn,
-                                    $"pc {pc - 1}: call to unknown helper {insn.Immediate}");
-                                context.CurrentPc = pc - 1;
-                                reg[0] = helper.Function(context, reg[1], reg[2], reg[3], reg[4], reg[5]);
-                                if (context.StopRequested)
-                                {
-                                    context.InstructionsExecuted = start - budget;
-                                    return context.StopValue;
-                                }
-
-                                // A helper may have changed the regions (a packet resized, a record submitted).
-                                readLo = writeLo = context.Stack.Start;
-                                readLen = writeLen = (ulong)context.Stack.Length;
-                            }
-                            else if (src == (int)CallKind.Local)
-                            {
-                                PushFrame(context, frames, reg, ref depth, pc, insn);
-                                pc += insn.Immediate;
-                            }
-                            else
-                            {
-                                throw Fault(FaultKind.Unsupported, pc - 1, insn,
-                                    $"pc {pc - 1}: kfunc calls (BTF id {insn.Immediate}) are not supported by the VM");
-                            }
-
-                            break;
-                        case 0x8d:
-                        {
-                            ulong target = reg[dst];
-                            var helper = helpers.Find((long)target);
-                            if (helper is not null)
-                            {
-                                context.CurrentPc = pc - 1;
-                                reg[0] = helper.Function(context, reg[1], reg[2], reg[3], reg[4], reg[5]);
-                                if (context.StopRequested)
-                                {
-                                    context.InstructionsExecuted = start - budget;
-                                    return context.StopValue;
-                                }
-
-                                readLo = writeLo = context.Stack.Start;
-                                readLen = writeLen = (ulong)context.Stack.Length;
-                                break;
-                            }
-
-                            int function = image.FunctionAt(target);
-                            if (function < 0)
-                            {
-                                throw Fault(FaultKind.InvalidCallTarget, pc - 1, insn,
-                                    $"pc {pc - 1}: callx r{dst} = 0x{target:x} is neither a registered helper nor a function of the program");
-                            }
-
-                            PushFrame(context, frames, reg, ref depth, pc, insn);
-                            pc = function;
-                            break;
-                        }
-
-                        case 0x95:
-                            if (depth == 0)
-                            {
-                                context.InstructionsExecuted = start - budget;
-                                return reg[0];
-                            }
-
-                            depth--;
-                            pc = frames[depth].ReturnPc;
-                            reg[6] = frames[depth].R6;
-                            reg[7] = frames[depth].R7;
-                            reg[8] = frames[depth].R8;
-                            reg[9] = frames[depth].R9;
-                            reg[10] = context.FramePointer(depth);
-                            break;
-
-                        default:
-                            // Unreachable for a validated program.
-                            throw Fault(FaultKind.Unsupported, pc - 1, insn, $"pc {pc - 1}: unknown opcode 0x{insn.Opcode:x2}");
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 2) { cache.Load(context, budget, addr, 2, pc - 1); }
+                        reg[dst] = Unsafe.ReadUnaligned<ushort>((void*)addr);
+                        break;
                     }
+
+                    case 0x61:
+                    {
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 4) { cache.Load(context, budget, addr, 4, pc - 1); }
+                        reg[dst] = Unsafe.ReadUnaligned<uint>((void*)addr);
+                        break;
+                    }
+
+                    case 0x79:
+                    {
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 8) { cache.Load(context, budget, addr, 8, pc - 1); }
+                        reg[dst] = Unsafe.ReadUnaligned<ulong>((void*)addr);
+                        break;
+                    }
+
+                    case 0x91:
+                    {
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 1) { cache.Load(context, budget, addr, 1, pc - 1); }
+                        reg[dst] = (ulong)(long)*(sbyte*)addr;
+                        break;
+                    }
+
+                    case 0x89:
+                    {
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 2) { cache.Load(context, budget, addr, 2, pc - 1); }
+                        reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)addr);
+                        break;
+                    }
+
+                    case 0x81:
+                    {
+                        ulong addr = reg[src] + (ulong)(long)off;
+                        if (addr - cache.ReadStart > cache.ReadLength - 4) { cache.Load(context, budget, addr, 4, pc - 1); }
+                        reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)addr);
+                        break;
+                    }
+
+                    // ---- stores: ST takes the immediate, STX the source register ----
+                    case 0x72:
+                    case 0x73:
+                    {
+                        ulong addr = reg[dst] + (ulong)(long)off;
+                        if (addr - cache.WriteStart > cache.WriteLength - 1) { cache.Store(context, budget, addr, 1, MemoryAccess.Write, pc - 1); }
+                        *(byte*)addr = (byte)((raw & 1) != 0 ? reg[src] : simm);
+                        break;
+                    }
+
+                    case 0x6a:
+                    case 0x6b:
+                    {
+                        ulong addr = reg[dst] + (ulong)(long)off;
+                        if (addr - cache.WriteStart > cache.WriteLength - 2) { cache.Store(context, budget, addr, 2, MemoryAccess.Write, pc - 1); }
+                        Unsafe.WriteUnaligned((void*)addr, (ushort)((raw & 1) != 0 ? reg[src] : simm));
+                        break;
+                    }
+
+                    case 0x62:
+                    case 0x63:
+                    {
+                        ulong addr = reg[dst] + (ulong)(long)off;
+                        if (addr - cache.WriteStart > cache.WriteLength - 4) { cache.Store(context, budget, addr, 4, MemoryAccess.Write, pc - 1); }
+                        Unsafe.WriteUnaligned((void*)addr, (uint)((raw & 1) != 0 ? reg[src] : simm));
+                        break;
+                    }
+
+                    case 0x7a:
+                    case 0x7b:
+                    {
+                        ulong addr = reg[dst] + (ulong)(long)off;
+                        if (addr - cache.WriteStart > cache.WriteLength - 8) { cache.Store(context, budget, addr, 8, MemoryAccess.Write, pc - 1); }
+                        Unsafe.WriteUnaligned((void*)addr, (raw & 1) != 0 ? reg[src] : simm);
+                        break;
+                    }
+
+                    // ---- atomics ----
+                    case 0xc3:
+                    case 0xdb:
+                    {
+                        ulong addr = reg[dst] + (ulong)(long)off;
+                        int size = (byte)raw == 0xdb ? 8 : 4;
+                        if (addr - cache.WriteStart > cache.WriteLength - (ulong)size) { cache.Store(context, budget, addr, size, MemoryAccess.ReadWrite, pc - 1); }
+                        if ((addr & (ulong)(size - 1)) != 0)
+                        {
+                            throw MisalignedFault(context, budget, pc - 1, addr, size);
+                        }
+
+                        if (size == 8)
+                        {
+                            Atomic64(reg, src, imm, (ulong*)addr);
+                        }
+                        else
+                        {
+                            Atomic32(reg, src, imm, (uint*)addr);
+                        }
+
+                        break;
+                    }
+
+                    // ---- 64-bit immediate ----
+                    case 0x18:
+                        reg[dst] = context.RunningImage!.Imm64(pc - 1);
+                        pc++;
+                        break;
+
+                    // ---- legacy packet loads ----
+                    case 0x20:
+                    case 0x28:
+                    case 0x30:
+                    case 0x40:
+                    case 0x48:
+                    case 0x50:
+                    {
+                        if (!LegacyLoad(context, budget, pc - 1, raw, reg))
+                        {
+                            // The kernel ends the program with r0 = 0 on an out-of-bounds legacy load.
+                            context.InstructionsExecuted = context.RunBudget - budget;
+                            return 0;
+                        }
+
+                        break;
+                    }
+
+                    // ---- calls and exit ----
+                    case 0x85:
+                        if (src == (int)CallKind.Local)
+                        {
+                            PushFrame(context, budget, ref calls, reg, pc);
+                            pc += imm;
+                            break;
+                        }
+
+                        if (src != (int)CallKind.Helper)
+                        {
+                            throw KfuncFault(context, budget, pc - 1, imm);
+                        }
+
+                        if (CallHelper(context, budget, pc - 1, (uint)imm, reg, missing: FaultKind.UnknownHelper))
+                        {
+                            return context.StopValue;
+                        }
+
+                        cache.Reset(context.Stack); // a helper may have changed the regions
+                        break;
+                    case 0x8d:
+                    {
+                        ulong target = reg[dst];
+                        if (context.Helpers.Find((long)target) is not null)
+                        {
+                            if (CallHelper(context, budget, pc - 1, target, reg, missing: FaultKind.UnknownHelper))
+                            {
+                                return context.StopValue;
+                            }
+
+                            cache.Reset(context.Stack);
+                            break;
+                        }
+
+                        int function = context.RunningImage!.FunctionAt(target);
+                        if (function < 0)
+                        {
+                            throw CallxFault(context, budget, pc - 1, dst, target);
+                        }
+
+                        PushFrame(context, budget, ref calls, reg, pc);
+                        pc = function;
+                        break;
+                    }
+
+                    case 0x95:
+                        if (calls.Depth == 0)
+                        {
+                            context.InstructionsExecuted = context.RunBudget - budget;
+                            return reg[0];
+                        }
+
+                        pc = PopFrame(context, ref calls, reg);
+                        break;
+
+                    default:
+                        // Unreachable for a validated program.
+                        throw UnknownOpcodeFault(context, budget, pc - 1, (byte)raw);
                 }
             }
-            catch (BpfExecutionException)
+        }
+    }
+
+    /// <summary>The last region each kind of access hit (loads; stores and atomics), as start and length.</summary>
+    private struct RegionCache
+    {
+        public ulong ReadStart, ReadLength, WriteStart, WriteLength;
+
+        public void Reset(MemoryRegion stack)
+        {
+            ReadStart = WriteStart = stack.Start;
+            ReadLength = WriteLength = (ulong)stack.Length;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public void Load(BpfExecutionContext context, long budget, ulong address, int size, int pc)
+        {
+            var region = Check(context, budget, address, size, MemoryAccess.Read, pc);
+            if (region.Length >= 8)
             {
-                context.InstructionsExecuted = start - budget;
-                throw;
+                ReadStart = region.Start;
+                ReadLength = (ulong)region.Length;
             }
         }
-    }
 
-    private static unsafe void PushFrame(BpfExecutionContext context, Frame* frames, ulong* reg, ref int depth, int returnPc, Instruction insn)
-    {
-        if (depth + 1 >= BpfExecutionContext.MaxFrames)
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public void Store(BpfExecutionContext context, long budget, ulong address, int size, MemoryAccess access, int pc)
         {
-            throw CallDepthFault(returnPc - 1, insn, depth);
+            var region = Check(context, budget, address, size, access, pc);
+
+            // Only read-write regions serve atomics from the cache.
+            if (region.Length >= 8 && region.Access == MemoryAccess.ReadWrite)
+            {
+                WriteStart = region.Start;
+                WriteLength = (ulong)region.Length;
+            }
         }
 
-        frames[depth].ReturnPc = returnPc;
-        frames[depth].R6 = reg[6];
-        frames[depth].R7 = reg[7];
-        frames[depth].R8 = reg[8];
-        frames[depth].R9 = reg[9];
-        depth++;
-        reg[10] = context.FramePointer(depth);
+        private static MemoryRegion Check(BpfExecutionContext context, long budget, ulong address, int size, MemoryAccess access, int pc)
+        {
+            var region = context.FindRegion(address, size, access);
+            if (region is null)
+            {
+                context.InstructionsExecuted = context.RunBudget - budget;
+                throw new BpfExecutionException(context.MemoryFault(pc, InstructionAt(context, pc), address, size, access, "memory"));
+            }
+
+            return region;
+        }
     }
 
-    /// <summary>The fault of a call made at <paramref name="depth"/> (0 = main program) that would need a frame too many.</summary>
-    internal static BpfExecutionException CallDepthFault(int pc, Instruction insn, int depth) =>
-        Fault(FaultKind.CallDepthExceeded, pc, insn,
-            $"pc {pc}: the call would need frame {depth + 2}, beyond the limit of {BpfExecutionContext.MaxFrames} frames");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe void PushFrame(BpfExecutionContext context, long budget, ref CallStack calls, ulong* reg, int returnPc)
+    {
+        int depth = calls.Depth;
+        if (depth + 1 >= BpfExecutionContext.MaxFrames)
+        {
+            throw CallDepthFault(context, budget, returnPc - 1, depth);
+        }
 
-    private static MemoryRegion CheckAccess(BpfExecutionContext context, ulong address, int size, MemoryAccess access, int pc, Instruction insn) =>
-        context.FindRegion(address, size, access)
-        ?? throw new BpfExecutionException(context.MemoryFault(pc, insn, address, size, access, "memory"));
+        ref Frame frame = ref calls.Frames[depth];
+        frame.ReturnPc = returnPc;
+        frame.R6 = reg[6];
+        frame.R7 = reg[7];
+        frame.R8 = reg[8];
+        frame.R9 = reg[9];
+        calls.Depth = depth + 1;
+        reg[10] = context.FramePointer(depth + 1);
+    }
 
-    private static BpfExecutionException Fault(FaultKind kind, int pc, Instruction insn, string message) =>
-        new(new ExecutionFault(kind, pc, insn, message));
+    /// <summary>The fault of a call at <paramref name="pc"/>, made at <paramref name="depth"/> (0 = main program), that needs a frame too many.</summary>
+    internal static BpfExecutionException CallDepthFault(BpfExecutionContext context, long budget, int pc, int depth) =>
+        SimpleFault(context, budget, FaultKind.CallDepthExceeded, pc,
+            $"the call would need frame {depth + 2}, beyond the limit of {BpfExecutionContext.MaxFrames} frames");
+
+    /// <summary>Returns to the caller frame: restores r6-r9 and r10 and gives the return pc.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe int PopFrame(BpfExecutionContext context, ref CallStack calls, ulong* reg)
+    {
+        int depth = --calls.Depth;
+        ref Frame frame = ref calls.Frames[depth];
+        reg[6] = frame.R6;
+        reg[7] = frame.R7;
+        reg[8] = frame.R8;
+        reg[9] = frame.R9;
+        reg[10] = context.FramePointer(depth);
+        return frame.ReturnPc;
+    }
+
+    /// <summary>Calls a helper with r1-r5; returns true when the helper stopped the program.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe bool CallHelper(BpfExecutionContext context, long budget, int pc, ulong id, ulong* reg, FaultKind missing)
+    {
+        var helper = context.Helpers.Find((long)id) ?? throw SimpleFault(context, budget, missing, pc, $"call to unknown helper {id}");
+        context.CurrentPc = pc;
+        context.InstructionsExecuted = context.RunBudget - budget;
+        reg[0] = helper.Function(context, reg[1], reg[2], reg[3], reg[4], reg[5]);
+        return context.StopRequested;
+    }
+
+    /// <summary>A legacy packet load into r0; false when it is out of bounds (the program then ends with 0).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe bool LegacyLoad(BpfExecutionContext context, long budget, int pc, ulong raw, ulong* reg)
+    {
+        var packet = context.LegacyPacket ?? throw SimpleFault(context, budget, FaultKind.Unsupported, pc, "legacy packet load, but this run has no packet");
+        var insn = Unsafe.As<ulong, Instruction>(ref raw);
+        int size = Instruction.BytesOf(insn.MemorySize);
+        long offset = insn.MemoryMode == MemoryMode.Abs ? insn.Immediate : (int)((uint)reg[insn.Src] + (uint)insn.Immediate);
+        if (offset < 0 || offset + size > packet.Length)
+        {
+            return false;
+        }
+
+        var bytes = packet.AsSpan().Slice((int)offset, size);
+        reg[0] = size switch
+        {
+            1 => bytes[0],
+            2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
+            _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
+        };
+        return true;
+    }
+
+    private static Instruction InstructionAt(BpfExecutionContext context, int pc) =>
+        context.RunningCode is { } code && (uint)pc < (uint)code.Length ? code[pc] : default;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BpfExecutionException BudgetFault(BpfExecutionContext context, int pc, ulong raw)
+    {
+        context.InstructionsExecuted = context.RunBudget;
+        return new BpfExecutionException(new ExecutionFault(FaultKind.InstructionBudgetExhausted, pc, Unsafe.As<ulong, Instruction>(ref raw),
+            $"{FaultLocation.Describe(context.RunningCode, pc, Unsafe.As<ulong, Instruction>(ref raw))}: the program ran out of its budget of {context.RunBudget} instructions (is it looping forever?)"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BpfExecutionException MisalignedFault(BpfExecutionContext context, long budget, int pc, ulong address, int size) =>
+        SimpleFault(context, budget, FaultKind.MisalignedAtomic, pc, $"atomic access of {size} bytes at 0x{address:x} is not aligned to {size} bytes");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BpfExecutionException KfuncFault(BpfExecutionContext context, long budget, int pc, int btfId) =>
+        SimpleFault(context, budget, FaultKind.Unsupported, pc, $"kfunc calls (BTF id {btfId}) are not supported by the VM");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BpfExecutionException CallxFault(BpfExecutionContext context, long budget, int pc, int register, ulong target) =>
+        SimpleFault(context, budget, FaultKind.InvalidCallTarget, pc,
+            $"callx r{register} = 0x{target:x} is neither a registered helper nor a function of the program");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BpfExecutionException UnknownOpcodeFault(BpfExecutionContext context, long budget, int pc, byte opcode) =>
+        SimpleFault(context, budget, FaultKind.Unsupported, pc, $"unknown opcode 0x{opcode:x2}");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BpfExecutionException SimpleFault(BpfExecutionContext context, long budget, FaultKind kind, int pc, string message)
+    {
+        context.InstructionsExecuted = context.RunBudget - budget;
+        var instruction = InstructionAt(context, pc);
+        return new BpfExecutionException(new ExecutionFault(kind, pc, instruction, $"{FaultLocation.Describe(context.RunningCode, pc, instruction)}: {message}"));
+    }
 
     /// <summary>Unsigned (offset 0) or signed (offset 1) 64-bit division with the BPF corner cases.</summary>
     internal static ulong Div64(ulong dividend, ulong divisor, short offset)
@@ -552,13 +675,12 @@ public sealed class Interpreter : ExecutableProgram
         _ => value,
     };
 
-    /// <summary>The atomic operation of <paramref name="insn"/> on a 64-bit cell (r0 and the source register in <paramref name="reg"/>).</summary>
-    internal static unsafe void Atomic64(ulong* reg, Instruction insn, ulong* target)
+    /// <summary>The atomic <paramref name="operation"/> on a 64-bit cell; r0 and r<paramref name="src"/> are in <paramref name="reg"/>.</summary>
+    internal static unsafe void Atomic64(ulong* reg, int src, int operation, ulong* target)
     {
-        int src = insn.Src;
         ulong operand = reg[src];
         ref ulong cell = ref Unsafe.AsRef<ulong>(target);
-        switch ((AtomicOperation)insn.Immediate)
+        switch ((AtomicOperation)operation)
         {
             case AtomicOperation.Add: Interlocked.Add(ref Unsafe.As<ulong, long>(ref cell), (long)operand); break;
             case AtomicOperation.Or: Interlocked.Or(ref cell, operand); break;
@@ -573,13 +695,12 @@ public sealed class Interpreter : ExecutableProgram
         }
     }
 
-    /// <summary>The atomic operation of <paramref name="insn"/> on a 32-bit cell (r0 and the source register in <paramref name="reg"/>).</summary>
-    internal static unsafe void Atomic32(ulong* reg, Instruction insn, uint* target)
+    /// <summary>The atomic <paramref name="operation"/> on a 32-bit cell; r0 and r<paramref name="src"/> are in <paramref name="reg"/>.</summary>
+    internal static unsafe void Atomic32(ulong* reg, int src, int operation, uint* target)
     {
-        int src = insn.Src;
         uint operand = (uint)reg[src];
         ref uint cell = ref Unsafe.AsRef<uint>(target);
-        switch ((AtomicOperation)insn.Immediate)
+        switch ((AtomicOperation)operation)
         {
             case AtomicOperation.Add: Interlocked.Add(ref Unsafe.As<uint, int>(ref cell), (int)operand); break;
             case AtomicOperation.Or: Interlocked.Or(ref cell, operand); break;

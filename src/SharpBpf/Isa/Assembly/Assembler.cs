@@ -131,7 +131,12 @@ public static class Assembler
         var first = cursor.PeekIdentifier();
         if (first is not null && first[0] == '.')
         {
-            return; // an assembler directive such as .text or .globl
+            if (ReadDirective(cursor, first) is { } raw)
+            {
+                state.Add(raw, lineNumber);
+            }
+
+            return;
         }
 
         var statement = ChooseSyntax(cursor, syntax) == AssemblySyntax.Ubpf
@@ -152,6 +157,38 @@ public static class Assembler
 
         state.Add(statement, lineNumber);
     }
+
+    /// <summary>
+    /// Directives: <c>.8byte N</c> is one raw instruction slot (the disassembler prints slots the
+    /// uBPF dialect cannot express that way); directives that emit nothing (<c>.text</c>, <c>.globl f</c>,
+    /// <c>.p2align 3</c>...) are ignored; any other directive is an error rather than silently dropped data.
+    /// </summary>
+    private static Statement? ReadDirective(LineCursor cursor, string name)
+    {
+        if (name == ".8byte")
+        {
+            cursor.Position += name.Length;
+            ulong value = cursor.ReadImm64();
+            cursor.ExpectEnd();
+            Span<byte> bytes = stackalloc byte[Instruction.Size];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+            return new Statement(Instruction.ReadFrom(bytes));
+        }
+
+        if (IgnoredDirectives.Contains(name) || name.StartsWith(".cfi_", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        throw cursor.Error("an instruction or a directive that emits nothing (.8byte is the only data directive)");
+    }
+
+    private static readonly HashSet<string> IgnoredDirectives = new(StringComparer.Ordinal)
+    {
+        ".text", ".data", ".bss", ".section", ".previous", ".pushsection", ".popsection", ".globl", ".global", ".local",
+        ".weak", ".hidden", ".protected", ".type", ".size", ".p2align", ".align", ".balign", ".file", ".loc", ".ident",
+        ".addrsig", ".addrsig_sym", ".set", ".equ",
+    };
 
     private static AssemblySyntax ChooseSyntax(LineCursor cursor, AssemblySyntax? syntax)
     {
@@ -178,8 +215,8 @@ public static class Assembler
     }
 
     /// <summary>
-    /// llvm-objdump prints a local call as <c>call 0x13</c>, a kernel function call as a helper call, and
-    /// the bytes next to it: when the bytes say the call is local or a kfunc, believe them.
+    /// llvm-objdump prints a local call as <c>call 0x13</c>, a kernel function call as a helper call (without
+    /// its module index), and the bytes next to it: when the bytes say the call is local or a kfunc, believe them.
     /// </summary>
     private static Statement ApplyRawBytes(Statement statement, byte[] rawBytes)
     {
@@ -188,7 +225,8 @@ public static class Assembler
         if (first.Opcode == Opcode.Call && fromBytes.Opcode == Opcode.Call && first.Src == (byte)CallKind.Helper
             && statement.Reference is null && fromBytes.Immediate == first.Immediate && fromBytes.Src <= (byte)CallKind.Kfunc)
         {
-            return statement.WithFirst(first.WithSrc(fromBytes.Src));
+            // A kfunc call's offset (the module BTF index) is not printed either.
+            return statement.WithFirst(first.WithSrc(fromBytes.Src).WithOffset(fromBytes.Src == (byte)CallKind.Kfunc ? fromBytes.Offset : (short)0));
         }
 
         return statement;

@@ -8,7 +8,7 @@ namespace SharpBpf.Isa.Assembly;
 internal static class LlvmParser
 {
     private const string StatementExpected =
-        "an instruction (a register assignment, a store, 'if', 'goto', 'gotol', 'call', 'callx', 'exit' or 'lock')";
+        "an instruction (a register assignment, a store, 'if', 'goto', 'gotol', 'call', 'callx', 'exit', 'lock' or 'ld_pseudo')";
 
     private static readonly (string Text, AluOperation Op, bool Signed)[] CompoundAssignments =
     [
@@ -105,6 +105,18 @@ internal static class LlvmParser
                 return ParseConditionalJump(c);
             case "lock":
                 return ParseLock(c);
+            case "ld_pseudo":
+            {
+                // llvm's "ld_pseudo r1, SRC, IMM": a 64-bit load with a pseudo source and a 32-bit value.
+                byte dst = Operands.ReadLlvmRegister(c, want32: false);
+                c.Expect(",");
+                byte source = (byte)c.ReadIntegerInRange(0, 15, "a pseudo source (0 to 15)");
+                c.Expect(",");
+                int imm = c.ReadImm32();
+                var (first, second) = Instruction.LoadImm64(dst, unchecked((uint)imm), (Imm64Source)source);
+                return new Statement(first, second);
+            }
+
             default:
                 c.Position -= word.Length;
                 throw c.Error(StatementExpected);
@@ -157,10 +169,12 @@ internal static class LlvmParser
     /// <summary><c>lock *(u32|u64 *)(rD + off) OP= rS</c>.</summary>
     private static Statement ParseLock(LineCursor c)
     {
+        c.SkipSpaces();
+        int castStart = c.Position;
         var size = ReadPointerCast(c, out bool signed, requireStar: true);
         if (signed || (size != MemorySize.Word && size != MemorySize.DoubleWord))
         {
-            throw c.Error("an atomic access of type u32 or u64");
+            throw c.ErrorAt(castStart, "an atomic access '*(u32 *)' or '*(u64 *)'");
         }
 
         var (dst, offset) = ReadParenthesizedAddress(c);
@@ -187,10 +201,12 @@ internal static class LlvmParser
     /// <summary><c>*(uN *)(rD + off) = rS | imm</c>.</summary>
     private static Statement ParseStore(LineCursor c)
     {
+        c.SkipSpaces();
+        int castStart = c.Position;
         var size = ReadPointerCast(c, out bool signed, requireStar: true);
         if (signed)
         {
-            throw c.Error("a store of type u8, u16, u32 or u64");
+            throw c.ErrorAt(castStart, "a store of type u8, u16, u32 or u64");
         }
 
         var (dst, offset) = ReadParenthesizedAddress(c);
@@ -583,24 +599,8 @@ internal static class LlvmParser
     }
 
     /// <summary>Reads <c>(rN + off)</c>, <c>(rN - off)</c>, <c>(rN +off)</c> or <c>(rN)</c>.</summary>
-    private static (byte Register, short Offset) ReadParenthesizedAddress(LineCursor c)
-    {
-        c.Expect("(");
-        byte reg = Operands.ReadBaseRegister(c);
-        short offset = 0;
-        char sign = c.Peek();
-        if (sign == '+' || sign == '-')
-        {
-            offset = Operands.ReadDisplacement(c);
-        }
-        else if (sign != ')')
-        {
-            throw c.Error("'+', '-' or ')'");
-        }
-
-        c.Expect(")");
-        return (reg, offset);
-    }
+    private static (byte Register, short Offset) ReadParenthesizedAddress(LineCursor c) =>
+        Operands.ReadAddress(c, '(', ')', Operands.ReadBaseRegister, "'('");
 
     /// <summary>be16/32/64 and le16/32/64 (ALU class), bswap16/32/64 (ALU64 class).</summary>
     private static bool TryByteSwap(string word, out byte opcode, out int width)

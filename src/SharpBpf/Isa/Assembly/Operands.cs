@@ -152,6 +152,33 @@ internal static class Operands
     }
 
     /// <summary>
+    /// Reads a memory operand: <paramref name="open"/>, a base register, an optional signed displacement and
+    /// <paramref name="close"/>. uBPF writes <c>[%r1+8]</c>, LLVM <c>(r1 + 0x8)</c>.
+    /// </summary>
+    public static (byte Register, short Offset) ReadAddress(LineCursor c, char open, char close, Func<LineCursor, byte> readRegister, string expectedOpen)
+    {
+        if (!c.TryConsume(open.ToString()))
+        {
+            throw c.Error(expectedOpen);
+        }
+
+        byte reg = readRegister(c);
+        short offset = 0;
+        char next = c.Peek();
+        if (next == '+' || next == '-')
+        {
+            offset = ReadDisplacement(c);
+        }
+        else if (next != close)
+        {
+            throw c.Error($"'+', '-' or '{close}'");
+        }
+
+        c.Expect(close.ToString());
+        return (reg, offset);
+    }
+
+    /// <summary>
     /// Reads the operands of <c>call</c> (the word itself already consumed), in any of the spellings
     /// the tools print: <c>call 5</c> and bpftool's <c>call name#5</c> (helper), <c>call local f</c>,
     /// <c>call f</c> and <c>call pc+3</c> (local function), <c>call runtime 7</c> / <c>call kfunc 7</c>
@@ -192,9 +219,11 @@ internal static class Operands
 
         if (word is "runtime" or "kfunc")
         {
+            // "call kfunc ID" or "call kfunc ID, N": N (in off) picks the module BTF that ID belongs to.
             c.Position += word.Length;
             int id = c.ReadImm32("a kernel function BTF id");
-            return new Statement(new Instruction(Opcode.Call, 0, (byte)CallKind.Kfunc, 0, id));
+            short module = c.TryConsume(",") ? c.ReadOffset16("a module BTF index (-32768 to 32767)") : (short)0;
+            return new Statement(new Instruction(Opcode.Call, 0, (byte)CallKind.Kfunc, module, id));
         }
 
         if (LooksLikeRegister(word))

@@ -265,28 +265,8 @@ internal static class UbpfParser
     }
 
     /// <summary>Reads <c>[%rN]</c>, <c>[%rN+off]</c> or <c>[%rN-off]</c>.</summary>
-    private static (byte Register, short Offset) ReadMemory(LineCursor c)
-    {
-        if (!c.TryConsume("["))
-        {
-            throw c.Error("a memory operand '[%rN+offset]'");
-        }
-
-        byte reg = Operands.ReadUbpfRegister(c);
-        short offset = 0;
-        char next = c.Peek();
-        if (next == '+' || next == '-')
-        {
-            offset = Operands.ReadDisplacement(c);
-        }
-        else if (next != ']')
-        {
-            throw c.Error("'+', '-' or ']'");
-        }
-
-        c.Expect("]");
-        return (reg, offset);
-    }
+    private static (byte Register, short Offset) ReadMemory(LineCursor c) =>
+        Operands.ReadAddress(c, '[', ']', Operands.ReadUbpfRegister, "a memory operand '[%rN+offset]'");
 
     private static bool TrySplitSized(string word, string prefix, out MemorySize size)
     {

@@ -15,6 +15,12 @@ public class AssemblerErrorTests
     [InlineData("foo %r1, 2", 1, 1, "uBPF mnemonic", "foo")]
     [InlineData("exit\n  frob r1", 2, 3, "an instruction", "frob")]
     [InlineData("lock nand [%r1], %r2", 1, 6, "atomic operation", "nand")]
+    [InlineData("lock *(u16 *)(r1 + 0) += r2", 1, 6, "'*(u32 *)' or '*(u64 *)'", "*")]
+    [InlineData("*(s8 *)(r1 + 0) = r2", 1, 1, "store of type u8", "*")]
+    [InlineData("r0 = atomic_fetch_add((u16 *)(r1 + 0), r0)", 1, 24, "'u32 *' or 'u64 *'", "u16")]
+    [InlineData("w1 = (s32)w2", 1, 7, "(s8, s16)", "s32")]
+    [InlineData("r1 = be16 r2", 1, 11, "'r1'", "r2")]
+    [InlineData("(zz) r0 = 1", 1, 1, "an instruction", "(")]
     // bad register
     [InlineData("mov %r11, 1", 1, 5, "%r0 to %r10", "%r11")]
     [InlineData("r11 = 1", 1, 1, "r0 to r10", "r11")]
@@ -135,6 +141,7 @@ public class AssemblerErrorTests
             }
         }
 
+        seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("ubpf-cases.s")));
         seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("labels.objdump")));
         seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("bpftool.xlated")));
         seeds.AddRange(

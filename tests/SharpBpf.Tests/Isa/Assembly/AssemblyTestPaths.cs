@@ -10,29 +10,38 @@ internal static class AssemblyTestPaths
     /// The bpf_conformance cases: ../shared/conformance next to the repository root (the folder holding
     /// SharpBpf.slnx), or $SHARPBPF_SHARED/conformance when that variable is set. Null when absent.
     /// </summary>
-    public static string? ConformanceDirectory
+    public static string? ConformanceDirectory => SharedSubdirectory("conformance");
+
+    /// <summary>The real-world sample objects, ../shared/samples (or $SHARPBPF_SHARED/samples). Null when absent.</summary>
+    public static string? SamplesDirectory => SharedSubdirectory("samples");
+
+    private static string? SharedSubdirectory(string name)
     {
-        get
+        var fromEnvironment = Environment.GetEnvironmentVariable("SHARPBPF_SHARED");
+        if (!string.IsNullOrEmpty(fromEnvironment))
         {
-            var fromEnvironment = Environment.GetEnvironmentVariable("SHARPBPF_SHARED");
-            if (!string.IsNullOrEmpty(fromEnvironment))
+            var candidate = Path.Combine(fromEnvironment, name);
+            return Directory.Exists(candidate) ? candidate : null;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
             {
-                var candidate = Path.Combine(fromEnvironment, "conformance");
+                var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", name));
                 return Directory.Exists(candidate) ? candidate : null;
             }
-
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
-                {
-                    var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance"));
-                    return Directory.Exists(candidate) ? candidate : null;
-                }
-            }
-
-            return null;
         }
+
+        return null;
     }
+
+    /// <summary>The full path of llvm-objdump-19 when it is on PATH, otherwise null.</summary>
+    public static string? LlvmObjdump =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "llvm-objdump-19"))
+            .FirstOrDefault(File.Exists);
 }
 
 /// <summary>A fact that is skipped (with the reason) when the shared conformance folder is absent.</summary>
@@ -44,6 +53,23 @@ public sealed class RequiresConformanceCasesFactAttribute : FactAttribute
         if (AssemblyTestPaths.ConformanceDirectory is null)
         {
             Skip = "../shared/conformance (bpf_conformance cases) not found next to the repository";
+        }
+    }
+}
+
+/// <summary>A fact skipped (with the reason) unless ../shared/samples and llvm-objdump-19 are both available.</summary>
+public sealed class RequiresSamplesAndObjdumpFactAttribute : FactAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when the samples or llvm-objdump-19 cannot be found.</summary>
+    public RequiresSamplesAndObjdumpFactAttribute()
+    {
+        if (AssemblyTestPaths.SamplesDirectory is null)
+        {
+            Skip = "../shared/samples (real-world BPF objects) not found next to the repository";
+        }
+        else if (AssemblyTestPaths.LlvmObjdump is null)
+        {
+            Skip = "llvm-objdump-19 is not on PATH";
         }
     }
 }

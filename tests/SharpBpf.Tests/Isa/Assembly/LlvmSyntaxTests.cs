@@ -168,4 +168,27 @@ public class LlvmSyntaxTests
         program = Assembler.Assemble("int prog(void):\n0: (05) goto sub\nint sub(void):\n1: (95) exit");
         Assert.Equal(0, program[0].Offset);
     }
+
+    [Fact]
+    public void RawSlotsPseudoLoadsAndKfuncCalls()
+    {
+        // .8byte: one slot given as its 64-bit little-endian value (opcode in the low byte).
+        Assert.Equal(new Instruction(0xff, 0x0b, 0x0c, 0x1234, 0x55667788), One(".8byte 0x556677881234cbff"));
+        Assert.Equal(
+            [new Instruction(0x18, 1, 2, 0, 5), new Instruction(0, 0, 0, 0, 0)],
+            Assembler.Assemble("ld_pseudo\tr1, 0x2, 0x5"));
+        Assert.Equal(new Instruction(0x85, 0, 2, 3, 0x1234), One("call kfunc 0x1234, 3"));
+        Assert.Equal(new Instruction(0x85, 0, 2, 0, 77), One("call kfunc 77"));
+        Assert.Equal(new Instruction(0x85, 0, 2, -2, 9), One("      11:\t85 20 fe ff 09 00 00 00\tcall 0x9"));
+    }
+
+    [Fact]
+    public void DirectivesThatEmitNothingAreIgnoredOthersRejected()
+    {
+        Assert.Equal([Instruction.Exit], Assembler.Assemble("\t.text\n\t.globl f\n\t.p2align 3\nf:\n\t.cfi_startproc\n\texit"));
+        var ex = Assert.Throws<AssemblyException>(() => Assembler.Assemble("exit\n .quad 5"));
+        Assert.Equal(2, ex.Line);
+        Assert.Equal(2, ex.Column);
+        Assert.Equal(".quad", ex.Found);
+    }
 }

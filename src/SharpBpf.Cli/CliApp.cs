@@ -1,0 +1,48 @@
+using System.CommandLine;
+using SharpBpf.Cli.Commands;
+
+namespace SharpBpf.Cli;
+
+/// <summary>The <c>sharpbpf</c> command line: builds the command tree and runs it with the given writers.</summary>
+public static class CliApp
+{
+    /// <summary>Exit code for bad input (an unreadable file, malformed assembly, an invalid program).</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Builds the root command with every verb.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("sharpbpf: assemble, disassemble, run and test BPF programs, in-process on any OS.");
+        root.Subcommands.Add(AsmCommand.Create());
+        root.Subcommands.Add(DisasmCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create());
+        root.Subcommands.Add(ConformancePluginCommand.Create());
+        return root;
+    }
+
+    /// <summary>Parses and runs a command line; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var parse = BuildRoot().Parse(args);
+        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(configuration);
+        }
+        catch (BpfException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (IOException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace SharpBpf.Linux.Interop;
+
+/// <summary>The few C library entry points the backend needs: the raw system call, close and mount.</summary>
+internal static unsafe partial class Libc
+{
+    private const string LibraryName = "libc";
+
+    static Libc() => NativeLibrary.SetDllImportResolver(typeof(Libc).Assembly, Resolve);
+
+    // "libc" alone does not load on glibc systems (libc.so is a linker script), so map it to the real shared object.
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != LibraryName)
+        {
+            return IntPtr.Zero;
+        }
+
+        foreach (var candidate in new[] { "libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so" })
+        {
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+            {
+                return handle;
+            }
+        }
+
+        return IntPtr.Zero;
+    }
+
+    /// <summary>The generic system call entry; bpf() has no dedicated glibc wrapper.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long arg1, void* arg2, long arg3);
+
+    [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mount(string source, string target, string fileSystemType, ulong flags, IntPtr data);
+
+    [LibraryImport(LibraryName, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Unmount(string target, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "geteuid")]
+    internal static partial uint GetEffectiveUserId();
+
+    [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+
+    /// <summary>O_RDONLY | O_DIRECTORY | O_CLOEXEC, for handing directories (cgroups) to the kernel.</summary>
+    internal const int OpenDirectoryReadOnly = 0x0 | 0x10000 | 0x80000;
+
+    /// <summary>O_RDONLY | O_CLOEXEC.</summary>
+    internal const int OpenReadOnly = 0x80000;
+}

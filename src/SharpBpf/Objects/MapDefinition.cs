@@ -1,0 +1,145 @@
+namespace SharpBpf.Objects;
+
+/// <summary>Where a map definition came from, which decides how its fields were read.</summary>
+public enum MapDefinitionKind
+{
+    /// <summary>A <c>struct bpf_map_def</c> in the legacy <c>maps</c> section (type, key_size, value_size, max_entries, map_flags[, inner_map_idx, numa_node]).</summary>
+    Legacy,
+    /// <summary>An iproute2 <c>struct bpf_elf_map</c> in the <c>maps</c> section (adds id, pinning, inner_id, inner_idx), as Cilium uses.</summary>
+    Iproute2,
+    /// <summary>A BTF-defined map in the <c>.maps</c> section; its fields are only known once BTF is read.</summary>
+    BtfDefined,
+    /// <summary>A one-entry array map holding a global data section (<c>.data</c>, <c>.rodata</c>, <c>.bss</c>...).</summary>
+    GlobalData,
+    /// <summary>The one-entry array map libbpf creates for <c>__kconfig</c> externs; its layout comes from BTF.</summary>
+    Kconfig,
+}
+
+/// <summary>How the legacy <c>maps</c> section is to be read.</summary>
+public enum LegacyMapLayout
+{
+    /// <summary>
+    /// Decide per object: definitions of 36 bytes or more are iproute2 <c>struct bpf_elf_map</c>, smaller ones
+    /// <c>struct bpf_map_def</c>. (A 28-byte definition is ambiguous; it is read as bpf_map_def with inner_map_idx and numa_node.)
+    /// </summary>
+    Auto,
+    /// <summary>Always <c>struct bpf_map_def</c>.</summary>
+    BpfMapDef,
+    /// <summary>Always iproute2 <c>struct bpf_elf_map</c>.</summary>
+    Iproute2ElfMap,
+}
+
+/// <summary>One map an object defines: a declared map or the array map behind a global data section.</summary>
+/// <remarks>
+/// Fields not present in the definition's layout are 0. For <see cref="MapDefinitionKind.BtfDefined"/> maps
+/// only the name, section and offset are known here (<see cref="RequiresBtf"/> is true): the type, sizes and
+/// flags are described by BTF, which is read by the BTF layer.
+/// </remarks>
+public sealed class MapDefinition
+{
+    private ReadOnlyMemory<byte>? _initialValue;
+
+    internal MapDefinition(string name, MapDefinitionKind kind, int sectionIndex, string sectionName, ulong sectionOffset, int definitionSize)
+    {
+        Name = name;
+        Kind = kind;
+        SectionIndex = sectionIndex;
+        SectionName = sectionName;
+        SectionOffset = sectionOffset;
+        DefinitionSize = definitionSize;
+    }
+
+    /// <summary>The map's name: its symbol, or for global data the section name (<c>.rodata</c>, <c>.bss</c>...).</summary>
+    public string Name { get; }
+
+    /// <summary>Where the definition came from.</summary>
+    public MapDefinitionKind Kind { get; }
+
+    /// <summary>The map type.</summary>
+    public MapType Type { get; internal init; }
+
+    /// <summary>The key size in bytes.</summary>
+    public uint KeySize { get; internal init; }
+
+    /// <summary>The value size in bytes.</summary>
+    public uint ValueSize { get; internal init; }
+
+    /// <summary>The maximum number of entries.</summary>
+    public uint MaxEntries { get; internal init; }
+
+    /// <summary>The map flags (BPF_F_*).</summary>
+    public uint Flags { get; internal init; }
+
+    /// <summary>Legacy <c>inner_map_idx</c>: the index (in the <c>maps</c> section) of the template inner map of a map-in-map, when present.</summary>
+    public uint InnerMapIndex { get; internal init; }
+
+    /// <summary>Legacy <c>numa_node</c>, when present.</summary>
+    public uint NumaNode { get; internal init; }
+
+    /// <summary>iproute2 <c>id</c>: a user-chosen id used to pair inner and outer maps.</summary>
+    public uint Id { get; internal init; }
+
+    /// <summary>iproute2 <c>pinning</c>: 0 none, 1 object namespace, 2 global namespace.</summary>
+    public uint Pinning { get; internal init; }
+
+    /// <summary>iproute2 <c>inner_id</c>: the <see cref="Id"/> of the inner map template.</summary>
+    public uint InnerId { get; internal init; }
+
+    /// <summary>iproute2 <c>inner_idx</c>: the slot of the inner map in the outer one.</summary>
+    public uint InnerIndex { get; internal init; }
+
+    /// <summary>True when the fields above are not known yet because they are described by BTF (<c>.maps</c>, <c>.kconfig</c>).</summary>
+    public bool RequiresBtf => Kind is MapDefinitionKind.BtfDefined or MapDefinitionKind.Kconfig;
+
+    /// <summary>The index of the ELF section holding the definition or data (0 for a synthesised <c>.kconfig</c> map).</summary>
+    public int SectionIndex { get; }
+
+    /// <summary>The name of that section.</summary>
+    public string SectionName { get; }
+
+    /// <summary>The definition's byte offset in its section (0 for global data).</summary>
+    public ulong SectionOffset { get; }
+
+    /// <summary>The size of the definition in the section (the symbol size); for global data, the section size.</summary>
+    public int DefinitionSize { get; }
+
+    /// <summary>The raw definition bytes (a slice of the file), for layouts this class does not decode.</summary>
+    public ReadOnlyMemory<byte> RawDefinition { get; internal init; }
+
+    /// <summary>For global data: whether the section is read-only (<c>.rodata*</c>, <c>.kconfig</c>), so the map is frozen after loading.</summary>
+    public bool IsReadOnly { get; internal init; }
+
+    /// <summary>
+    /// For global data maps: the single value the map is created with (the section bytes; zeros for <c>.bss</c>).
+    /// Null for other maps. Change it with <see cref="BpfObject.SetGlobalData(string, ReadOnlySpan{byte}, int)"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte>? InitialValue
+    {
+        get
+        {
+            if (_initialValue is null && Kind == MapDefinitionKind.GlobalData && ZeroFilled)
+            {
+                // .bss is materialised on first use so that loading never allocates what the file only claims.
+                _initialValue = new byte[ValueSize];
+            }
+
+            return _initialValue;
+        }
+    }
+
+    internal bool ZeroFilled { get; init; }
+
+    internal void SetInitialValue(ReadOnlyMemory<byte> value) => _initialValue = value;
+
+    internal byte[] GetWritableInitialValue()
+    {
+        var current = InitialValue ?? ReadOnlyMemory<byte>.Empty;
+        var copy = current.ToArray();
+        _initialValue = copy;
+        return copy;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        RequiresBtf ? $"{Name} ({Kind}, {SectionName}+{SectionOffset})" : $"{Name} ({Type}, key {KeySize}, value {ValueSize}, max {MaxEntries})";
+}

@@ -1,0 +1,142 @@
+using SharpBpf.Testing;
+
+namespace SharpBpf.Cli.Tests;
+
+/// <summary>The sharpbpf verbs, run in-process with captured output.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sharpbpf-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Write(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void ConformanceWithoutPathsRunsTheBuiltInCases()
+    {
+        var (code, output, _) = Run("conformance");
+        Assert.Equal(0, code);
+        string last = output.TrimEnd().Split('\n')[^1];
+        Assert.Matches(@"^\d+ passed, 0 failed$", last);
+        Assert.True(int.Parse(last.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= 15);
+    }
+
+    [Fact]
+    public void ConformanceReportsFailuresWithExpectedAndActual()
+    {
+        string good = Write("good.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n");
+        string bad = Write("bad.data", "-- asm\nmov %r0, 2\nexit\n-- result\n0x1\n");
+        var (code, output, _) = Run("conformance", good, bad);
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL bad: expected 0x1, got 0x2", output);
+        Assert.EndsWith("1 passed, 1 failed", output.TrimEnd());
+    }
+
+    [SharedFact("conformance")]
+    public void ConformanceRunsTheSharedSuiteWhenPresent()
+    {
+        string shared = SharedData.Folder("conformance")!;
+        int files = Directory.GetFiles(shared, "*.data").Length;
+        var (code, output, _) = Run("conformance", shared);
+        Assert.Equal(0, code);
+        Assert.EndsWith($"{files} passed, 0 failed", output.TrimEnd());
+    }
+
+    [Fact]
+    public void AsmThenDisasmRoundTrips()
+    {
+        string source = Write("prog.s", "r0 = 0x2a\nr1 = *(u32 *)(r10 - 0x8)\nif r1 > 0x5 goto +0x1\nr0 += r1\nexit\n");
+        string bin = Path.Combine(_dir, "prog.bin");
+        var (code, output, error) = Run("asm", source, "-o", bin);
+        Assert.True(code == 0, error);
+        Assert.Contains("5 instructions (40 bytes)", output);
+        Assert.Equal(40, new FileInfo(bin).Length);
+
+        var (code2, listing, error2) = Run("disasm", bin);
+        Assert.True(code2 == 0, error2);
+        Assert.Contains("r0 = 0x2a", listing);
+        Assert.Contains("w1 = *(u32 *)(r10 - 0x8)", listing); // llvm-objdump -mcpu=v4 spells 32-bit loads with w registers
+        Assert.Contains("exit", listing);
+
+        string again = Path.Combine(_dir, "again.bin");
+        Assert.Equal(0, Run("asm", Write("listing.s", listing), "-o", again).Code);
+        Assert.Equal(File.ReadAllBytes(bin), File.ReadAllBytes(again));
+    }
+
+    [Fact]
+    public void AsmErrorsNameLineAndColumn()
+    {
+        string source = Write("bad.s", "r0 = 1\nr0 += r11\nexit\n");
+        var (code, _, error) = Run("asm", source, "--syntax", "llvm");
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.Contains("line 2", error);
+        Assert.Contains("column", error);
+    }
+
+    [Fact]
+    public void DisasmOfATruncatedFileIsAClearError()
+    {
+        string path = Path.Combine(_dir, "trunc.bin");
+        File.WriteAllBytes(path, new byte[11]);
+        var (code, _, error) = Run("disasm", path);
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.StartsWith("error: ", error);
+        Assert.Contains("not a whole number of 8-byte instructions", error);
+    }
+
+    [Fact]
+    public void MissingFileIsAClearError()
+    {
+        var (code, _, error) = Run("disasm", Path.Combine(_dir, "nope.bin"));
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.StartsWith("error: ", error);
+    }
+
+    [Fact]
+    public void UnknownOptionIsRejectedByTheParser()
+    {
+        var (code, _, error) = Run("disasm", "--frobnicate");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--frobnicate", error);
+    }
+
+    [Fact]
+    public void ConformancePluginPrintsR0InHex()
+    {
+        // ldxw r0, [r1+0]; exit -- over memory 2a 00 00 00
+        var (code, output, error) = Run("conformance-plugin", "--program", "61 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00", "2a000000");
+        Assert.True(code == 0, error);
+        Assert.Equal("2a", output.Trim());
+    }
+
+    [Fact]
+    public void ConformancePluginReportsFaultsOnStandardError()
+    {
+        // ldxdw r0, [r1+0] over 4 bytes: out of bounds.
+        var (code, output, error) = Run("conformance-plugin", "--program", "7910000000000000 9500000000000000", "2a000000");
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains("invalid memory read of 8 byte(s)", error);
+    }
+
+    [Fact]
+    public void ConformancePluginRejectsBadHex()
+    {
+        var (code, _, error) = Run("conformance-plugin", "--program", "9500zz", "");
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.Contains("not a hex digit", error);
+    }
+}

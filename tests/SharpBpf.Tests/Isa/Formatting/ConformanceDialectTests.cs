@@ -1,0 +1,168 @@
+using System.Globalization;
+using SharpBpf.Isa;
+using SharpBpf.Isa.Formatting;
+
+namespace SharpBpf.Tests.Isa.Formatting;
+
+/// <summary>
+/// A fact that runs only when the bpf_conformance cases are present at ../shared/conformance
+/// (relative to the repository root, the directory holding SharpBpf.slnx).
+/// </summary>
+public sealed class RequiresDisasmConformanceFactAttribute : FactAttribute
+{
+    public RequiresDisasmConformanceFactAttribute()
+    {
+        if (ConformanceDialectTests.FindConformanceDirectory() is null)
+        {
+            Skip = "../shared/conformance is not present next to the repository";
+        }
+    }
+}
+
+/// <summary>Checks the uBPF syntax against the human-written bpf_conformance assembly.</summary>
+public sealed class ConformanceDialectTests
+{
+    internal static string? FindConformanceDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
+            {
+                string candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance"));
+                return Directory.Exists(candidate) ? candidate : null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The sections of a .data file, by name, as lines.</summary>
+    private static Dictionary<string, List<string>> ReadSections(string path)
+    {
+        var sections = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        List<string>? current = null;
+        foreach (string line in File.ReadLines(path))
+        {
+            if (line.StartsWith("-- ", StringComparison.Ordinal))
+            {
+                current = [];
+                sections[line[3..].Trim()] = current;
+            }
+            else
+            {
+                current?.Add(line);
+            }
+        }
+
+        return sections;
+    }
+
+    private static IEnumerable<string> AsmLines(List<string> lines) =>
+        lines.Select(l => (l.Contains('#', StringComparison.Ordinal) ? l[..l.IndexOf('#', StringComparison.Ordinal)] : l).Trim())
+             .Where(l => l.Length > 0);
+
+    [RequiresDisasmConformanceFact]
+    public void RawProgramsDisassembleToTheirAssembly()
+    {
+        int compared = 0;
+        foreach (string file in Directory.GetFiles(FindConformanceDirectory()!, "*.data"))
+        {
+            var sections = ReadSections(file);
+            if (!sections.TryGetValue("raw", out var raw) || !sections.TryGetValue("asm", out var asm))
+            {
+                continue;
+            }
+
+            var program = raw.Select(l => l.Trim()).Where(l => l.Length > 0)
+                .Select(l => ulong.Parse(l.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture))
+                .Select(value =>
+                {
+                    byte[] bytes = new byte[Instruction.Size];
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+                    return Instruction.ReadFrom(bytes);
+                })
+                .ToArray();
+            string listing = Disassembler.Disassemble(program, new DisassemblyOptions
+            {
+                Syntax = AssemblySyntax.Ubpf,
+                ShowAddresses = false,
+                ShowRawBytes = false,
+                SkipZeroBlocks = false,
+            });
+            Assert.Equal(AsmLines(asm), listing.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+            compared++;
+        }
+
+        Assert.True(compared > 0, "no conformance case has a -- raw section");
+    }
+
+    [RequiresDisasmConformanceFact]
+    public void EveryMnemonicOfTheConformanceCasesIsOneWeWrite()
+    {
+        // What the formatter writes for the canonical encodings of every opcode.
+        var ours = new HashSet<string>(StringComparer.Ordinal);
+        int[] immediates = [0, 1, 16, 32, 64, 0x40, 0x50, 0xa0, 0x41, 0x51, 0xa1, 0xe1, 0xf1];
+        short[] offsets = [0, 1, 8, 16, 32];
+        for (int opcode = 0; opcode < 256; opcode++)
+        {
+            foreach (int imm in immediates)
+            {
+                foreach (short off in offsets)
+                {
+                    foreach (byte src in new byte[] { 0, 1, 2 })
+                    {
+                        Instruction[] program = [new((byte)opcode, 0, src, off, imm), default];
+                        ours.Add(Mnemonic(Disassembler.Format(program, 0, AssemblySyntax.Ubpf)));
+                    }
+                }
+            }
+        }
+
+        // The dialect also spells bswap as swap; we write only bswap.
+        string[] aliases = ["swap16", "swap32", "swap64"];
+        var missing = new SortedSet<string>(StringComparer.Ordinal);
+        int seen = 0;
+        foreach (string file in Directory.GetFiles(FindConformanceDirectory()!, "*.data"))
+        {
+            if (!ReadSections(file).TryGetValue("asm", out var asm))
+            {
+                continue;
+            }
+
+            foreach (string line in AsmLines(asm))
+            {
+                if (line.EndsWith(':'))
+                {
+                    continue; // a label
+                }
+
+                string mnemonic = Mnemonic(line);
+                seen++;
+                if (!ours.Contains(mnemonic) && !aliases.Contains(mnemonic))
+                {
+                    missing.Add(mnemonic);
+                }
+            }
+        }
+
+        Assert.True(seen > 100);
+        Assert.Empty(missing);
+    }
+
+    /// <summary>The mnemonic of a line: its first word, or for atomics the words before the operand.</summary>
+    private static string Mnemonic(string line)
+    {
+        string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words[0] == "lock")
+        {
+            return words[1] == "fetch" ? $"lock fetch {words[2]}" : $"lock {words[1]}";
+        }
+
+        if (words[0] == "call" && words.Length > 1 && words[1] is "local" or "kfunc")
+        {
+            return $"call {words[1]}";
+        }
+
+        return words[0];
+    }
+}
