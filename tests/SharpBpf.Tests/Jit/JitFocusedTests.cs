@@ -339,6 +339,34 @@ public class JitFocusedTests
     }
 
     [Fact]
+    public void RegionsRemovedByAHelperAreNoLongerReachable()
+    {
+        // The first load caches the input region; helper 9 removes it; the second load must fault.
+        var helpers = new HelperTable().Register(9, "drop", static (ctx, ptr, _, _, _, _) =>
+        {
+            ctx.RemoveRegion(ctx.FindRegion(ptr, 1, MemoryAccess.Read)!);
+            return 0;
+        });
+        var program = Engines.Assemble("""
+            mov %r6, %r1
+            ldxdw %r0, [%r6+0]
+            call 9
+            ldxdw %r0, [%r6+8]
+            exit
+            """);
+        foreach (var engine in new Func<BpfProgram, ExecutableProgram>[] { p => new Interpreter(p), p => new JittedProgram(p) })
+        {
+            var context = new BpfExecutionContext(helpers);
+            var input = MemoryRegion.Allocate(16, MemoryAccess.ReadWrite, MemoryRegionKind.Input, "input");
+            context.AddRegion(input);
+            var fault = Assert.Throws<BpfExecutionException>(() => engine(program).Run(context, input.Start)).Fault;
+            Assert.Equal(FaultKind.MemoryAccess, fault.Kind);
+            Assert.Equal(3, fault.Pc);
+            Assert.Equal(4, context.InstructionsExecuted);
+        }
+    }
+
+    [Fact]
     public void MisalignedAtomicsFault()
     {
         var program = Engines.Assemble("""
