@@ -6,7 +6,12 @@ using Xunit.Abstractions;
 
 namespace SharpBpf.Tests.Jit;
 
+/// <summary>Runs alone, so that other tests' allocations do not blur the process's memory figures.</summary>
+[CollectionDefinition(nameof(JitMemoryCollection), DisableParallelization = true)]
+public sealed class JitMemoryCollection;
+
 /// <summary>Compiled programs are collectible: compiling, running and dropping many keeps memory flat.</summary>
+[Collection(nameof(JitMemoryCollection))]
 public class JitMemoryTests(ITestOutputHelper output)
 {
     [Fact]
