@@ -10,9 +10,17 @@ public static class CliApp
     public const int BadInput = 2;
 
     /// <summary>Builds the root command with every verb.</summary>
-    public static RootCommand BuildRoot()
+    /// <remarks>
+    /// A plain command named "sharpbpf" rather than a RootCommand, whose name would be the assembly's
+    /// (SharpBpf.Cli: it cannot be "sharpbpf", which differs from SharpBpf.dll only by case).
+    /// </remarks>
+    public static Command BuildRoot()
     {
-        var root = new RootCommand("sharpbpf: assemble, disassemble, run and test BPF programs, in-process on any OS.");
+        var root = new Command("sharpbpf", "sharpbpf: assemble, disassemble, run and test BPF programs, in-process on any OS.")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(AsmCommand.Create());
         root.Subcommands.Add(DisasmCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());

@@ -22,7 +22,7 @@ public sealed class KernelMap : IDisposable
     public MapHandle Handle { get; }
 
     /// <summary>The map type.</summary>
-    public BpfMapType Type { get; }
+    public MapType Type { get; }
 
     /// <summary>The kernel-wide id.</summary>
     public uint Id { get; }
@@ -43,7 +43,7 @@ public sealed class KernelMap : IDisposable
     public string Name { get; }
 
     /// <summary>Whether values are per CPU.</summary>
-    public bool IsPerCpu => Type is BpfMapType.PerCpuArray or BpfMapType.PerCpuHash or BpfMapType.LruPerCpuHash or BpfMapType.PerCpuCgroupStorage;
+    public bool IsPerCpu => Type is MapType.PerCpuArray or MapType.PerCpuHash or MapType.LruPerCpuHash or MapType.PerCpuCgroupStorage;
 
     /// <summary>The bytes a value occupies in user space: per-CPU maps round each CPU's value up to 8 bytes.</summary>
     public int ValueBufferSize => IsPerCpu ? ((ValueSize + 7) & ~7) * LinuxSystem.PossibleCpuCount : ValueSize;
@@ -53,7 +53,7 @@ public sealed class KernelMap : IDisposable
     public static KernelMap Create(MapCreateOptions options) => FromHandle(BpfSyscall.MapCreate(options));
 
     /// <summary>Creates a map from its shape.</summary>
-    public static KernelMap Create(BpfMapType type, int keySize, int valueSize, uint maxEntries, string? name = null, MapCreateFlags flags = MapCreateFlags.None) =>
+    public static KernelMap Create(MapType type, int keySize, int valueSize, uint maxEntries, string? name = null, MapCreateFlags flags = MapCreateFlags.None) =>
         Create(new MapCreateOptions
         {
             Type = type,

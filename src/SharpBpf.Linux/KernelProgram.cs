@@ -7,7 +7,7 @@ public sealed class KernelProgram : IDisposable
 {
     private uint _id;
 
-    private KernelProgram(ProgramHandle handle, BpfProgramType type, string name, string? verifierLog)
+    private KernelProgram(ProgramHandle handle, ProgramType type, string name, string? verifierLog)
     {
         Handle = handle;
         Type = type;
@@ -19,7 +19,7 @@ public sealed class KernelProgram : IDisposable
     public ProgramHandle Handle { get; }
 
     /// <summary>The program type.</summary>
-    public BpfProgramType Type { get; }
+    public ProgramType Type { get; }
 
     /// <summary>The object name.</summary>
     public string Name { get; }
@@ -39,11 +39,11 @@ public sealed class KernelProgram : IDisposable
     }
 
     /// <summary>Loads instructions as a program of the given type.</summary>
-    public static KernelProgram Load(BpfProgramType type, ReadOnlySpan<Instruction> instructions, string? name = null, string license = "GPL") =>
+    public static KernelProgram Load(ProgramType type, ReadOnlySpan<Instruction> instructions, string? name = null, string license = "GPL") =>
         Load(new ProgramLoadOptions { Type = type, Instructions = instructions.ToArray(), Name = name, License = license });
 
     /// <summary>Loads a validated program; its name is cut to 15 characters and stripped of characters the kernel refuses.</summary>
-    public static KernelProgram Load(BpfProgram program, BpfProgramType type, string license = "GPL")
+    public static KernelProgram Load(BpfProgram program, ProgramType type, string license = "GPL")
     {
         ArgumentNullException.ThrowIfNull(program);
         return Load(type, program.Instructions, KernelName(program.Name), license);

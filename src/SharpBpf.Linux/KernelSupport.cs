@@ -42,7 +42,7 @@ public static class KernelSupport
         bool privileged = LinuxSystem.EffectiveUserId == 0 || HasCapability(CapBpf) || HasCapability(CapSysAdmin);
         try
         {
-            using var probe = BpfSyscall.MapCreate(new MapCreateOptions { Type = BpfMapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
+            using var probe = BpfSyscall.MapCreate(new MapCreateOptions { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
             return new(true, privileged, privileged
                 ? "bpf() works and the process is privileged"
                 : "bpf() works, but without CAP_BPF/root most program types and commands are refused");

@@ -7,7 +7,7 @@ namespace SharpBpf.Linux;
 public sealed record ProgramInfo
 {
     /// <summary>The program type.</summary>
-    public required BpfProgramType Type { get; init; }
+    public required ProgramType Type { get; init; }
 
     /// <summary>The kernel-wide id.</summary>
     public required uint Id { get; init; }
@@ -115,7 +115,7 @@ public sealed record ProgramInfo
 /// <param name="BtfVmlinuxId">The id of the vmlinux BTF object for struct_ops maps.</param>
 /// <param name="MapExtra">The type-specific extra value.</param>
 public sealed record MapInfo(
-    BpfMapType Type, uint Id, uint KeySize, uint ValueSize, uint MaxEntries, MapCreateFlags Flags, string Name,
+    MapType Type, uint Id, uint KeySize, uint ValueSize, uint MaxEntries, MapCreateFlags Flags, string Name,
     uint IfIndex, uint BtfVmlinuxValueTypeId, ulong NetnsDev, ulong NetnsIno, uint BtfId, uint BtfKeyTypeId,
     uint BtfValueTypeId, uint BtfVmlinuxId, ulong MapExtra);
 
@@ -146,7 +146,7 @@ public sealed record LinkInfo
     public ulong CgroupId { get; init; }
 
     /// <summary>The attach type, for link types that report one (tracing, cgroup, netns, tcx, netkit, sockmap).</summary>
-    public BpfAttachType? AttachType { get; init; }
+    public AttachType? AttachType { get; init; }
 
     /// <summary>For XDP, tcx and netkit links: the interface index.</summary>
     public uint IfIndex { get; init; }
@@ -239,7 +239,7 @@ public static unsafe class BpfObjectInfo
 
         return new ProgramInfo
         {
-            Type = (BpfProgramType)U32(s, 0),
+            Type = (ProgramType)U32(s, 0),
             Id = U32(s, 4),
             Tag = Convert.ToHexStringLower(s.Slice(8, 8)),
             JitedLength = U32(s, 16),
@@ -279,7 +279,7 @@ public static unsafe class BpfObjectInfo
         BpfSyscall.ObjectGetInfoByFd(map, info);
         var s = (ReadOnlySpan<byte>)info;
         return new MapInfo(
-            (BpfMapType)U32(s, 0), U32(s, 4), U32(s, 8), U32(s, 12), U32(s, 16), (MapCreateFlags)U32(s, 20),
+            (MapType)U32(s, 0), U32(s, 4), U32(s, 8), U32(s, 12), U32(s, 16), (MapCreateFlags)U32(s, 20),
             CString(s.Slice(24, 16)), U32(s, 40), U32(s, 44), U64(s, 48), U64(s, 56), U32(s, 64), U32(s, 68),
             U32(s, 72), U32(s, 76), U64(s, 80));
     }
@@ -335,11 +335,11 @@ public static unsafe class BpfObjectInfo
         }
 
         var s = (ReadOnlySpan<byte>)info;
-        BpfAttachType? attachType = type switch
+        AttachType? attachType = type switch
         {
-            BpfLinkType.Tracing => (BpfAttachType)U32(s, 16),
-            BpfLinkType.Cgroup => (BpfAttachType)U32(s, 24),
-            BpfLinkType.NetworkNamespace or BpfLinkType.Tcx or BpfLinkType.Netkit or BpfLinkType.SockMap => (BpfAttachType)U32(s, 20),
+            BpfLinkType.Tracing => (AttachType)U32(s, 16),
+            BpfLinkType.Cgroup => (AttachType)U32(s, 24),
+            BpfLinkType.NetworkNamespace or BpfLinkType.Tcx or BpfLinkType.Netkit or BpfLinkType.SockMap => (AttachType)U32(s, 20),
             _ => null,
         };
         return new LinkInfo

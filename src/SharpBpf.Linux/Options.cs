@@ -6,7 +6,7 @@ namespace SharpBpf.Linux;
 public sealed class MapCreateOptions
 {
     /// <summary>The map type.</summary>
-    public required BpfMapType Type { get; init; }
+    public required MapType Type { get; init; }
 
     /// <summary>The key size in bytes (0 for queues, stacks and bloom filters).</summary>
     public required uint KeySize { get; init; }
@@ -55,7 +55,7 @@ public sealed class ProgramLoadOptions
     public const int DefaultMaxLogSize = 16 << 20;
 
     /// <summary>The program type.</summary>
-    public required BpfProgramType Type { get; init; }
+    public required ProgramType Type { get; init; }
 
     /// <summary>The instructions.</summary>
     public required ReadOnlyMemory<Instruction> Instructions { get; init; }
@@ -85,7 +85,7 @@ public sealed class ProgramLoadOptions
     public ProgramLoadFlags Flags { get; init; }
 
     /// <summary>The attach type the program will be attached with, for types that need it at load time.</summary>
-    public BpfAttachType ExpectedAttachType { get; init; }
+    public AttachType ExpectedAttachType { get; init; }
 
     /// <summary>The network device to offload to, or 0.</summary>
     public uint IfIndex { get; init; }
@@ -170,7 +170,7 @@ public sealed class LinkCreateOptions
     public uint TargetIfIndex { get; init; }
 
     /// <summary>The attach type.</summary>
-    public required BpfAttachType AttachType { get; init; }
+    public required AttachType AttachType { get; init; }
 
     /// <summary>Link flags.</summary>
     public uint Flags { get; init; }

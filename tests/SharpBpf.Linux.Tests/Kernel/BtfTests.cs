@@ -104,7 +104,7 @@ public class BtfTests
 
         using var map = KernelMap.Create(new MapCreateOptions
         {
-            Type = BpfMapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "sb_btf_map",
+            Type = MapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "sb_btf_map",
             Btf = btf.Handle, BtfKeyTypeId = 1, BtfValueTypeId = 1,
         });
         var mapInfo = map.GetInfo();
@@ -122,7 +122,7 @@ public class BtfTests
 
         using var program = KernelProgram.Load(new ProgramLoadOptions
         {
-            Type = BpfProgramType.Xdp,
+            Type = ProgramType.Xdp,
             Instructions = Asm.Return(Asm.XdpPass),
             Name = "sb_btf_prog",
             Btf = btf.Handle,

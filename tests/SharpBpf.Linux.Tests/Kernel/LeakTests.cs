@@ -20,7 +20,7 @@ public class LeakTests
     {
         byte[] packet = new byte[64];
         // Warm up so that lazily opened runtime files (and the probe) are counted in both snapshots.
-        using (var warm = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_leak"))
+        using (var warm = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_leak"))
         {
             warm.TestRun(packet);
         }
@@ -28,10 +28,10 @@ public class LeakTests
         int before = OpenDescriptors();
         for (int i = 0; i < 1000; i++)
         {
-            using var map = KernelMap.Create(BpfMapType.Array, 4, 8, 1, "sb_leak_map");
+            using var map = KernelMap.Create(MapType.Array, 4, 8, 1, "sb_leak_map");
             using var program = KernelProgram.Load(new ProgramLoadOptions
             {
-                Type = BpfProgramType.Xdp,
+                Type = ProgramType.Xdp,
                 Instructions = Asm.CountingXdp(SharpBpf.Isa.Imm64Source.MapIndex, 0),
                 Name = "sb_leak",
                 FdArray = [map.Handle],
@@ -46,7 +46,7 @@ public class LeakTests
         // Failed loads must not leak either.
         for (int i = 0; i < 200; i++)
         {
-            Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(BpfProgramType.Xdp, [Asm.Exit], "sb_leak_bad"));
+            Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(ProgramType.Xdp, [Asm.Exit], "sb_leak_bad"));
         }
 
         Assert.Equal(before, OpenDescriptors());
@@ -55,16 +55,16 @@ public class LeakTests
     [KernelFact]
     public void DisposingTwiceClosesOnce()
     {
-        var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_twice");
+        var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_twice");
         int fd = program.Handle.Fd;
-        using var other = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_twice_map");
+        using var other = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_twice_map");
         program.Dispose();
         program.Dispose();
         Assert.True(program.Handle.IsClosed);
         Assert.Throws<ObjectDisposedException>(() => program.TestRun(new byte[64]));
 
         // The number may be reused by the next object; a second close would have closed that one.
-        using var reuse = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_twice_reuse");
+        using var reuse = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_twice_reuse");
         program.Dispose();
         Assert.Equal(fd, reuse.Handle.Fd);
         Assert.Equal(reuse.Id, reuse.GetInfo().Id);

@@ -7,7 +7,7 @@ public class LinkAndPinTests
     [KernelFact]
     public void RawTracepointLinkReportsItsTracepoint()
     {
-        using var program = KernelProgram.Load(BpfProgramType.RawTracepoint, Asm.Return(0), "sb_raw_tp");
+        using var program = KernelProgram.Load(ProgramType.RawTracepoint, Asm.Return(0), "sb_raw_tp");
         using var link = KernelLink.AttachRawTracepoint(program, "sys_enter");
         var info = link.GetInfo();
         Assert.Equal(BpfLinkType.RawTracepoint, info.Type);
@@ -61,11 +61,11 @@ public class LinkAndPinTests
             using var directory = LinuxSystem.OpenDirectory(cgroup);
             using var link = KernelLink.Create(new LinkCreateOptions
             {
-                Program = first.Handle, Target = directory, AttachType = BpfAttachType.CgroupInetIngress,
+                Program = first.Handle, Target = directory, AttachType = AttachType.CgroupInetIngress,
             });
             var info = link.GetInfo();
             Assert.Equal(BpfLinkType.Cgroup, info.Type);
-            Assert.Equal(BpfAttachType.CgroupInetIngress, info.AttachType);
+            Assert.Equal(AttachType.CgroupInetIngress, info.AttachType);
             Assert.Equal(first.Id, info.ProgramId);
             Assert.NotEqual(0ul, info.CgroupId);
 
@@ -96,8 +96,8 @@ public class LinkAndPinTests
 
     private static KernelProgram LoadCgroupSkb(string name) => KernelProgram.Load(new ProgramLoadOptions
     {
-        Type = BpfProgramType.CgroupSkb,
-        ExpectedAttachType = BpfAttachType.CgroupInetIngress,
+        Type = ProgramType.CgroupSkb,
+        ExpectedAttachType = AttachType.CgroupInetIngress,
         Instructions = Asm.Return(1),
         Name = name,
     });
@@ -112,7 +112,7 @@ public class LinkAndPinTests
         string path = Path.Combine(BpfFileSystem.DefaultMountPoint, $"sharpbpf_test_{Environment.ProcessId}_{Guid.NewGuid():N}");
         try
         {
-            using var map = KernelMap.Create(BpfMapType.Hash, 4, 4, 8, "sb_pinned");
+            using var map = KernelMap.Create(MapType.Hash, 4, 4, 8, "sb_pinned");
             map.Pin(path);
             Assert.True(File.Exists(path));
             var exists = Assert.Throws<BpfSyscallException>(() => map.Pin(path));
@@ -128,7 +128,7 @@ public class LinkAndPinTests
             var show = Bpftool.Json("map", "show", "pinned", path);
             Assert.Equal((long)map.Id, show.GetProperty("id").GetInt64());
 
-            using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_pinned_prog");
+            using var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_pinned_prog");
             program.Pin(path + "_prog");
             using var reopenedProgram = KernelProgram.FromPin(path + "_prog");
             Assert.Equal(program.Id, reopenedProgram.Id);
@@ -161,7 +161,7 @@ public class LinkAndPinTests
         {
             Assert.True(BpfFileSystem.IsMounted(mountPoint));
             Assert.False(BpfFileSystem.EnsureMounted(mountPoint));
-            using var map = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_own_fs");
+            using var map = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_own_fs");
             map.Pin(Path.Combine(mountPoint, "map"));
             using var reopened = KernelMap.FromPin(Path.Combine(mountPoint, "map"));
             Assert.Equal(map.Id, reopened.Id);
@@ -176,7 +176,7 @@ public class LinkAndPinTests
         Assert.Equal("ENOENT", Assert.Throws<BpfSyscallException>(() => BpfFileSystem.Unmount(mountPoint)).ErrorName);
 
         // A pin outside bpffs is refused by the kernel.
-        using var outside = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_outside");
+        using var outside = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_outside");
         var e = Assert.Throws<BpfSyscallException>(() => outside.Pin(Path.Combine(Path.GetTempPath(), $"sharpbpf-not-bpffs-{Guid.NewGuid():N}")));
         Assert.Equal(BpfCommand.ObjPin, e.Command);
     }

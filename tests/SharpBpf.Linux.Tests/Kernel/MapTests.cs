@@ -21,8 +21,8 @@ public class MapTests
     [KernelFact]
     public void HashMapElementOperationsMapErrnos()
     {
-        using var map = KernelMap.Create(BpfMapType.Hash, 4, 8, 4, "sb_hash");
-        Assert.Equal(BpfMapType.Hash, map.Type);
+        using var map = KernelMap.Create(MapType.Hash, 4, 8, 4, "sb_hash");
+        Assert.Equal(MapType.Hash, map.Type);
         Assert.Equal("sb_hash", map.Name);
         Assert.Null(map.Lookup(U32(1)));
 
@@ -68,7 +68,7 @@ public class MapTests
     [KernelFact]
     public void ContentsWrittenHereAreWhatBpftoolDumps()
     {
-        using var map = KernelMap.Create(BpfMapType.Hash, 4, 8, 16, "sb_dump");
+        using var map = KernelMap.Create(MapType.Hash, 4, 8, 16, "sb_dump");
         for (uint k = 1; k <= 5; k++)
         {
             map.Update(U32(k), U64(k * 1000 + 7));
@@ -95,7 +95,7 @@ public class MapTests
     [KernelFact]
     public void ArrayMapHasFixedSlots()
     {
-        using var map = KernelMap.Create(BpfMapType.Array, 4, 4, 3, "sb_array");
+        using var map = KernelMap.Create(MapType.Array, 4, 4, 3, "sb_array");
         Assert.Equal(new byte[4], map.Lookup(U32(2)));
         Assert.Null(map.Lookup(U32(3)));
         map.Update(U32(2), U32(0xdeadbeef));
@@ -110,7 +110,7 @@ public class MapTests
     [KernelFact]
     public void PerCpuMapsHoldOneSlotPerPossibleCpu()
     {
-        using var array = KernelMap.Create(BpfMapType.PerCpuArray, 4, 4, 1, "sb_pcpu");
+        using var array = KernelMap.Create(MapType.PerCpuArray, 4, 4, 1, "sb_pcpu");
         int cpus = LinuxSystem.PossibleCpuCount;
         Assert.Equal(8 * cpus, array.ValueBufferSize);
         var value = new byte[array.ValueBufferSize];
@@ -126,7 +126,7 @@ public class MapTests
             Assert.Equal((uint)(cpu + 41), BinaryPrimitives.ReadUInt32LittleEndian(read.AsSpan(cpu * 8)));
         }
 
-        using var hash = KernelMap.Create(BpfMapType.PerCpuHash, 4, 16, 4, "sb_pcpu_hash");
+        using var hash = KernelMap.Create(MapType.PerCpuHash, 4, 16, 4, "sb_pcpu_hash");
         Assert.Equal(16 * cpus, hash.ValueBufferSize);
         hash.Update(U32(9), new byte[hash.ValueBufferSize]);
         Assert.NotNull(hash.Lookup(U32(9)));
@@ -135,7 +135,7 @@ public class MapTests
     [KernelFact]
     public void LruHashEvictsInsteadOfFailing()
     {
-        using var map = KernelMap.Create(BpfMapType.LruHash, 4, 4, 64, "sb_lru");
+        using var map = KernelMap.Create(MapType.LruHash, 4, 4, 64, "sb_lru");
         for (uint k = 0; k < 1000; k++)
         {
             map.Update(U32(k), U32(k));
@@ -149,8 +149,8 @@ public class MapTests
     [KernelFact]
     public void QueueAndStackPopInTheirOrder()
     {
-        using var queue = KernelMap.Create(BpfMapType.Queue, 0, 4, 8, "sb_queue");
-        using var stack = KernelMap.Create(BpfMapType.Stack, 0, 4, 8, "sb_stack");
+        using var queue = KernelMap.Create(MapType.Queue, 0, 4, 8, "sb_queue");
+        using var stack = KernelMap.Create(MapType.Stack, 0, 4, 8, "sb_stack");
         foreach (uint v in new uint[] { 1, 2, 3 })
         {
             queue.Update([], U32(v));
@@ -183,7 +183,7 @@ public class MapTests
     {
         using var trie = KernelMap.Create(new MapCreateOptions
         {
-            Type = BpfMapType.LpmTrie, KeySize = 8, ValueSize = 4, MaxEntries = 16, Name = "sb_lpm", Flags = MapCreateFlags.NoPrealloc,
+            Type = MapType.LpmTrie, KeySize = 8, ValueSize = 4, MaxEntries = 16, Name = "sb_lpm", Flags = MapCreateFlags.NoPrealloc,
         });
         static byte[] Key(uint prefix, byte a, byte b, byte c, byte d) => [.. U32(prefix), a, b, c, d];
         trie.Update(Key(8, 10, 0, 0, 0), U32(8));
@@ -198,7 +198,7 @@ public class MapTests
     {
         using var bloom = KernelMap.Create(new MapCreateOptions
         {
-            Type = BpfMapType.BloomFilter, KeySize = 0, ValueSize = 4, MaxEntries = 100, Name = "sb_bloom", MapExtra = 3,
+            Type = MapType.BloomFilter, KeySize = 0, ValueSize = 4, MaxEntries = 100, Name = "sb_bloom", MapExtra = 3,
         });
         bloom.Update([], U32(77));
         var probe = U32(77);
@@ -209,10 +209,10 @@ public class MapTests
     [KernelFact]
     public void MapInMapTakesAnInnerTemplate()
     {
-        using var inner = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_inner");
+        using var inner = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_inner");
         using var outer = KernelMap.Create(new MapCreateOptions
         {
-            Type = BpfMapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 2, Name = "sb_outer", InnerMap = inner.Handle,
+            Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 2, Name = "sb_outer", InnerMap = inner.Handle,
         });
         outer.Update(U32(0), U32((uint)inner.Handle.Fd));
         // Lookups from user space return the inner map's id.
@@ -222,9 +222,9 @@ public class MapTests
     [KernelFact]
     public void RingBufferCreatesWithPageMultipleSize()
     {
-        using var ring = KernelMap.Create(BpfMapType.RingBuffer, 0, 0, 4096 * 4, "sb_ring");
-        Assert.Equal(BpfMapType.RingBuffer, ring.GetInfo().Type);
-        var bad = Assert.Throws<BpfSyscallException>(() => KernelMap.Create(BpfMapType.RingBuffer, 0, 0, 1000));
+        using var ring = KernelMap.Create(MapType.RingBuffer, 0, 0, 4096 * 4, "sb_ring");
+        Assert.Equal(MapType.RingBuffer, ring.GetInfo().Type);
+        var bad = Assert.Throws<BpfSyscallException>(() => KernelMap.Create(MapType.RingBuffer, 0, 0, 1000));
         Assert.Equal("EINVAL", bad.ErrorName);
         Assert.Equal(BpfCommand.MapCreate, bad.Command);
     }
@@ -232,7 +232,7 @@ public class MapTests
     [KernelFact]
     public void FrozenMapRefusesUserUpdates()
     {
-        using var map = KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sb_frozen");
+        using var map = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_frozen");
         map.Update(U32(0), U32(5));
         map.Freeze();
         Assert.Equal("EPERM", Assert.Throws<BpfSyscallException>(() => map.Update(U32(0), U32(6))).ErrorName);
@@ -243,7 +243,7 @@ public class MapTests
     [KernelFact]
     public void BatchOperationsMoveManyElements()
     {
-        using var map = KernelMap.Create(BpfMapType.Hash, 4, 8, 256, "sb_batch");
+        using var map = KernelMap.Create(MapType.Hash, 4, 8, 256, "sb_batch");
         var keys = new byte[100 * 4];
         var values = new byte[100 * 8];
         for (int i = 0; i < 100; i++)
@@ -280,14 +280,14 @@ public class MapTests
         Assert.Equal("EINVAL", noexist.ErrorName);
         Assert.Equal(BpfCommand.MapUpdateBatch, noexist.Command);
 
-        using var array = KernelMap.Create(BpfMapType.Array, 4, 4, 10, "sb_batch_arr");
+        using var array = KernelMap.Create(MapType.Array, 4, 4, 10, "sb_batch_arr");
         Assert.Equal(10, array.LookupBatch(chunk: 3).Count);
     }
 
     [KernelFact]
     public void MapInfoAgreesWithBpftool()
     {
-        using var map = KernelMap.Create(BpfMapType.Hash, 8, 12, 32, "sb_info", MapCreateFlags.NoPrealloc);
+        using var map = KernelMap.Create(MapType.Hash, 8, 12, 32, "sb_info", MapCreateFlags.NoPrealloc);
         var info = map.GetInfo();
         var show = Bpftool.Json("map", "show", "id", info.Id.ToString());
         Assert.Equal((long)info.Id, show.GetProperty("id").GetInt64());
@@ -310,7 +310,7 @@ public class MapTests
     [KernelFact]
     public void InvalidNamesAreRefusedBeforeTheCall()
     {
-        Assert.Throws<ArgumentException>(() => KernelMap.Create(BpfMapType.Array, 4, 4, 1, "has space"));
-        Assert.Throws<ArgumentException>(() => KernelMap.Create(BpfMapType.Array, 4, 4, 1, "sixteen_chars_xx"));
+        Assert.Throws<ArgumentException>(() => KernelMap.Create(MapType.Array, 4, 4, 1, "has space"));
+        Assert.Throws<ArgumentException>(() => KernelMap.Create(MapType.Array, 4, 4, 1, "sixteen_chars_xx"));
     }
 }

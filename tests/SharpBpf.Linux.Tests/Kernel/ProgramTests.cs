@@ -19,7 +19,7 @@ public class ProgramTests
     [KernelFact]
     public void XdpDropProgramReturnsDropAndLeavesThePacket()
     {
-        using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_xdp_drop");
+        using var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_xdp_drop");
         var packet = Packet(64);
         var result = program.TestRun(packet);
         Assert.Equal((uint)Asm.XdpDrop, result.ReturnValue);
@@ -29,7 +29,7 @@ public class ProgramTests
     [KernelFact]
     public void XdpProgramThatWritesThePacketShowsInDataOut()
     {
-        using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.MarkFirstByteXdp(), "sb_xdp_mark");
+        using var program = KernelProgram.Load(ProgramType.Xdp, Asm.MarkFirstByteXdp(), "sb_xdp_mark");
         var packet = Packet(60);
         var result = program.TestRun(packet, repeat: 10);
         Assert.Equal((uint)Asm.XdpPass, result.ReturnValue);
@@ -43,7 +43,7 @@ public class ProgramTests
     {
         // r0 = skb->len (offset 0 of struct __sk_buff). Test runs of non-L2 program types see the skb after the
         // 14-byte Ethernet header has been pulled (bpf_prog_test_run_skb), so the length is 14 less.
-        using var program = KernelProgram.Load(BpfProgramType.SocketFilter, [Asm.LdxW(0, 1, 0), Asm.Exit], "sb_sock_len");
+        using var program = KernelProgram.Load(ProgramType.SocketFilter, [Asm.LdxW(0, 1, 0), Asm.Exit], "sb_sock_len");
         foreach (int length in new[] { 14, 100, 1500 })
         {
             var result = program.TestRun(Packet(length));
@@ -55,7 +55,7 @@ public class ProgramTests
     public void ContextGoesInAndComesBackOut()
     {
         // skb->mark = 0x1234 (struct __sk_buff: 192 bytes, mark at offset 8); r0 = skb->cb[0] (offset 48).
-        using var program = KernelProgram.Load(BpfProgramType.SchedCls,
+        using var program = KernelProgram.Load(ProgramType.SchedCls,
             [Asm.StW(1, 8, 0x1234), Asm.LdxW(0, 1, 48), Asm.Exit], "sb_ctx");
         var context = new byte[192];
         BinaryPrimitives.WriteUInt32LittleEndian(context.AsSpan(48), 777);
@@ -75,7 +75,7 @@ public class ProgramTests
     public void RawTracepointTestRunHonoursTheRequestedCpu()
     {
         // r0 = bpf_get_smp_processor_id() (helper 8)
-        using var program = KernelProgram.Load(BpfProgramType.RawTracepoint, [Asm.Call(8), Asm.Exit], "sb_on_cpu");
+        using var program = KernelProgram.Load(ProgramType.RawTracepoint, [Asm.Call(8), Asm.Exit], "sb_on_cpu");
         for (uint cpu = 0; cpu < (uint)Math.Min(Environment.ProcessorCount, 4); cpu++)
         {
             var result = program.TestRun(new TestRunOptions
@@ -95,7 +95,7 @@ public class ProgramTests
     [KernelFact]
     public void DataOutThatDoesNotFitIsENOSPC()
     {
-        using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_xdp_small");
+        using var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_xdp_small");
         var e = Assert.Throws<BpfSyscallException>(() => program.TestRun(new TestRunOptions { Data = Packet(64), DataOutCapacity = 10 }));
         Assert.Equal("ENOSPC", e.ErrorName);
         Assert.Equal(BpfCommand.ProgTestRun, e.Command);
@@ -104,11 +104,11 @@ public class ProgramTests
     [KernelFact]
     public void ProgramsReachMapsByFdAndByFdArrayIndex()
     {
-        using var counter = KernelMap.Create(BpfMapType.Array, 4, 8, 1, "sb_counter");
-        using var byFd = KernelProgram.Load(BpfProgramType.Xdp, Asm.CountingXdp(Imm64Source.MapFd, counter.Handle.Fd), "sb_count_fd");
+        using var counter = KernelMap.Create(MapType.Array, 4, 8, 1, "sb_counter");
+        using var byFd = KernelProgram.Load(ProgramType.Xdp, Asm.CountingXdp(Imm64Source.MapFd, counter.Handle.Fd), "sb_count_fd");
         using var byIndex = KernelProgram.Load(new ProgramLoadOptions
         {
-            Type = BpfProgramType.Xdp,
+            Type = ProgramType.Xdp,
             Instructions = Asm.CountingXdp(Imm64Source.MapIndex, 0),
             Name = "sb_count_idx",
             FdArray = [counter.Handle],
@@ -128,7 +128,7 @@ public class ProgramTests
     public void RejectedProgramCarriesTheVerifierLog()
     {
         // exit without setting r0: the verifier refuses to read an uninitialised register.
-        var e = Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(BpfProgramType.Xdp, [Asm.Exit], "sb_bad"));
+        var e = Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(ProgramType.Xdp, [Asm.Exit], "sb_bad"));
         Assert.Equal("EACCES", e.ErrorName);
         Assert.Equal(BpfCommand.ProgLoad, e.Command);
         Assert.NotNull(e.VerifierLog);
@@ -137,7 +137,7 @@ public class ProgramTests
         Assert.Contains("BPF_PROG_LOAD", e.Message, StringComparison.Ordinal);
 
         // An out-of-bounds stack access is reported with its offset.
-        var stack = Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(BpfProgramType.Xdp,
+        var stack = Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(ProgramType.Xdp,
             [Asm.StW(10, 8, 1), .. Asm.Return(0)], "sb_bad_stack"));
         Assert.Contains("invalid write to stack", stack.VerifierLog!, StringComparison.Ordinal);
     }
@@ -150,7 +150,7 @@ public class ProgramTests
         body.Add(Asm.Exit);
         using var program = KernelProgram.Load(new ProgramLoadOptions
         {
-            Type = BpfProgramType.SocketFilter,
+            Type = ProgramType.SocketFilter,
             Instructions = body.ToArray(),
             Name = "sb_long_log",
             LogLevel = 2,
@@ -163,7 +163,7 @@ public class ProgramTests
 
         var capped = Assert.Throws<BpfSyscallException>(() => KernelProgram.Load(new ProgramLoadOptions
         {
-            Type = BpfProgramType.SocketFilter,
+            Type = ProgramType.SocketFilter,
             Instructions = body.ToArray(),
             LogLevel = 2,
             InitialLogSize = 1024,
@@ -176,7 +176,7 @@ public class ProgramTests
     [KernelFact]
     public void ProgramInfoAgreesWithBpftool()
     {
-        using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.MarkFirstByteXdp(), "sb_info_prog");
+        using var program = KernelProgram.Load(ProgramType.Xdp, Asm.MarkFirstByteXdp(), "sb_info_prog");
         var info = program.GetInfo();
         var show = Bpftool.Json("prog", "show", "id", info.Id.ToString());
         Assert.Equal("xdp", show.GetProperty("type").GetString());
@@ -205,8 +205,8 @@ public class ProgramTests
     [KernelFact]
     public void ProgramEnumerationMatchesBpftool()
     {
-        using var a = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(1), "sb_enum_a");
-        using var b = KernelProgram.Load(BpfProgramType.SocketFilter, Asm.Return(0), "sb_enum_b");
+        using var a = KernelProgram.Load(ProgramType.Xdp, Asm.Return(1), "sb_enum_a");
+        using var b = KernelProgram.Load(ProgramType.SocketFilter, Asm.Return(0), "sb_enum_b");
         var ours = BpfSyscall.EnumerateIds(BpfObjectKind.Program).ToHashSet();
         Assert.Contains(a.Id, ours);
         Assert.Contains(b.Id, ours);
@@ -241,7 +241,7 @@ public class ProgramTests
     [KernelFact]
     public void StatisticsCountRunsWhileEnabled()
     {
-        using var program = KernelProgram.Load(BpfProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_stats");
+        using var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_stats");
         using (BpfSyscall.EnableStats(BpfStatsType.RunTime))
         {
             program.TestRun(Packet(64), repeat: 50);
@@ -258,7 +258,7 @@ public class ProgramTests
     public void LoadingFromAValidatedBpfProgramUsesItsName()
     {
         var validated = BpfProgram.Create(Asm.Return(Asm.XdpDrop), "my-program-with-a-long-name");
-        using var program = KernelProgram.Load(validated, BpfProgramType.Xdp);
+        using var program = KernelProgram.Load(validated, ProgramType.Xdp);
         Assert.Equal("myprogramwithal", program.GetInfo(includeArrays: false).Name);
         Assert.Equal((uint)Asm.XdpDrop, program.TestRun(Packet(64)).ReturnValue);
     }
@@ -275,7 +275,7 @@ public class ProgramTests
         using var link = new KernelLink_Raw(BpfSyscall.RawTracepointOpen(null, program.Handle));
         var linkInfo = BpfObjectInfo.GetLinkInfo(link.Handle);
         Assert.Equal(BpfLinkType.Tracing, linkInfo.Type);
-        Assert.Equal(BpfAttachType.TraceFentry, linkInfo.AttachType);
+        Assert.Equal(AttachType.TraceFentry, linkInfo.AttachType);
         Assert.Equal(btfId, linkInfo.TracingTarget.BtfId);
         Assert.Equal(info.Id, linkInfo.ProgramId);
     }
@@ -298,8 +298,8 @@ public class ProgramTests
     /// <summary>Loads a trivial fentry program attached to the kernel function with this BTF id.</summary>
     internal static KernelProgram LoadFentry(uint btfId) => KernelProgram.Load(new ProgramLoadOptions
     {
-        Type = BpfProgramType.Tracing,
-        ExpectedAttachType = BpfAttachType.TraceFentry,
+        Type = ProgramType.Tracing,
+        ExpectedAttachType = AttachType.TraceFentry,
         AttachBtfId = btfId,
         Instructions = Asm.Return(0),
         Name = "sb_fentry",

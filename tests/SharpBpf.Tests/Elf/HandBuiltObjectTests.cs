@@ -188,7 +188,7 @@ public sealed class HandBuiltObjectTests
         Assert.Equal((MapType.Array, 4u, 8u, 256u, 0u), (counts.Type, counts.KeySize, counts.ValueSize, counts.MaxEntries, counts.Flags));
         Assert.Equal(28, counts.DefinitionSize);
         var calls = obj.Maps[1];
-        Assert.Equal((MapType.PercpuHash, 8u, 8u, 1024u, 1u, 3u), (calls.Type, calls.KeySize, calls.ValueSize, calls.MaxEntries, calls.Flags, calls.NumaNode));
+        Assert.Equal((MapType.PerCpuHash, 8u, 8u, 1024u, 1u, 3u), (calls.Type, calls.KeySize, calls.ValueSize, calls.MaxEntries, calls.Flags, calls.NumaNode));
         Assert.Equal(28UL, calls.SectionOffset);
         Assert.Equal(0x060c00u, obj.KernelVersion);
         Assert.Equal("GPL", obj.License);

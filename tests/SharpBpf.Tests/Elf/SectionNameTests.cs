@@ -11,8 +11,8 @@ public sealed class SectionNameTests
     [InlineData("socket", ProgramType.SocketFilter, NoAttach, null)]
     [InlineData("xdp", ProgramType.Xdp, (int)AttachType.Xdp, null)]
     [InlineData("xdp.frags", ProgramType.Xdp, (int)AttachType.Xdp, null)]
-    [InlineData("xdp/devmap", ProgramType.Xdp, (int)AttachType.XdpDevmap, null)]
-    [InlineData("xdp.frags/cpumap", ProgramType.Xdp, (int)AttachType.XdpCpumap, null)]
+    [InlineData("xdp/devmap", ProgramType.Xdp, (int)AttachType.XdpDevMap, null)]
+    [InlineData("xdp.frags/cpumap", ProgramType.Xdp, (int)AttachType.XdpCpuMap, null)]
     [InlineData("tc", ProgramType.SchedCls, NoAttach, null)]
     [InlineData("tc/ingress", ProgramType.SchedCls, (int)AttachType.TcxIngress, null)]
     [InlineData("tcx/egress", ProgramType.SchedCls, (int)AttachType.TcxEgress, null)]
@@ -29,11 +29,11 @@ public sealed class SectionNameTests
     [InlineData("raw_tracepoint/sched_switch", ProgramType.RawTracepoint, NoAttach, "sched_switch")]
     [InlineData("raw_tp/sched_switch", ProgramType.RawTracepoint, NoAttach, "sched_switch")]
     [InlineData("raw_tp.w/bpf_test_finish", ProgramType.RawTracepointWritable, NoAttach, "bpf_test_finish")]
-    [InlineData("tp_btf/sched_switch", ProgramType.Tracing, (int)AttachType.TraceRawTp, "sched_switch")]
+    [InlineData("tp_btf/sched_switch", ProgramType.Tracing, (int)AttachType.TraceRawTracepoint, "sched_switch")]
     [InlineData("fentry/do_unlinkat", ProgramType.Tracing, (int)AttachType.TraceFentry, "do_unlinkat")]
     [InlineData("fexit/do_unlinkat", ProgramType.Tracing, (int)AttachType.TraceFexit, "do_unlinkat")]
     [InlineData("fmod_ret/security_file_open", ProgramType.Tracing, (int)AttachType.ModifyReturn, "security_file_open")]
-    [InlineData("freplace/handler", ProgramType.Ext, NoAttach, "handler")]
+    [InlineData("freplace/handler", ProgramType.Extension, NoAttach, "handler")]
     [InlineData("lsm/file_open", ProgramType.Lsm, (int)AttachType.LsmMac, "file_open")]
     [InlineData("lsm_cgroup/socket_bind", ProgramType.Lsm, (int)AttachType.LsmCgroup, "socket_bind")]
     [InlineData("iter/task", ProgramType.Tracing, (int)AttachType.TraceIter, "task")]
@@ -136,7 +136,7 @@ public sealed class SectionNameTests
         Assert.Equal(46u, (uint)AttachType.TcxIngress);
         Assert.Equal(56u, (uint)AttachType.TraceKprobeSession);
         Assert.Equal(12u, (uint)MapType.ArrayOfMaps);
-        Assert.Equal(27u, (uint)MapType.Ringbuf);
+        Assert.Equal(27u, (uint)MapType.RingBuffer);
         Assert.Equal(33u, (uint)MapType.Arena);
     }
 }

@@ -1,4 +1,4 @@
-namespace SharpBpf.Objects;
+namespace SharpBpf;
 
 /// <summary>BPF attach types, numbered as the kernel's <c>enum bpf_attach_type</c> (used as a program's expected attach type).</summary>
 public enum AttachType : uint
@@ -50,7 +50,7 @@ public enum AttachType : uint
     /// <summary>BPF_CGROUP_SETSOCKOPT.</summary>
     CgroupSetsockopt = 22,
     /// <summary>BPF_TRACE_RAW_TP.</summary>
-    TraceRawTp = 23,
+    TraceRawTracepoint = 23,
     /// <summary>BPF_TRACE_FENTRY.</summary>
     TraceFentry = 24,
     /// <summary>BPF_TRACE_FEXIT.</summary>
@@ -70,11 +70,11 @@ public enum AttachType : uint
     /// <summary>BPF_CGROUP_INET6_GETSOCKNAME.</summary>
     CgroupInet6Getsockname = 32,
     /// <summary>BPF_XDP_DEVMAP.</summary>
-    XdpDevmap = 33,
+    XdpDevMap = 33,
     /// <summary>BPF_CGROUP_INET_SOCK_RELEASE.</summary>
     CgroupInetSockRelease = 34,
     /// <summary>BPF_XDP_CPUMAP.</summary>
-    XdpCpumap = 35,
+    XdpCpuMap = 35,
     /// <summary>BPF_SK_LOOKUP.</summary>
     SkLookup = 36,
     /// <summary>BPF_XDP.</summary>

@@ -1,4 +1,4 @@
-namespace SharpBpf.Objects;
+namespace SharpBpf;
 
 /// <summary>BPF program types, numbered as the kernel's <c>enum bpf_prog_type</c>.</summary>
 public enum ProgramType : uint
@@ -60,7 +60,7 @@ public enum ProgramType : uint
     /// <summary>BPF_PROG_TYPE_STRUCT_OPS: an implementation of a kernel struct_ops member.</summary>
     StructOps = 27,
     /// <summary>BPF_PROG_TYPE_EXT: a freplace extension.</summary>
-    Ext = 28,
+    Extension = 28,
     /// <summary>BPF_PROG_TYPE_LSM: an LSM hook.</summary>
     Lsm = 29,
     /// <summary>BPF_PROG_TYPE_SK_LOOKUP: a socket lookup program.</summary>
