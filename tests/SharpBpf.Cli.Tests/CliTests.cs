@@ -35,6 +35,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ConformanceRunsOnTheJitToo()
+    {
+        var (code, output, _) = Run("conformance", "--engine", "jit");
+        Assert.Equal(0, code);
+        Assert.Matches(@"\d+ passed, 0 failed$", output.TrimEnd());
+    }
+
+    [Fact]
+    public void UnknownEngineIsRejected()
+    {
+        var (code, _, error) = Run("conformance", "--engine", "warp");
+        Assert.NotEqual(0, code);
+        Assert.Contains("warp", error);
+    }
+
+    [Fact]
     public void ConformanceReportsFailuresWithExpectedAndActual()
     {
         string good = Write("good.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n");

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using SharpBpf.Isa;
+using SharpBpf.Jit;
+using SharpBpf.Runtime;
 
 namespace SharpBpf.Cli.Commands;
 
@@ -16,7 +18,14 @@ internal static class CommonOptions
 
     public static Option<string> Engine() => new Option<string>("--engine")
     {
-        Description = "The engine that runs programs.",
+        Description = "The engine that runs programs: the interpreter or the JIT (both checked).",
         DefaultValueFactory = _ => "interpreter",
-    }.AcceptOnlyFromAmong("interpreter");
+    }.AcceptOnlyFromAmong("interpreter", "jit");
+
+    /// <summary>Builds the chosen engine for a program.</summary>
+    public static Func<BpfProgram, ExecutableProgram> Engine(string name) => name switch
+    {
+        "jit" => program => new JittedProgram(program),
+        _ => program => new Interpreter(program),
+    };
 }

@@ -26,7 +26,7 @@ internal static class ConformanceCommand
             var output = parse.InvocationConfiguration.Output;
             var requested = parse.GetValue(paths) ?? [];
             var cases = requested.Length == 0 ? BuiltInCases() : ExpandPaths(requested).Select(LoadCase);
-            Func<BpfProgram, ExecutableProgram> prepare = program => new Interpreter(program);
+            var prepare = CommonOptions.Engine(parse.GetValue(engine)!);
             int passed = 0, failed = 0;
             foreach (var (name, testCase, formatError) in cases)
             {

@@ -17,10 +17,11 @@ internal static class ConformancePluginCommand
         var memory = new Argument<string?>("MEMORY_HEX") { Description = "The input memory, as hex bytes.", Arity = ArgumentArity.ZeroOrOne };
         var program = new Option<string?>("--program") { Description = "The program bytes as hex (default: read from standard input)." };
         var debug = new Option<bool>("--debug") { Description = "Print the disassembly on standard error." };
+        var engine = CommonOptions.Engine();
         var elf = new Option<bool>("--elf") { Description = "Accepted for compatibility; ELF input is not supported by this verb." };
         var command = new Command("conformance-plugin", "Run one program for the bpf_conformance runner (plugin protocol).")
         {
-            memory, program, debug, elf,
+            memory, program, debug, elf, engine,
         };
         command.SetAction(parse =>
         {
@@ -43,7 +44,7 @@ internal static class ConformancePluginCommand
                     error.Write(Isa.Formatting.Disassembler.Disassemble(bpf.Instructions));
                 }
 
-                ulong r0 = ConformanceRunner.Execute(new Interpreter(bpf), input);
+                ulong r0 = ConformanceRunner.Execute(CommonOptions.Engine(parse.GetValue(engine)!)(bpf), input);
                 output.WriteLine(r0.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
                 return 0;
             }

@@ -88,332 +88,330 @@ public sealed class Interpreter : ExecutableProgram
 
         // The code array is pinned for the image's lifetime, and the context keeps the image alive during the run.
         ulong* code = (ulong*)image.CodeAddress;
+        while (true)
         {
-            while (true)
+            if (--budget < 0)
             {
-                if (--budget < 0)
+                throw BudgetFault(context, pc, code[pc]);
+            }
+
+            ulong raw = code[pc];
+            int dst = (int)(raw >> 8) & 0x0f;
+            int src = (int)(raw >> 12) & 0x0f;
+            int off = (short)(raw >> 16);
+            int imm = (int)(raw >> 32);
+            ulong simm = (ulong)(long)imm;
+            pc++;
+            switch ((byte)raw)
+            {
+                // ---- 64-bit arithmetic ----
+                case 0x07: reg[dst] += simm; break;
+                case 0x0f: reg[dst] += reg[src]; break;
+                case 0x17: reg[dst] -= simm; break;
+                case 0x1f: reg[dst] -= reg[src]; break;
+                case 0x27: reg[dst] *= simm; break;
+                case 0x2f: reg[dst] *= reg[src]; break;
+                case 0x37: reg[dst] = Div64(reg[dst], simm, (short)off); break;
+                case 0x3f: reg[dst] = Div64(reg[dst], reg[src], (short)off); break;
+                case 0x47: reg[dst] |= simm; break;
+                case 0x4f: reg[dst] |= reg[src]; break;
+                case 0x57: reg[dst] &= simm; break;
+                case 0x5f: reg[dst] &= reg[src]; break;
+                case 0x67: reg[dst] <<= imm & 63; break;
+                case 0x6f: reg[dst] <<= (int)(reg[src] & 63); break;
+                case 0x77: reg[dst] >>= imm & 63; break;
+                case 0x7f: reg[dst] >>= (int)(reg[src] & 63); break;
+                case 0x87: reg[dst] = 0 - reg[dst]; break;
+                case 0x97: reg[dst] = Mod64(reg[dst], simm, (short)off); break;
+                case 0x9f: reg[dst] = Mod64(reg[dst], reg[src], (short)off); break;
+                case 0xa7: reg[dst] ^= simm; break;
+                case 0xaf: reg[dst] ^= reg[src]; break;
+                case 0xb7: reg[dst] = simm; break;
+                case 0xbf: reg[dst] = off == 0 ? reg[src] : MovSx64(reg[src], (short)off); break;
+                case 0xc7: reg[dst] = (ulong)((long)reg[dst] >> (imm & 63)); break;
+                case 0xcf: reg[dst] = (ulong)((long)reg[dst] >> (int)(reg[src] & 63)); break;
+                case 0xd7: reg[dst] = Swap(reg[dst], imm); break;
+
+                // ---- 32-bit arithmetic: results zero-extended ----
+                case 0x04: reg[dst] = (uint)reg[dst] + (uint)imm; break;
+                case 0x0c: reg[dst] = (uint)reg[dst] + (uint)reg[src]; break;
+                case 0x14: reg[dst] = (uint)reg[dst] - (uint)imm; break;
+                case 0x1c: reg[dst] = (uint)reg[dst] - (uint)reg[src]; break;
+                case 0x24: reg[dst] = (uint)reg[dst] * (uint)imm; break;
+                case 0x2c: reg[dst] = (uint)reg[dst] * (uint)reg[src]; break;
+                case 0x34: reg[dst] = Div32((uint)reg[dst], (uint)imm, (short)off); break;
+                case 0x3c: reg[dst] = Div32((uint)reg[dst], (uint)reg[src], (short)off); break;
+                case 0x44: reg[dst] = (uint)reg[dst] | (uint)imm; break;
+                case 0x4c: reg[dst] = (uint)reg[dst] | (uint)reg[src]; break;
+                case 0x54: reg[dst] = (uint)reg[dst] & (uint)imm; break;
+                case 0x5c: reg[dst] = (uint)reg[dst] & (uint)reg[src]; break;
+                case 0x64: reg[dst] = (uint)reg[dst] << (imm & 31); break;
+                case 0x6c: reg[dst] = (uint)reg[dst] << (int)(reg[src] & 31); break;
+                case 0x74: reg[dst] = (uint)reg[dst] >> (imm & 31); break;
+                case 0x7c: reg[dst] = (uint)reg[dst] >> (int)(reg[src] & 31); break;
+                case 0x84: reg[dst] = 0u - (uint)reg[dst]; break;
+                case 0x94: reg[dst] = Mod32((uint)reg[dst], (uint)imm, (short)off); break;
+                case 0x9c: reg[dst] = Mod32((uint)reg[dst], (uint)reg[src], (short)off); break;
+                case 0xa4: reg[dst] = (uint)reg[dst] ^ (uint)imm; break;
+                case 0xac: reg[dst] = (uint)reg[dst] ^ (uint)reg[src]; break;
+                case 0xb4: reg[dst] = (uint)imm; break;
+                case 0xbc: reg[dst] = MovSx32(reg[src], (short)off); break;
+                case 0xc4: reg[dst] = (uint)((int)reg[dst] >> (imm & 31)); break;
+                case 0xcc: reg[dst] = (uint)((int)reg[dst] >> (int)(reg[src] & 31)); break;
+                case 0xd4: reg[dst] = ToLittleEndian(reg[dst], imm); break;
+                case 0xdc: reg[dst] = Swap(reg[dst], imm); break;
+
+                // ---- 64-bit jumps ----
+                case 0x05: pc += off; break;
+                case 0x15: if (reg[dst] == simm) { pc += off; } break;
+                case 0x1d: if (reg[dst] == reg[src]) { pc += off; } break;
+                case 0x25: if (reg[dst] > simm) { pc += off; } break;
+                case 0x2d: if (reg[dst] > reg[src]) { pc += off; } break;
+                case 0x35: if (reg[dst] >= simm) { pc += off; } break;
+                case 0x3d: if (reg[dst] >= reg[src]) { pc += off; } break;
+                case 0x45: if ((reg[dst] & simm) != 0) { pc += off; } break;
+                case 0x4d: if ((reg[dst] & reg[src]) != 0) { pc += off; } break;
+                case 0x55: if (reg[dst] != simm) { pc += off; } break;
+                case 0x5d: if (reg[dst] != reg[src]) { pc += off; } break;
+                case 0x65: if ((long)reg[dst] > imm) { pc += off; } break;
+                case 0x6d: if ((long)reg[dst] > (long)reg[src]) { pc += off; } break;
+                case 0x75: if ((long)reg[dst] >= imm) { pc += off; } break;
+                case 0x7d: if ((long)reg[dst] >= (long)reg[src]) { pc += off; } break;
+                case 0xa5: if (reg[dst] < simm) { pc += off; } break;
+                case 0xad: if (reg[dst] < reg[src]) { pc += off; } break;
+                case 0xb5: if (reg[dst] <= simm) { pc += off; } break;
+                case 0xbd: if (reg[dst] <= reg[src]) { pc += off; } break;
+                case 0xc5: if ((long)reg[dst] < imm) { pc += off; } break;
+                case 0xcd: if ((long)reg[dst] < (long)reg[src]) { pc += off; } break;
+                case 0xd5: if ((long)reg[dst] <= imm) { pc += off; } break;
+                case 0xdd: if ((long)reg[dst] <= (long)reg[src]) { pc += off; } break;
+
+                // ---- 32-bit jumps ----
+                case 0x06: pc += imm; break;
+                case 0x16: if ((uint)reg[dst] == (uint)imm) { pc += off; } break;
+                case 0x1e: if ((uint)reg[dst] == (uint)reg[src]) { pc += off; } break;
+                case 0x26: if ((uint)reg[dst] > (uint)imm) { pc += off; } break;
+                case 0x2e: if ((uint)reg[dst] > (uint)reg[src]) { pc += off; } break;
+                case 0x36: if ((uint)reg[dst] >= (uint)imm) { pc += off; } break;
+                case 0x3e: if ((uint)reg[dst] >= (uint)reg[src]) { pc += off; } break;
+                case 0x46: if (((uint)reg[dst] & (uint)imm) != 0) { pc += off; } break;
+                case 0x4e: if (((uint)reg[dst] & (uint)reg[src]) != 0) { pc += off; } break;
+                case 0x56: if ((uint)reg[dst] != (uint)imm) { pc += off; } break;
+                case 0x5e: if ((uint)reg[dst] != (uint)reg[src]) { pc += off; } break;
+                case 0x66: if ((int)reg[dst] > imm) { pc += off; } break;
+                case 0x6e: if ((int)reg[dst] > (int)reg[src]) { pc += off; } break;
+                case 0x76: if ((int)reg[dst] >= imm) { pc += off; } break;
+                case 0x7e: if ((int)reg[dst] >= (int)reg[src]) { pc += off; } break;
+                case 0xa6: if ((uint)reg[dst] < (uint)imm) { pc += off; } break;
+                case 0xae: if ((uint)reg[dst] < (uint)reg[src]) { pc += off; } break;
+                case 0xb6: if ((uint)reg[dst] <= (uint)imm) { pc += off; } break;
+                case 0xbe: if ((uint)reg[dst] <= (uint)reg[src]) { pc += off; } break;
+                case 0xc6: if ((int)reg[dst] < imm) { pc += off; } break;
+                case 0xce: if ((int)reg[dst] < (int)reg[src]) { pc += off; } break;
+                case 0xd6: if ((int)reg[dst] <= imm) { pc += off; } break;
+                case 0xde: if ((int)reg[dst] <= (int)reg[src]) { pc += off; } break;
+
+                // ---- loads (zero- and sign-extending) ----
+                case 0x71:
                 {
-                    throw BudgetFault(context, pc, code[pc]);
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 1) { cache.Load(context, budget, addr, 1, pc - 1); }
+                    reg[dst] = *(byte*)addr;
+                    break;
                 }
 
-                ulong raw = code[pc];
-                int dst = (int)(raw >> 8) & 0x0f;
-                int src = (int)(raw >> 12) & 0x0f;
-                int off = (short)(raw >> 16);
-                int imm = (int)(raw >> 32);
-                ulong simm = (ulong)(long)imm;
-                pc++;
-                switch ((byte)raw)
+                case 0x69:
                 {
-                    // ---- 64-bit arithmetic ----
-                    case 0x07: reg[dst] += simm; break;
-                    case 0x0f: reg[dst] += reg[src]; break;
-                    case 0x17: reg[dst] -= simm; break;
-                    case 0x1f: reg[dst] -= reg[src]; break;
-                    case 0x27: reg[dst] *= simm; break;
-                    case 0x2f: reg[dst] *= reg[src]; break;
-                    case 0x37: reg[dst] = Div64(reg[dst], simm, (short)off); break;
-                    case 0x3f: reg[dst] = Div64(reg[dst], reg[src], (short)off); break;
-                    case 0x47: reg[dst] |= simm; break;
-                    case 0x4f: reg[dst] |= reg[src]; break;
-                    case 0x57: reg[dst] &= simm; break;
-                    case 0x5f: reg[dst] &= reg[src]; break;
-                    case 0x67: reg[dst] <<= imm & 63; break;
-                    case 0x6f: reg[dst] <<= (int)(reg[src] & 63); break;
-                    case 0x77: reg[dst] >>= imm & 63; break;
-                    case 0x7f: reg[dst] >>= (int)(reg[src] & 63); break;
-                    case 0x87: reg[dst] = 0 - reg[dst]; break;
-                    case 0x97: reg[dst] = Mod64(reg[dst], simm, (short)off); break;
-                    case 0x9f: reg[dst] = Mod64(reg[dst], reg[src], (short)off); break;
-                    case 0xa7: reg[dst] ^= simm; break;
-                    case 0xaf: reg[dst] ^= reg[src]; break;
-                    case 0xb7: reg[dst] = simm; break;
-                    case 0xbf: reg[dst] = off == 0 ? reg[src] : MovSx64(reg[src], (short)off); break;
-                    case 0xc7: reg[dst] = (ulong)((long)reg[dst] >> (imm & 63)); break;
-                    case 0xcf: reg[dst] = (ulong)((long)reg[dst] >> (int)(reg[src] & 63)); break;
-                    case 0xd7: reg[dst] = Swap(reg[dst], imm); break;
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 2) { cache.Load(context, budget, addr, 2, pc - 1); }
+                    reg[dst] = Unsafe.ReadUnaligned<ushort>((void*)addr);
+                    break;
+                }
 
-                    // ---- 32-bit arithmetic: results zero-extended ----
-                    case 0x04: reg[dst] = (uint)reg[dst] + (uint)imm; break;
-                    case 0x0c: reg[dst] = (uint)reg[dst] + (uint)reg[src]; break;
-                    case 0x14: reg[dst] = (uint)reg[dst] - (uint)imm; break;
-                    case 0x1c: reg[dst] = (uint)reg[dst] - (uint)reg[src]; break;
-                    case 0x24: reg[dst] = (uint)reg[dst] * (uint)imm; break;
-                    case 0x2c: reg[dst] = (uint)reg[dst] * (uint)reg[src]; break;
-                    case 0x34: reg[dst] = Div32((uint)reg[dst], (uint)imm, (short)off); break;
-                    case 0x3c: reg[dst] = Div32((uint)reg[dst], (uint)reg[src], (short)off); break;
-                    case 0x44: reg[dst] = (uint)reg[dst] | (uint)imm; break;
-                    case 0x4c: reg[dst] = (uint)reg[dst] | (uint)reg[src]; break;
-                    case 0x54: reg[dst] = (uint)reg[dst] & (uint)imm; break;
-                    case 0x5c: reg[dst] = (uint)reg[dst] & (uint)reg[src]; break;
-                    case 0x64: reg[dst] = (uint)reg[dst] << (imm & 31); break;
-                    case 0x6c: reg[dst] = (uint)reg[dst] << (int)(reg[src] & 31); break;
-                    case 0x74: reg[dst] = (uint)reg[dst] >> (imm & 31); break;
-                    case 0x7c: reg[dst] = (uint)reg[dst] >> (int)(reg[src] & 31); break;
-                    case 0x84: reg[dst] = 0u - (uint)reg[dst]; break;
-                    case 0x94: reg[dst] = Mod32((uint)reg[dst], (uint)imm, (short)off); break;
-                    case 0x9c: reg[dst] = Mod32((uint)reg[dst], (uint)reg[src], (short)off); break;
-                    case 0xa4: reg[dst] = (uint)reg[dst] ^ (uint)imm; break;
-                    case 0xac: reg[dst] = (uint)reg[dst] ^ (uint)reg[src]; break;
-                    case 0xb4: reg[dst] = (uint)imm; break;
-                    case 0xbc: reg[dst] = MovSx32(reg[src], (short)off); break;
-                    case 0xc4: reg[dst] = (uint)((int)reg[dst] >> (imm & 31)); break;
-                    case 0xcc: reg[dst] = (uint)((int)reg[dst] >> (int)(reg[src] & 31)); break;
-                    case 0xd4: reg[dst] = ToLittleEndian(reg[dst], imm); break;
-                    case 0xdc: reg[dst] = Swap(reg[dst], imm); break;
+                case 0x61:
+                {
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 4) { cache.Load(context, budget, addr, 4, pc - 1); }
+                    reg[dst] = Unsafe.ReadUnaligned<uint>((void*)addr);
+                    break;
+                }
 
-                    // ---- 64-bit jumps ----
-                    case 0x05: pc += off; break;
-                    case 0x15: if (reg[dst] == simm) { pc += off; } break;
-                    case 0x1d: if (reg[dst] == reg[src]) { pc += off; } break;
-                    case 0x25: if (reg[dst] > simm) { pc += off; } break;
-                    case 0x2d: if (reg[dst] > reg[src]) { pc += off; } break;
-                    case 0x35: if (reg[dst] >= simm) { pc += off; } break;
-                    case 0x3d: if (reg[dst] >= reg[src]) { pc += off; } break;
-                    case 0x45: if ((reg[dst] & simm) != 0) { pc += off; } break;
-                    case 0x4d: if ((reg[dst] & reg[src]) != 0) { pc += off; } break;
-                    case 0x55: if (reg[dst] != simm) { pc += off; } break;
-                    case 0x5d: if (reg[dst] != reg[src]) { pc += off; } break;
-                    case 0x65: if ((long)reg[dst] > imm) { pc += off; } break;
-                    case 0x6d: if ((long)reg[dst] > (long)reg[src]) { pc += off; } break;
-                    case 0x75: if ((long)reg[dst] >= imm) { pc += off; } break;
-                    case 0x7d: if ((long)reg[dst] >= (long)reg[src]) { pc += off; } break;
-                    case 0xa5: if (reg[dst] < simm) { pc += off; } break;
-                    case 0xad: if (reg[dst] < reg[src]) { pc += off; } break;
-                    case 0xb5: if (reg[dst] <= simm) { pc += off; } break;
-                    case 0xbd: if (reg[dst] <= reg[src]) { pc += off; } break;
-                    case 0xc5: if ((long)reg[dst] < imm) { pc += off; } break;
-                    case 0xcd: if ((long)reg[dst] < (long)reg[src]) { pc += off; } break;
-                    case 0xd5: if ((long)reg[dst] <= imm) { pc += off; } break;
-                    case 0xdd: if ((long)reg[dst] <= (long)reg[src]) { pc += off; } break;
+                case 0x79:
+                {
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 8) { cache.Load(context, budget, addr, 8, pc - 1); }
+                    reg[dst] = Unsafe.ReadUnaligned<ulong>((void*)addr);
+                    break;
+                }
 
-                    // ---- 32-bit jumps ----
-                    case 0x06: pc += imm; break;
-                    case 0x16: if ((uint)reg[dst] == (uint)imm) { pc += off; } break;
-                    case 0x1e: if ((uint)reg[dst] == (uint)reg[src]) { pc += off; } break;
-                    case 0x26: if ((uint)reg[dst] > (uint)imm) { pc += off; } break;
-                    case 0x2e: if ((uint)reg[dst] > (uint)reg[src]) { pc += off; } break;
-                    case 0x36: if ((uint)reg[dst] >= (uint)imm) { pc += off; } break;
-                    case 0x3e: if ((uint)reg[dst] >= (uint)reg[src]) { pc += off; } break;
-                    case 0x46: if (((uint)reg[dst] & (uint)imm) != 0) { pc += off; } break;
-                    case 0x4e: if (((uint)reg[dst] & (uint)reg[src]) != 0) { pc += off; } break;
-                    case 0x56: if ((uint)reg[dst] != (uint)imm) { pc += off; } break;
-                    case 0x5e: if ((uint)reg[dst] != (uint)reg[src]) { pc += off; } break;
-                    case 0x66: if ((int)reg[dst] > imm) { pc += off; } break;
-                    case 0x6e: if ((int)reg[dst] > (int)reg[src]) { pc += off; } break;
-                    case 0x76: if ((int)reg[dst] >= imm) { pc += off; } break;
-                    case 0x7e: if ((int)reg[dst] >= (int)reg[src]) { pc += off; } break;
-                    case 0xa6: if ((uint)reg[dst] < (uint)imm) { pc += off; } break;
-                    case 0xae: if ((uint)reg[dst] < (uint)reg[src]) { pc += off; } break;
-                    case 0xb6: if ((uint)reg[dst] <= (uint)imm) { pc += off; } break;
-                    case 0xbe: if ((uint)reg[dst] <= (uint)reg[src]) { pc += off; } break;
-                    case 0xc6: if ((int)reg[dst] < imm) { pc += off; } break;
-                    case 0xce: if ((int)reg[dst] < (int)reg[src]) { pc += off; } break;
-                    case 0xd6: if ((int)reg[dst] <= imm) { pc += off; } break;
-                    case 0xde: if ((int)reg[dst] <= (int)reg[src]) { pc += off; } break;
+                case 0x91:
+                {
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 1) { cache.Load(context, budget, addr, 1, pc - 1); }
+                    reg[dst] = (ulong)(long)*(sbyte*)addr;
+                    break;
+                }
 
-                    // ---- loads (zero- and sign-extending) ----
-                    case 0x71:
+                case 0x89:
+                {
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 2) { cache.Load(context, budget, addr, 2, pc - 1); }
+                    reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)addr);
+                    break;
+                }
+
+                case 0x81:
+                {
+                    ulong addr = reg[src] + (ulong)(long)off;
+                    if (addr - cache.ReadStart > cache.ReadLength - 4) { cache.Load(context, budget, addr, 4, pc - 1); }
+                    reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)addr);
+                    break;
+                }
+
+                // ---- stores: ST takes the immediate, STX the source register ----
+                case 0x72:
+                case 0x73:
+                {
+                    ulong addr = reg[dst] + (ulong)(long)off;
+                    if (addr - cache.WriteStart > cache.WriteLength - 1) { cache.Store(context, budget, addr, 1, MemoryAccess.Write, pc - 1); }
+                    *(byte*)addr = (byte)((raw & 1) != 0 ? reg[src] : simm);
+                    break;
+                }
+
+                case 0x6a:
+                case 0x6b:
+                {
+                    ulong addr = reg[dst] + (ulong)(long)off;
+                    if (addr - cache.WriteStart > cache.WriteLength - 2) { cache.Store(context, budget, addr, 2, MemoryAccess.Write, pc - 1); }
+                    Unsafe.WriteUnaligned((void*)addr, (ushort)((raw & 1) != 0 ? reg[src] : simm));
+                    break;
+                }
+
+                case 0x62:
+                case 0x63:
+                {
+                    ulong addr = reg[dst] + (ulong)(long)off;
+                    if (addr - cache.WriteStart > cache.WriteLength - 4) { cache.Store(context, budget, addr, 4, MemoryAccess.Write, pc - 1); }
+                    Unsafe.WriteUnaligned((void*)addr, (uint)((raw & 1) != 0 ? reg[src] : simm));
+                    break;
+                }
+
+                case 0x7a:
+                case 0x7b:
+                {
+                    ulong addr = reg[dst] + (ulong)(long)off;
+                    if (addr - cache.WriteStart > cache.WriteLength - 8) { cache.Store(context, budget, addr, 8, MemoryAccess.Write, pc - 1); }
+                    Unsafe.WriteUnaligned((void*)addr, (raw & 1) != 0 ? reg[src] : simm);
+                    break;
+                }
+
+                // ---- atomics ----
+                case 0xc3:
+                case 0xdb:
+                {
+                    ulong addr = reg[dst] + (ulong)(long)off;
+                    int size = (byte)raw == 0xdb ? 8 : 4;
+                    if (addr - cache.WriteStart > cache.WriteLength - (ulong)size) { cache.Store(context, budget, addr, size, MemoryAccess.ReadWrite, pc - 1); }
+                    if ((addr & (ulong)(size - 1)) != 0)
                     {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 1) { cache.Load(context, budget, addr, 1, pc - 1); }
-                        reg[dst] = *(byte*)addr;
+                        throw MisalignedFault(context, budget, pc - 1, addr, size);
+                    }
+
+                    if (size == 8)
+                    {
+                        Atomic64(reg, src, imm, (ulong*)addr);
+                    }
+                    else
+                    {
+                        Atomic32(reg, src, imm, (uint*)addr);
+                    }
+
+                    break;
+                }
+
+                // ---- 64-bit immediate ----
+                case 0x18:
+                    reg[dst] = context.RunningImage!.Imm64(pc - 1);
+                    pc++;
+                    break;
+
+                // ---- legacy packet loads ----
+                case 0x20:
+                case 0x28:
+                case 0x30:
+                case 0x40:
+                case 0x48:
+                case 0x50:
+                {
+                    if (!LegacyLoad(context, budget, pc - 1, raw, reg))
+                    {
+                        // The kernel ends the program with r0 = 0 on an out-of-bounds legacy load.
+                        context.InstructionsExecuted = context.RunBudget - budget;
+                        return 0;
+                    }
+
+                    break;
+                }
+
+                // ---- calls and exit ----
+                case 0x85:
+                    if (src == (int)CallKind.Local)
+                    {
+                        PushFrame(context, budget, ref calls, reg, pc);
+                        pc += imm;
                         break;
                     }
 
-                    case 0x69:
+                    if (src != (int)CallKind.Helper)
                     {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 2) { cache.Load(context, budget, addr, 2, pc - 1); }
-                        reg[dst] = Unsafe.ReadUnaligned<ushort>((void*)addr);
-                        break;
+                        throw KfuncFault(context, budget, pc - 1, imm);
                     }
 
-                    case 0x61:
+                    if (CallHelper(context, budget, pc - 1, (uint)imm, reg, missing: FaultKind.UnknownHelper))
                     {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 4) { cache.Load(context, budget, addr, 4, pc - 1); }
-                        reg[dst] = Unsafe.ReadUnaligned<uint>((void*)addr);
-                        break;
+                        return context.StopValue;
                     }
 
-                    case 0x79:
+                    cache.Reset(context.Stack); // a helper may have changed the regions
+                    break;
+                case 0x8d:
+                {
+                    ulong target = reg[dst];
+                    if (context.Helpers.Find((long)target) is not null)
                     {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 8) { cache.Load(context, budget, addr, 8, pc - 1); }
-                        reg[dst] = Unsafe.ReadUnaligned<ulong>((void*)addr);
-                        break;
-                    }
-
-                    case 0x91:
-                    {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 1) { cache.Load(context, budget, addr, 1, pc - 1); }
-                        reg[dst] = (ulong)(long)*(sbyte*)addr;
-                        break;
-                    }
-
-                    case 0x89:
-                    {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 2) { cache.Load(context, budget, addr, 2, pc - 1); }
-                        reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)addr);
-                        break;
-                    }
-
-                    case 0x81:
-                    {
-                        ulong addr = reg[src] + (ulong)(long)off;
-                        if (addr - cache.ReadStart > cache.ReadLength - 4) { cache.Load(context, budget, addr, 4, pc - 1); }
-                        reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)addr);
-                        break;
-                    }
-
-                    // ---- stores: ST takes the immediate, STX the source register ----
-                    case 0x72:
-                    case 0x73:
-                    {
-                        ulong addr = reg[dst] + (ulong)(long)off;
-                        if (addr - cache.WriteStart > cache.WriteLength - 1) { cache.Store(context, budget, addr, 1, MemoryAccess.Write, pc - 1); }
-                        *(byte*)addr = (byte)((raw & 1) != 0 ? reg[src] : simm);
-                        break;
-                    }
-
-                    case 0x6a:
-                    case 0x6b:
-                    {
-                        ulong addr = reg[dst] + (ulong)(long)off;
-                        if (addr - cache.WriteStart > cache.WriteLength - 2) { cache.Store(context, budget, addr, 2, MemoryAccess.Write, pc - 1); }
-                        Unsafe.WriteUnaligned((void*)addr, (ushort)((raw & 1) != 0 ? reg[src] : simm));
-                        break;
-                    }
-
-                    case 0x62:
-                    case 0x63:
-                    {
-                        ulong addr = reg[dst] + (ulong)(long)off;
-                        if (addr - cache.WriteStart > cache.WriteLength - 4) { cache.Store(context, budget, addr, 4, MemoryAccess.Write, pc - 1); }
-                        Unsafe.WriteUnaligned((void*)addr, (uint)((raw & 1) != 0 ? reg[src] : simm));
-                        break;
-                    }
-
-                    case 0x7a:
-                    case 0x7b:
-                    {
-                        ulong addr = reg[dst] + (ulong)(long)off;
-                        if (addr - cache.WriteStart > cache.WriteLength - 8) { cache.Store(context, budget, addr, 8, MemoryAccess.Write, pc - 1); }
-                        Unsafe.WriteUnaligned((void*)addr, (raw & 1) != 0 ? reg[src] : simm);
-                        break;
-                    }
-
-                    // ---- atomics ----
-                    case 0xc3:
-                    case 0xdb:
-                    {
-                        ulong addr = reg[dst] + (ulong)(long)off;
-                        int size = (byte)raw == 0xdb ? 8 : 4;
-                        if (addr - cache.WriteStart > cache.WriteLength - (ulong)size) { cache.Store(context, budget, addr, size, MemoryAccess.ReadWrite, pc - 1); }
-                        if ((addr & (ulong)(size - 1)) != 0)
-                        {
-                            throw MisalignedFault(context, budget, pc - 1, addr, size);
-                        }
-
-                        if (size == 8)
-                        {
-                            Atomic64(reg, src, imm, (ulong*)addr);
-                        }
-                        else
-                        {
-                            Atomic32(reg, src, imm, (uint*)addr);
-                        }
-
-                        break;
-                    }
-
-                    // ---- 64-bit immediate ----
-                    case 0x18:
-                        reg[dst] = context.RunningImage!.Imm64(pc - 1);
-                        pc++;
-                        break;
-
-                    // ---- legacy packet loads ----
-                    case 0x20:
-                    case 0x28:
-                    case 0x30:
-                    case 0x40:
-                    case 0x48:
-                    case 0x50:
-                    {
-                        if (!LegacyLoad(context, budget, pc - 1, raw, reg))
-                        {
-                            // The kernel ends the program with r0 = 0 on an out-of-bounds legacy load.
-                            context.InstructionsExecuted = context.RunBudget - budget;
-                            return 0;
-                        }
-
-                        break;
-                    }
-
-                    // ---- calls and exit ----
-                    case 0x85:
-                        if (src == (int)CallKind.Local)
-                        {
-                            PushFrame(context, budget, ref calls, reg, pc);
-                            pc += imm;
-                            break;
-                        }
-
-                        if (src != (int)CallKind.Helper)
-                        {
-                            throw KfuncFault(context, budget, pc - 1, imm);
-                        }
-
-                        if (CallHelper(context, budget, pc - 1, (uint)imm, reg, missing: FaultKind.UnknownHelper))
+                        if (CallHelper(context, budget, pc - 1, target, reg, missing: FaultKind.UnknownHelper))
                         {
                             return context.StopValue;
                         }
 
-                        cache.Reset(context.Stack); // a helper may have changed the regions
-                        break;
-                    case 0x8d:
-                    {
-                        ulong target = reg[dst];
-                        if (context.Helpers.Find((long)target) is not null)
-                        {
-                            if (CallHelper(context, budget, pc - 1, target, reg, missing: FaultKind.UnknownHelper))
-                            {
-                                return context.StopValue;
-                            }
-
-                            cache.Reset(context.Stack);
-                            break;
-                        }
-
-                        int function = context.RunningImage!.FunctionAt(target);
-                        if (function < 0)
-                        {
-                            throw CallxFault(context, budget, pc - 1, dst, target);
-                        }
-
-                        PushFrame(context, budget, ref calls, reg, pc);
-                        pc = function;
+                        cache.Reset(context.Stack);
                         break;
                     }
 
-                    case 0x95:
-                        if (calls.Depth == 0)
-                        {
-                            context.InstructionsExecuted = context.RunBudget - budget;
-                            return reg[0];
-                        }
+                    int function = context.RunningImage!.FunctionAt(target);
+                    if (function < 0)
+                    {
+                        throw CallxFault(context, budget, pc - 1, dst, target);
+                    }
 
-                        pc = PopFrame(context, ref calls, reg);
-                        break;
-
-                    default:
-                        // Unreachable for a validated program.
-                        throw UnknownOpcodeFault(context, budget, pc - 1, (byte)raw);
+                    PushFrame(context, budget, ref calls, reg, pc);
+                    pc = function;
+                    break;
                 }
+
+                case 0x95:
+                    if (calls.Depth == 0)
+                    {
+                        context.InstructionsExecuted = context.RunBudget - budget;
+                        return reg[0];
+                    }
+
+                    pc = PopFrame(context, ref calls, reg);
+                    break;
+
+                default:
+                    // Unreachable for a validated program.
+                    throw UnknownOpcodeFault(context, budget, pc - 1, (byte)raw);
             }
         }
     }
