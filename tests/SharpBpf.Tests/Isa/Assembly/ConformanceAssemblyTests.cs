@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Testing;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -31,9 +32,9 @@ public class ConformanceAssemblyTests
     }
 
     private static string[] CaseFiles() =>
-        [.. Directory.GetFiles(AssemblyTestPaths.ConformanceDirectory!, "*.data").Order(StringComparer.Ordinal)];
+        [.. Directory.GetFiles(SharedData.Folder("conformance")!, "*.data").Order(StringComparer.Ordinal)];
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void EveryCaseAssemblesInBothDetectionModes_AndPassesStructuralValidation()
     {
         var files = CaseFiles();
@@ -61,7 +62,7 @@ public class ConformanceAssemblyTests
         Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void RawSectionsMatchTheAssembledBytes()
     {
         int checkedFiles = 0;
@@ -93,11 +94,11 @@ public class ConformanceAssemblyTests
         Assert.True(checkedFiles > 0);
     }
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void KnownCasesAssembleToHandCheckedEncodings()
     {
         // lock_cmpxchg.data style: "lock cmpxchg [%r10-8], %r1" is STX|ATOMIC|DW, imm 0xf1.
-        var dir = AssemblyTestPaths.ConformanceDirectory!;
+        var dir = SharedData.Folder("conformance")!;
         var program = Assembler.Assemble(AsmSection(Path.Combine(dir, "lock_cmpxchg.data")));
         Assert.Contains(new Instruction(0xdb, 10, 1, -8, 0xf1), program);
 

@@ -1,5 +1,7 @@
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -12,7 +14,7 @@ public class UbpfFixtureTests
     /// <summary>Fixture rows "first&lt;TAB&gt;second", returned as (second, first).</summary>
     private static IEnumerable<(string Second, string First)> ReadFixture(string name)
     {
-        foreach (var line in File.ReadLines(AssemblyTestPaths.Fixture(name)))
+        foreach (var line in File.ReadLines(Fixtures.Path("asm", name)))
         {
             if (line.Length == 0 || line[0] == '#')
             {
@@ -48,10 +50,10 @@ public class UbpfFixtureTests
     [Fact]
     public void FixtureCoversManyStatements() => Assert.True(Cases().Count > 250);
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void EveryConformanceCaseEncodesLikeBpfConformance()
     {
-        var dir = AssemblyTestPaths.ConformanceDirectory!;
+        var dir = SharedData.Folder("conformance")!;
         int compared = 0;
         foreach (var (hex, file) in ReadFixture("conformance-asm.txt"))
         {
