@@ -3,41 +3,20 @@ using System.Globalization;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
 using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
 /// <summary>Every bpf_conformance case in ../shared/conformance assembles.</summary>
 public class ConformanceAssemblyTests
 {
-    /// <summary>The lines of the "-- asm" section of a .data file.</summary>
-    private static string AsmSection(string path)
-    {
-        var lines = new List<string>();
-        bool inAsm = false;
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("-- ", StringComparison.Ordinal))
-            {
-                inAsm = line.Trim() == "-- asm";
-                continue;
-            }
-
-            if (inAsm)
-            {
-                lines.Add(line);
-            }
-        }
-
-        return string.Join('\n', lines);
-    }
-
-    private static string[] CaseFiles() =>
-        [.. Directory.GetFiles(SharedData.Folder("conformance")!, "*.data").Order(StringComparer.Ordinal)];
+    /// <summary>The "-- asm" section of a .data file.</summary>
+    private static string AsmSection(string path) => string.Join('\n', ConformanceFiles.Sections(path)["asm"]);
 
     [SharedFact("conformance")]
     public void EveryCaseAssemblesInBothDetectionModes_AndPassesStructuralValidation()
     {
-        var files = CaseFiles();
+        var files = ConformanceFiles.All();
         Assert.Equal(225, files.Length);
         var failures = new List<string>();
         foreach (var file in files)
@@ -66,19 +45,13 @@ public class ConformanceAssemblyTests
     public void RawSectionsMatchTheAssembledBytes()
     {
         int checkedFiles = 0;
-        foreach (var file in CaseFiles())
+        foreach (var file in ConformanceFiles.All())
         {
-            var lines = File.ReadAllLines(file);
-            int raw = Array.FindIndex(lines, l => l.Trim() == "-- raw");
-            if (raw < 0)
+            if (ConformanceFiles.Raw(file) is not { } expected)
             {
                 continue;
             }
 
-            var expected = lines.Skip(raw + 1).TakeWhile(l => !l.StartsWith("-- ", StringComparison.Ordinal))
-                .Where(l => l.Trim().Length > 0)
-                .Select(l => ulong.Parse(l.Trim()[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture))
-                .ToArray();
             var actual = Assembler.Assemble(AsmSection(file), AssemblySyntax.Ubpf)
                 .Select(i =>
                 {

@@ -59,9 +59,7 @@ public class UbpfFixtureTests
         {
             var path = Path.Combine(dir, file);
             Assert.True(File.Exists(path), $"{file} is in the fixture but not in {dir}");
-            var lines = File.ReadLines(path)
-                .SkipWhile(l => l.Trim() != "-- asm").Skip(1)
-                .TakeWhile(l => !l.StartsWith("-- ", StringComparison.Ordinal));
+            var lines = ConformanceFiles.Sections(path)["asm"];
             Assert.True(hex == Hex(Assembler.Assemble(string.Join('\n', lines))), $"{file} differs from bpf_conformance");
             compared++;
         }

@@ -2,33 +2,13 @@ using System.Globalization;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Formatting;
 using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Formatting;
 
 /// <summary>Checks the uBPF syntax against the human-written bpf_conformance assembly.</summary>
 public sealed class ConformanceDialectTests
 {
-    /// <summary>The sections of a .data file, by name, as lines.</summary>
-    private static Dictionary<string, List<string>> ReadSections(string path)
-    {
-        var sections = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        List<string>? current = null;
-        foreach (string line in File.ReadLines(path))
-        {
-            if (line.StartsWith("-- ", StringComparison.Ordinal))
-            {
-                current = [];
-                sections[line[3..].Trim()] = current;
-            }
-            else
-            {
-                current?.Add(line);
-            }
-        }
-
-        return sections;
-    }
-
     private static IEnumerable<string> AsmLines(List<string> lines) =>
         lines.Select(l => (l.Contains('#', StringComparison.Ordinal) ? l[..l.IndexOf('#', StringComparison.Ordinal)] : l).Trim())
              .Where(l => l.Length > 0);
@@ -37,16 +17,15 @@ public sealed class ConformanceDialectTests
     public void RawProgramsDisassembleToTheirAssembly()
     {
         int compared = 0;
-        foreach (string file in Directory.GetFiles(SharedData.Folder("conformance")!, "*.data"))
+        foreach (string file in ConformanceFiles.All())
         {
-            var sections = ReadSections(file);
-            if (!sections.TryGetValue("raw", out var raw) || !sections.TryGetValue("asm", out var asm))
+            var sections = ConformanceFiles.Sections(file);
+            if (ConformanceFiles.Raw(file) is not { } raw || !sections.TryGetValue("asm", out var asm))
             {
                 continue;
             }
 
-            var program = raw.Select(l => l.Trim()).Where(l => l.Length > 0)
-                .Select(l => ulong.Parse(l.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture))
+            var program = raw
                 .Select(value =>
                 {
                     byte[] bytes = new byte[Instruction.Size];
@@ -94,9 +73,9 @@ public sealed class ConformanceDialectTests
         string[] aliases = ["swap16", "swap32", "swap64"];
         var missing = new SortedSet<string>(StringComparer.Ordinal);
         int seen = 0;
-        foreach (string file in Directory.GetFiles(SharedData.Folder("conformance")!, "*.data"))
+        foreach (string file in ConformanceFiles.All())
         {
-            if (!ReadSections(file).TryGetValue("asm", out var asm))
+            if (!ConformanceFiles.Sections(file).TryGetValue("asm", out var asm))
             {
                 continue;
             }
