@@ -8,20 +8,52 @@ namespace SharpBpf.Tests.Elf;
 public sealed class BtfMapMalformationTests
 {
     /// <summary>An object with one map 'm' in .maps (of <paramref name="size"/> bytes) whose struct <paramref name="describe"/> builds.</summary>
-    private static byte[] ObjectWithMap(Func<BtfBuilder, int> describe, uint size = 32, bool withVariable = true, bool withBtf = true)
+    private static byte[] ObjectWithMap(Func<BtfBuilder, int> describe, uint size = 32, bool withVariable = true, bool withBtf = true) =>
+        ObjectWithMaps([("m", describe, size)], [], withVariable, withBtf);
+
+    /// <summary>
+    /// An object whose .maps holds the given maps one after the other, with <c>.rel.maps</c> relocations
+    /// (offset in .maps, index of the map symbol they point to).
+    /// </summary>
+    private static byte[] ObjectWithMaps(
+        (string Name, Func<BtfBuilder, int> Describe, uint Size)[] maps, (ulong Offset, int Map)[] slots, bool withVariable = true, bool withBtf = true)
     {
         var btf = new BtfBuilder();
-        int structId = describe(btf);
-        var variables = withVariable ? [new BtfVariableSectionInfo(btf.AddVariable("m", structId), 0, size)] : Array.Empty<BtfVariableSectionInfo>();
-        btf.AddDataSection(".maps", 0, variables);
+        var variables = new List<BtfVariableSectionInfo>();
+        uint total = 0;
+        foreach (var (name, describe, size) in maps)
+        {
+            int structId = describe(btf);
+            if (withVariable)
+            {
+                variables.Add(new BtfVariableSectionInfo(btf.AddVariable(name, structId), 0, size));
+            }
+
+            total += size;
+        }
+
+        btf.AddDataSection(".maps", 0, [.. variables]);
         var elf = new ElfBuilder();
-        int maps = elf.AddSection(".maps", ElfSectionType.ProgBits, ElfSectionFlags.Alloc | ElfSectionFlags.Write, new byte[size]);
+        int section = elf.AddSection(".maps", ElfSectionType.ProgBits, ElfSectionFlags.Alloc | ElfSectionFlags.Write, new byte[total]);
         if (withBtf)
         {
             elf.AddSection(".BTF", ElfSectionType.ProgBits, 0, btf.ToArray());
         }
 
-        elf.AddSymbol("m", maps, 0, size, ElfSymbolType.Object);
+        if (slots.Length > 0)
+        {
+            // Symbols are added in map order after the null symbol, so map i is symbol i + 1.
+            var entries = slots.Select(s => (s.Offset, s.Map + 1, BpfRelocationType.Bpf64_64));
+            elf.AddSection(".rel.maps", ElfSectionType.Relocations, 0, ElfBuilder.Relocations(entries), elf.SymbolTableIndex + 1, section, 16);
+        }
+
+        ulong offset = 0;
+        foreach (var (name, _, size) in maps)
+        {
+            elf.AddSymbol(name, section, offset, size, ElfSymbolType.Object);
+            offset += size;
+        }
+
         return elf.Build();
     }
 
@@ -110,4 +142,28 @@ public sealed class BtfMapMalformationTests
     [Fact]
     public void TheStructMustFitTheSymbol() =>
         Assert.Contains("only 8", Rejects(ObjectWithMap(b => b.AddStruct("", 16, Number(b, "type", 1, 0), Number(b, "max_entries", 1, 1)), size: 8)).Problem, StringComparison.Ordinal);
+
+    [Fact]
+    public void OnlyMapInMapsAndProgramArraysHaveSlotInitialisers()
+    {
+        Func<BtfBuilder, int> hash = b => b.AddStruct("", 32, Number(b, "type", 1, 0), Typed(b, "key", 4, 1), Typed(b, "value", 4, 2), Number(b, "max_entries", 1, 3));
+        var image = ObjectWithMaps([("m", hash, 32), ("t", hash, 32)], [(8, 1)]);
+        Assert.Contains("cannot refer to 't'", Rejects(image).Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASlotInitialiserMustBeInsideValues()
+    {
+        Func<BtfBuilder, int> inner = b => b.AddStruct("inner", 8, Number(b, "type", 2, 0));
+        Func<BtfBuilder, int> outer = b =>
+        {
+            int values = b.AddArray(b.AddPointer(inner(b)), b.AddInt("int", 4), 0);
+            return b.AddStruct("", 16, Number(b, "type", 12, 0), new BtfMemberDefinition("values", values, 128));
+        };
+
+        // Offset 16 is values[0] of m (valid, slot 0); offset 8 is the 'type' field's padding, not a slot.
+        var valid = BpfObject.Load(ObjectWithMaps([("m", outer, 24), ("t", inner, 8)], [(16, 1)]));
+        Assert.Equal([new MapSlotInitializer(0, "t", 1)], valid.Maps[0].InitialSlots);
+        Assert.Contains("not a slot of 'values'", Rejects(ObjectWithMaps([("m", outer, 24), ("t", inner, 8)], [(8, 1)])).Problem, StringComparison.Ordinal);
+    }
 }
