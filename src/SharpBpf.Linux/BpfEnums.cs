@@ -114,20 +114,6 @@ public enum BpfLinkType : uint
     SockMap = 14,
 }
 
-/// <summary>The flags of element updates (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).</summary>
-[Flags]
-public enum MapUpdateFlags : ulong
-{
-    /// <summary>BPF_ANY: create the element or replace it.</summary>
-    Any = 0,
-    /// <summary>BPF_NOEXIST: create only; EEXIST when the key is present.</summary>
-    NoExist = 1,
-    /// <summary>BPF_EXIST: replace only; ENOENT when the key is absent.</summary>
-    Exist = 2,
-    /// <summary>BPF_F_LOCK: take the value's bpf_spin_lock while copying.</summary>
-    Lock = 4,
-}
-
 /// <summary>The map_flags of map creation (BPF_F_*).</summary>
 [Flags]
 public enum MapCreateFlags : uint

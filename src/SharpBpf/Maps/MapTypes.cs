@@ -34,20 +34,6 @@ public enum MapFlags : uint
     InnerMap = 1 << 12,
 }
 
-/// <summary>Flags of an update (<c>BPF_ANY</c>, <c>BPF_NOEXIST</c>, <c>BPF_EXIST</c>, <c>BPF_F_LOCK</c>).</summary>
-[Flags]
-public enum MapUpdateFlags : ulong
-{
-    /// <summary>BPF_ANY: create or replace.</summary>
-    Any = 0,
-    /// <summary>BPF_NOEXIST: create only; an existing key gives -EEXIST.</summary>
-    NoExist = 1,
-    /// <summary>BPF_EXIST: replace only; a missing key gives -ENOENT.</summary>
-    Exist = 2,
-    /// <summary>BPF_F_LOCK: copy the value under the value's bpf_spin_lock (maps whose spec has a spin lock).</summary>
-    Lock = 4,
-}
-
 /// <summary>
 /// The result of a map operation: 0 or a negative Linux errno, exactly what the kernel's helpers return to
 /// programs (so <c>(ulong)(long)result</c> is the helper's r0).

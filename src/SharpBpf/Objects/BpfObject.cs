@@ -28,7 +28,7 @@ public sealed record MapSlotRelocation(ulong SectionOffset, int OuterMapIndex, s
 /// loads have <c>src=2</c>, first <c>imm</c> = map index, second <c>imm</c> = offset, exactly where libbpf would put
 /// a file descriptor; a kernel backend replaces each index with the created map's descriptor using
 /// <see cref="ObjectProgram.Relocations"/>. All input is validated: malformed files raise
-/// <see cref="ElfFormatException"/>.
+/// <see cref="ElfFormatException"/>, malformed BTF-defined maps <see cref="MapDefinitionException"/>.
 /// </remarks>
 public sealed class BpfObject
 {
@@ -81,16 +81,19 @@ public sealed class BpfObject
 
     /// <summary>Reads an object held in memory without copying it (section data and raw definitions are slices of it).</summary>
     /// <exception cref="ElfFormatException">The file is malformed or cannot be linked.</exception>
+    /// <exception cref="MapDefinitionException">A BTF-defined map in <c>.maps</c> is malformed.</exception>
     public static BpfObject Load(ReadOnlyMemory<byte> image, BpfObjectLoadOptions? options = null) =>
         ObjectLoader.Load(ElfFile.Parse(image), options ?? new BpfObjectLoadOptions());
 
     /// <summary>Reads an object from a span (copied once, since the object keeps views of its bytes).</summary>
     /// <exception cref="ElfFormatException">The file is malformed or cannot be linked.</exception>
+    /// <exception cref="MapDefinitionException">A BTF-defined map in <c>.maps</c> is malformed.</exception>
     public static BpfObject Load(ReadOnlySpan<byte> image, BpfObjectLoadOptions? options = null) =>
         Load(new ReadOnlyMemory<byte>(image.ToArray()), options);
 
     /// <summary>Reads an object file.</summary>
     /// <exception cref="ElfFormatException">The file is malformed or cannot be linked.</exception>
+    /// <exception cref="MapDefinitionException">A BTF-defined map in <c>.maps</c> is malformed.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static BpfObject Load(string path, BpfObjectLoadOptions? options = null) =>
         Load(new ReadOnlyMemory<byte>(File.ReadAllBytes(path)), options);

@@ -7,7 +7,7 @@ public enum MapDefinitionKind
     Legacy,
     /// <summary>An iproute2 <c>struct bpf_elf_map</c> in the <c>maps</c> section (adds id, pinning, inner_id, inner_idx), as Cilium uses.</summary>
     Iproute2,
-    /// <summary>A BTF-defined map in the <c>.maps</c> section; its fields are only known once BTF is read.</summary>
+    /// <summary>A BTF-defined map in the <c>.maps</c> section; its fields are decoded from the object's BTF (libbpf's conventions).</summary>
     BtfDefined,
     /// <summary>A one-entry array map holding a global data section (<c>.data</c>, <c>.rodata</c>, <c>.bss</c>...).</summary>
     GlobalData,
@@ -29,14 +29,21 @@ public enum LegacyMapLayout
     Iproute2ElfMap,
 }
 
+/// <summary>A statically initialised slot of a map-in-map or program array.</summary>
+/// <param name="Slot">The slot (the index in the <c>values</c> array, i.e. the key).</param>
+/// <param name="SymbolName">The map or program the slot holds.</param>
+/// <param name="TargetMapIndex">The index in <see cref="BpfObject.Maps"/> of the map, or -1 when the slot holds a program.</param>
+public sealed record MapSlotInitializer(int Slot, string SymbolName, int TargetMapIndex);
+
 /// <summary>One map an object defines: a declared map or the array map behind a global data section.</summary>
 /// <remarks>
-/// Fields not present in the definition's layout are 0. For <see cref="MapDefinitionKind.BtfDefined"/> maps
-/// only the name, section and offset are known here (<see cref="RequiresBtf"/> is true): the type, sizes and
-/// flags are described by BTF, which is read by the BTF layer.
+/// Fields not present in the definition's layout are 0. <see cref="MapDefinitionKind.BtfDefined"/> maps are decoded
+/// from the object's BTF: their key and value type ids are kept for pretty-printing, a map-in-map has its
+/// <see cref="InnerMap"/> template and statically initialised slots are listed in <see cref="InitialSlots"/>.
 /// </remarks>
 public sealed class MapDefinition
 {
+    private readonly List<MapSlotInitializer> _initialSlots = [];
     private ReadOnlyMemory<byte>? _initialValue;
 
     internal MapDefinition(string name, MapDefinitionKind kind, int sectionIndex, string sectionName, ulong sectionOffset, int definitionSize)
@@ -73,13 +80,13 @@ public sealed class MapDefinition
     /// <summary>Legacy <c>inner_map_idx</c>: the index (in the <c>maps</c> section) of the template inner map of a map-in-map, when present.</summary>
     public uint InnerMapIndex { get; internal init; }
 
-    /// <summary>Legacy <c>numa_node</c>, when present.</summary>
+    /// <summary>Legacy or BTF <c>numa_node</c>, when present.</summary>
     public uint NumaNode { get; internal init; }
 
     /// <summary>iproute2 <c>id</c>: a user-chosen id used to pair inner and outer maps.</summary>
     public uint Id { get; internal init; }
 
-    /// <summary>iproute2 <c>pinning</c>: 0 none, 1 object namespace, 2 global namespace.</summary>
+    /// <summary>iproute2 <c>pinning</c>: 0 none, 1 object namespace, 2 global namespace; BTF <c>pinning</c>: 0 none, 1 by name.</summary>
     public uint Pinning { get; internal init; }
 
     /// <summary>iproute2 <c>inner_id</c>: the <see cref="Id"/> of the inner map template.</summary>
@@ -88,8 +95,34 @@ public sealed class MapDefinition
     /// <summary>iproute2 <c>inner_idx</c>: the slot of the inner map in the outer one.</summary>
     public uint InnerIndex { get; internal init; }
 
-    /// <summary>True when the fields above are not known yet because they are described by BTF (<c>.maps</c>, <c>.kconfig</c>).</summary>
-    public bool RequiresBtf => Kind is MapDefinitionKind.BtfDefined or MapDefinitionKind.Kconfig;
+    /// <summary>BTF <c>map_extra</c> (bloom filter hash count, arena address...), when present.</summary>
+    public ulong MapExtra { get; internal init; }
+
+    /// <summary>For BTF-defined maps declared with <c>__type(key, ...)</c>: the BTF type id of the key, else 0.</summary>
+    public int KeyTypeId { get; internal init; }
+
+    /// <summary>For BTF-defined maps declared with <c>__type(value, ...)</c>: the BTF type id of the value, else 0.</summary>
+    public int ValueTypeId { get; internal init; }
+
+    /// <summary>
+    /// For a BTF-defined map-in-map declared with <c>__array(values, struct inner)</c>: the template inner map
+    /// (named <c>outer.inner</c>), described by that struct. Null otherwise. It is not one of the object's maps.
+    /// </summary>
+    public MapDefinition? InnerMap { get; internal init; }
+
+    /// <summary>
+    /// The slots of a BTF-defined map-in-map or program array initialised in C (<c>.values = { [i] = &amp;x }</c>,
+    /// relocations in <c>.rel.maps</c>), by slot. Empty for other maps.
+    /// </summary>
+    public IReadOnlyList<MapSlotInitializer> InitialSlots => _initialSlots;
+
+    /// <summary>True when the fields above are not known because they are described by BTF the loader does not decode (<c>.kconfig</c>).</summary>
+    public bool RequiresBtf => Kind is MapDefinitionKind.Kconfig;
+
+    /// <summary>For BTF-defined maps with <c>values</c>: the member's byte offset in the definition, else -1.</summary>
+    internal int ValuesOffset { get; init; } = -1;
+
+    internal void AddInitialSlot(MapSlotInitializer slot) => _initialSlots.Add(slot);
 
     /// <summary>The index of the ELF section holding the definition or data (0 for a synthesised <c>.kconfig</c> map).</summary>
     public int SectionIndex { get; }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using SharpBpf.Btf;
 using SharpBpf.Elf;
 using SharpBpf.Isa;
 
@@ -253,15 +254,85 @@ internal sealed class ObjectLoader
             return;
         }
 
-        foreach (var symbol in SymbolsIn(section))
+        var symbols = SymbolsIn(section);
+        if (symbols.Count == 0)
+        {
+            return;
+        }
+
+        var (btf, variables) = ReadMapVariables(symbols[0].Name);
+        foreach (var symbol in symbols)
         {
             if (symbol.Value > (ulong)section.Size || symbol.Size > (ulong)section.Size - symbol.Value)
             {
                 throw new ElfFormatException(symbol.FileOffset + 8, $"map '{symbol.Name}' (offset {symbol.Value}, size {symbol.Size}) lies outside the {section.Size}-byte '.maps' section");
             }
 
+            if (!variables.TryGetValue(symbol.Name, out int structId))
+            {
+                throw new MapDefinitionException(symbol.Name, "it has no VAR in the '.maps' DATASEC of the object's BTF");
+            }
+
+            var fields = BtfMapDefinitionReader.Read(btf, symbol.Name, structId);
+            long structSize = btf.GetSize(structId);
+            if (structSize > (long)symbol.Size)
+            {
+                throw new MapDefinitionException(symbol.Name, $"its definition struct is {structSize} bytes but its symbol only {symbol.Size}");
+            }
+
             var raw = section.Type == ElfSectionType.NoBits ? ReadOnlyMemory<byte>.Empty : section.Data.Slice((int)symbol.Value, (int)symbol.Size);
-            _maps.Add(new MapDefinition(symbol.Name, MapDefinitionKind.BtfDefined, section.Index, section.Name, symbol.Value, (int)symbol.Size) { RawDefinition = raw });
+            _maps.Add(BtfMapDefinition(symbol.Name, fields, section, symbol.Value, (int)symbol.Size, raw));
+        }
+    }
+
+    private static MapDefinition BtfMapDefinition(string name, BtfMapFields fields, ElfSection section, ulong offset, int size, ReadOnlyMemory<byte> raw) =>
+        new(name, MapDefinitionKind.BtfDefined, section.Index, section.Name, offset, size)
+        {
+            Type = fields.Type, KeySize = fields.KeySize ?? 0, ValueSize = fields.ValueSize ?? 0, MaxEntries = fields.MaxEntries,
+            Flags = fields.Flags, NumaNode = fields.NumaNode, Pinning = fields.Pinning, MapExtra = fields.MapExtra,
+            KeyTypeId = fields.KeyTypeId, ValueTypeId = fields.ValueTypeId, ValuesOffset = fields.ValuesOffset, RawDefinition = raw,
+            InnerMap = fields.Inner is { } inner ? BtfMapDefinition(name + ".inner", inner, section, offset, 0, ReadOnlyMemory<byte>.Empty) : null,
+        };
+
+    /// <summary>The object's BTF and, by name, the struct type of every VAR in its <c>.maps</c> DATASEC.</summary>
+    private (BtfSpec Btf, Dictionary<string, int> Variables) ReadMapVariables(string firstMap)
+    {
+        if (_elf.FindSection(".BTF") is not { Type: ElfSectionType.ProgBits } section)
+        {
+            throw new MapDefinitionException(firstMap, "BTF-defined maps ('.maps') need the object's .BTF section, which is missing");
+        }
+
+        try
+        {
+            var btf = BtfSpec.Parse(section.Data);
+            int datasec = btf.FindId(".maps", BtfKind.DataSection);
+            if (datasec < 0)
+            {
+                throw new MapDefinitionException(firstMap, "the object's BTF has no DATASEC '.maps' describing the maps");
+            }
+
+            var variables = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var info in btf[datasec].GetVariables())
+            {
+                var variable = btf.GetType(info.TypeId);
+                if (variable.Kind != BtfKind.Variable)
+                {
+                    throw new MapDefinitionException(variable.Name, $"DATASEC '.maps' lists a BTF {variable.Kind}, not a VAR");
+                }
+
+                if (variable.VariableLinkage == BtfVariableLinkage.GlobalExtern)
+                {
+                    throw new MapDefinitionException(variable.Name, "an extern map cannot be defined in '.maps'");
+                }
+
+                variables.TryAdd(variable.Name, variable.ReferencedTypeId);
+            }
+
+            return (btf, variables);
+        }
+        catch (BtfFormatException e)
+        {
+            throw new MapDefinitionException(firstMap, "the object's BTF, which describes the '.maps' section, is malformed: " + e.Message, e);
         }
     }
 
@@ -347,10 +418,51 @@ internal sealed class ObjectLoader
                 int outer = Outer(relocation.Offset);
                 int target = symbol.IsInSection ? FindMap(symbol.SectionIndex, symbol.Value) : -1;
                 result.Add(new MapSlotRelocation(relocation.Offset, outer, symbol.Name, target));
+                InitialiseSlot(relocation.Offset, outer, symbol, target);
             }
         }
 
         return result;
+    }
+
+    /// <summary>Records a <c>.rel.maps</c> relocation as a slot of the map-in-map or program array holding it.</summary>
+    private void InitialiseSlot(ulong offset, int outerIndex, in ElfSymbol symbol, int targetMapIndex)
+    {
+        if (outerIndex < 0)
+        {
+            throw new MapDefinitionException(symbol.Name, $"the '.maps' relocation at offset {offset} that refers to it is not inside any map definition");
+        }
+
+        var outer = _maps[outerIndex];
+        bool isMapInMap = outer.Type is MapType.ArrayOfMaps or MapType.HashOfMaps;
+        if (!isMapInMap && outer.Type != MapType.ProgramArray)
+        {
+            throw new MapDefinitionException(outer.Name, $"it is a {outer.Type} map, so its definition cannot refer to '{symbol.Name}'");
+        }
+
+        if (isMapInMap && (targetMapIndex < 0 || _maps[targetMapIndex].Kind != MapDefinitionKind.BtfDefined))
+        {
+            throw new MapDefinitionException(outer.Name, $"slot initialiser '{symbol.Name}' is not a BTF-defined map");
+        }
+
+        if (outer.Type == MapType.HashOfMaps && outer.KeySize != 4)
+        {
+            throw new MapDefinitionException(outer.Name, $"a hash of maps with initialised slots must have 4-byte keys, not {outer.KeySize}");
+        }
+
+        if (!isMapInMap && symbol.Type != ElfSymbolType.Function)
+        {
+            throw new MapDefinitionException(outer.Name, $"slot initialiser '{symbol.Name}' is not a program");
+        }
+
+        ulong inDefinition = offset - outer.SectionOffset;
+        if (outer.ValuesOffset < 0 || inDefinition < (ulong)outer.ValuesOffset || (inDefinition - (ulong)outer.ValuesOffset) % 8 != 0)
+        {
+            throw new MapDefinitionException(outer.Name, $"the relocation for '{symbol.Name}' at offset {inDefinition} of its definition is not a slot of 'values'");
+        }
+
+        int slot = (int)((inDefinition - (ulong)outer.ValuesOffset) / 8);
+        outer.AddInitialSlot(new MapSlotInitializer(slot, symbol.Name, isMapInMap ? targetMapIndex : -1));
     }
 
     private CodeSection ReadFunctions(ElfSection section)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SharpBpf.Btf;
 using Xunit.Abstractions;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Btf;
 
@@ -10,15 +11,15 @@ public class BtfCDumperTests(ITestOutputHelper output)
     public void Fixture_DumpMatchesBpftool()
     {
         // kinds.expected.h is `bpftool btf dump file kinds.bpf.o format c` (Fixtures/btf/regenerate.sh).
-        var btf = BtfSpec.Parse(BtfTestEnvironment.Fixture("kinds.btf"));
-        string expected = File.ReadAllText(BtfTestEnvironment.FixturePath("kinds.expected.h"));
+        var btf = BtfSpec.Parse(Fixtures.Read("btf", "kinds.btf"));
+        string expected = File.ReadAllText(Fixtures.Path("btf", "kinds.expected.h"));
         Assert.Equal(expected, BtfCDumper.Dump(btf));
     }
 
     [Fact]
     public void FormatDeclaration_HandlesFunctionPointerArraysQualifiersAndMatrices()
     {
-        var btf = BtfSpec.Parse(BtfTestEnvironment.Fixture("kinds.btf"));
+        var btf = BtfSpec.Parse(Fixtures.Read("btf", "kinds.btf"));
         // The same declarations appear in bpftool's dump of the fixture.
         Assert.Equal("int (*handlers[4])(void *, long)", BtfCDumper.FormatDeclaration(btf, 22, "handlers"));
         Assert.Equal("volatile const char *name", BtfCDumper.FormatDeclaration(btf, 23, "name"));
@@ -47,7 +48,7 @@ public class BtfCDumperTests(ITestOutputHelper output)
     [Fact]
     public void Dump_OfBuiltLayoutsCompilesWithTheSameLayout()
     {
-        if (BtfTestEnvironment.FindTool("clang-19") is null)
+        if (ExternalTool.Find("clang-19") is null)
         {
             output.WriteLine("skipped: clang-19 is not installed");
             return;

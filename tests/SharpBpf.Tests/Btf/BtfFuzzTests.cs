@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using SharpBpf.Btf;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Btf;
 
@@ -152,7 +154,7 @@ public class BtfFuzzTests
     [Fact]
     public void Fixture_CorruptionsOnlyRaiseBtfFormatException()
     {
-        Run("kinds", BtfTestEnvironment.Fixture("kinds.btf"), BtfTestEnvironment.Fixture("kinds.btf.ext"), 3000, 1);
+        Run("kinds", Fixtures.Read("btf", "kinds.btf"), Fixtures.Read("btf", "kinds.btf.ext"), 3000, 1);
     }
 
     [Fact]
@@ -180,7 +182,7 @@ public class BtfFuzzTests
         Run("built", b.ToArray(), null, 3000, 2);
     }
 
-    [BtfRequiresSamplesFact]
+    [SharedFact("samples")]
     public void Samples_CorruptionsOnlyRaiseBtfFormatException()
     {
         int seed = 100;

@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using SharpBpf.Btf;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Btf;
 
 public class BtfReaderTests
 {
     // Facts below about kinds.btf come from `bpftool btf dump file kinds.bpf.o` (see Fixtures/btf/regenerate.sh).
-    private static BtfSpec Kinds() => BtfSpec.Parse(BtfTestEnvironment.Fixture("kinds.btf")).Validate(BtfValidationMode.ObjectFile);
+    private static BtfSpec Kinds() => BtfSpec.Parse(Fixtures.Read("btf", "kinds.btf")).Validate(BtfValidationMode.ObjectFile);
 
     [Fact]
     public void Fixture_StructMembersMatchBpftool()
@@ -152,7 +154,7 @@ public class BtfReaderTests
     [Fact]
     public void BigEndianBtf_IsConvertedAndReadsTheSame()
     {
-        var little = BtfSpec.Parse(BtfTestEnvironment.Fixture("kinds.btf"));
+        var little = BtfSpec.Parse(Fixtures.Read("btf", "kinds.btf"));
         var bigBytes = BtfBuilder.From(little).ToArray(bigEndian: true);
         Assert.Equal([0xEB, 0x9F], bigBytes[..2]);
         var big = BtfSpec.Parse(bigBytes).Validate(BtfValidationMode.ObjectFile);
@@ -165,7 +167,7 @@ public class BtfReaderTests
     public void BtfExt_FixtureHasFuncLineAndCoreRecords()
     {
         var btf = Kinds();
-        var ext = BtfExt.Parse(BtfTestEnvironment.Fixture("kinds.btf.ext"), btf);
+        var ext = BtfExt.Parse(Fixtures.Read("btf", "kinds.btf.ext"), btf);
         var funcs = ext.FuncInfo.SelectMany(s => s.Records.Select(r => (s.SectionName, btf[r.TypeId].Name))).ToList();
         Assert.Contains(("xdp", "prog"), funcs);
         Assert.Contains((".text", "helper"), funcs);
@@ -176,11 +178,11 @@ public class BtfReaderTests
         Assert.Empty(ext.CoreRelocations.SelectMany(s => s.Records));
     }
 
-    [BtfRequiresSamplesFact]
+    [SharedFact("samples")]
     public void Samples_EveryBtfSectionParsesValidatesAndItsExtIsConsistent()
     {
         int count = 0;
-        foreach (var (name, bytes, extBytes, sections) in BtfTestEnvironment.SampleObjectsWithBtf())
+        foreach (var (name, bytes, extBytes, elf) in BtfTestEnvironment.SampleObjectsWithBtf())
         {
             var btf = BtfSpec.Parse(bytes).Validate(BtfValidationMode.ObjectFile);
             count++;
@@ -188,17 +190,17 @@ public class BtfReaderTests
             var ext = BtfExt.Parse(extBytes, btf);
             foreach (var s in ext.FuncInfo)
             {
-                Assert.True(sections.ContainsKey(s.SectionName), $"{name}: func info for missing section {s.SectionName}");
+                Assert.True(elf.FindSection(s.SectionName) is not null, $"{name}: func info for missing section {s.SectionName}");
                 foreach (var r in s.Records)
                 {
                     Assert.Equal(BtfKind.Function, btf[r.TypeId].Kind);
-                    Assert.True(r.InstructionOffset % 8 == 0 && r.InstructionOffset < sections[s.SectionName].Length, $"{name}: func info offset {r.InstructionOffset}");
+                    Assert.True(r.InstructionOffset % 8 == 0 && r.InstructionOffset < (ulong)elf.FindSection(s.SectionName)!.Size, $"{name}: func info offset {r.InstructionOffset}");
                 }
             }
             foreach (var s in ext.LineInfo)
             {
                 foreach (var r in s.Records)
-                    Assert.True(r.InstructionOffset < sections[s.SectionName].Length, $"{name}: line info offset {r.InstructionOffset}");
+                    Assert.True(r.InstructionOffset < (ulong)elf.FindSection(s.SectionName)!.Size, $"{name}: line info offset {r.InstructionOffset}");
             }
             foreach (var r in ext.CoreRelocations.SelectMany(s => s.Records))
             {
@@ -260,8 +262,8 @@ public class BtfExtCoreTests
     public void CoreRelocations_MatchTheSourceAccesses()
     {
         // core.bpf.c: t->tgid, t->times.start, field-exists on t->times.flags, sizeof(*t), enum value SLEEPING.
-        var btf = BtfSpec.Parse(BtfTestEnvironment.Fixture("core.btf")).Validate(BtfValidationMode.ObjectFile);
-        var ext = BtfExt.Parse(BtfTestEnvironment.Fixture("core.btf.ext"), btf);
+        var btf = BtfSpec.Parse(Fixtures.Read("btf", "core.btf")).Validate(BtfValidationMode.ObjectFile);
+        var ext = BtfExt.Parse(Fixtures.Read("btf", "core.btf.ext"), btf);
         var section = Assert.Single(ext.CoreRelocations);
         Assert.Equal("kprobe/do_exit", section.SectionName);
         var relocations = section.Records.Select(r => (btf[r.TypeId].Name, r.AccessString, r.Kind)).ToHashSet();
@@ -277,8 +279,8 @@ public class BtfExtCoreTests
     [Fact]
     public void Malformed_IsRejectedWithOffsets()
     {
-        var btf = BtfSpec.Parse(BtfTestEnvironment.Fixture("core.btf"));
-        var ext = BtfTestEnvironment.Fixture("core.btf.ext");
+        var btf = BtfSpec.Parse(Fixtures.Read("btf", "core.btf"));
+        var ext = Fixtures.Read("btf", "core.btf.ext");
         var badMagic = (byte[])ext.Clone();
         badMagic[0] = 0;
         Assert.Equal(0, Assert.Throws<BtfFormatException>(() => BtfExt.Parse(badMagic, btf)).Offset);

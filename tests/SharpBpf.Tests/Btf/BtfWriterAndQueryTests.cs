@@ -1,4 +1,6 @@
 using SharpBpf.Btf;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Btf;
 
@@ -7,11 +9,11 @@ public class BtfWriterTests
     [Fact]
     public void Fixture_RoundTripsToIdenticalBytes()
     {
-        var bytes = BtfTestEnvironment.Fixture("kinds.btf");
+        var bytes = Fixtures.Read("btf", "kinds.btf");
         Assert.Equal(bytes, BtfBuilder.From(BtfSpec.Parse(bytes)).ToArray());
     }
 
-    [BtfRequiresSamplesFact]
+    [SharedFact("samples")]
     public void Samples_EveryBtfSectionRoundTripsToIdenticalBytes()
     {
         int count = 0;
@@ -69,7 +71,7 @@ public class BtfWriterTests
 public class BtfQueryTests
 {
     // Layout facts from `bpftool btf dump file kinds.bpf.o` (Fixtures/btf) and the C rules clang applied to kinds.bpf.c.
-    private static readonly BtfSpec Kinds = BtfSpec.Parse(BtfTestEnvironment.Fixture("kinds.btf"));
+    private static readonly BtfSpec Kinds = BtfSpec.Parse(Fixtures.Read("btf", "kinds.btf"));
 
     [Fact]
     public void ResolveTypeId_FollowsTypedefsAndQualifiers()

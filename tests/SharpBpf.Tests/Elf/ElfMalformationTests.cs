@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SharpBpf.Elf;
 using SharpBpf.Objects;
 using Xunit.Abstractions;
+using SharpBpf.Testing;
 
 namespace SharpBpf.Tests.Elf;
 
@@ -21,7 +22,7 @@ public sealed class ElfMalformationTests(ITestOutputHelper output)
     public static IEnumerable<object[]> SampleObjects() =>
         new[] { "linux/sockex1_kern.o", "linux/test_map_in_map_kern.o", "build/bpf2bpf.o", "ovs/datapath.o", "suricata/lb.o" }.Select(n => new object[] { n });
 
-    private static byte[] Sample(string relative) => File.ReadAllBytes(Path.Combine(ElfTestData.SamplesDirectory!, relative));
+    private static byte[] Sample(string relative) => File.ReadAllBytes(Path.Combine(SharedData.Folder("samples")!, relative));
 
     /// <summary>Loads a (possibly broken) image and touches everything the object model exposes.</summary>
     private sealed class Harness(byte[] original)
@@ -270,15 +271,15 @@ public sealed class ElfMalformationTests(ITestOutputHelper output)
     [MemberData(nameof(HandBuiltObjects))]
     public void RandomlyCorruptedHandBuiltObjectsFailCleanly(string name) => CorruptRandomBytes(ElfTestData.HandBuilt(name), name, 1000 + name.Length, 3000);
 
-    [ElfSamplesTheory]
+    [SharedTheory("samples")]
     [MemberData(nameof(SampleObjects))]
     public void TruncatedSamplesFailCleanly(string name) => Truncate(Sample(name), name);
 
-    [ElfSamplesTheory]
+    [SharedTheory("samples")]
     [MemberData(nameof(SampleObjects))]
     public void CorruptedFieldsOfSamplesFailCleanly(string name) => CorruptFields(Sample(name), name, 7, valuesPerField: 6);
 
-    [ElfSamplesTheory]
+    [SharedTheory("samples")]
     [MemberData(nameof(SampleObjects))]
     public void RandomlyCorruptedSamplesFailCleanly(string name) => CorruptRandomBytes(Sample(name), name, 99, 1500);
 }

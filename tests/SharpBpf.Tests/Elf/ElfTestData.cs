@@ -1,67 +1,13 @@
 using System.Globalization;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Elf;
 
-/// <summary>Locates the shared sample corpus and the committed fixtures of the ELF loader tests.</summary>
+/// <summary>Reads the committed fixtures of the ELF loader tests.</summary>
 internal static class ElfTestData
 {
-    private static readonly Lazy<string?> RepositoryRoot = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return null;
-    });
-
-    private static readonly Lazy<string?> SharedDirectory = new(() =>
-    {
-        string? root = RepositoryRoot.Value;
-        if (root is null)
-        {
-            return null;
-        }
-
-        string direct = Path.GetFullPath(Path.Combine(root, "..", "shared"));
-        if (Directory.Exists(direct))
-        {
-            return direct;
-        }
-
-        // In a git worktree, ".git" is a file naming <main>/.git/worktrees/<name>: look next to the main checkout.
-        string gitFile = Path.Combine(root, ".git");
-        if (File.Exists(gitFile))
-        {
-            string line = File.ReadAllText(gitFile).Trim();
-            const string prefix = "gitdir:";
-            if (line.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                var gitDir = new DirectoryInfo(line[prefix.Length..].Trim());
-                var main = gitDir.Parent?.Parent?.Parent;
-                if (main is not null)
-                {
-                    string candidate = Path.GetFullPath(Path.Combine(main.FullName, "..", "shared"));
-                    if (Directory.Exists(candidate))
-                    {
-                        return candidate;
-                    }
-                }
-            }
-        }
-
-        return null;
-    });
-
-    /// <summary>The sample objects directory (../shared/samples), or null when absent.</summary>
-    public static string? SamplesDirectory =>
-        SharedDirectory.Value is { } shared && Directory.Exists(Path.Combine(shared, "samples")) ? Path.Combine(shared, "samples") : null;
-
     /// <summary>The directory of the committed ELF fixtures (copied next to the test assembly).</summary>
-    public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "Fixtures", "elf");
+    public static string FixturesDirectory => Fixtures.Directory("elf");
 
     /// <summary>Reads one of the hand-built objects in Fixtures/elf/src.</summary>
     public static byte[] HandBuilt(string name) => File.ReadAllBytes(Path.Combine(FixturesDirectory, "src", name));
@@ -71,32 +17,6 @@ internal static class ElfTestData
         SampleSummary.All.Value.Keys.Order(StringComparer.Ordinal).Select(k => new object[] { k });
 
     public static ulong Hex(string text) => ulong.Parse(text, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-}
-
-/// <summary>A [Fact] that is skipped when ../shared/samples is not present.</summary>
-public sealed class ElfSamplesFactAttribute : FactAttribute
-{
-    /// <summary>Sets <see cref="FactAttribute.Skip"/> when the samples are absent.</summary>
-    public ElfSamplesFactAttribute()
-    {
-        if (ElfTestData.SamplesDirectory is null)
-        {
-            Skip = "../shared/samples is not present";
-        }
-    }
-}
-
-/// <summary>A [Theory] that is skipped when ../shared/samples is not present.</summary>
-public sealed class ElfSamplesTheoryAttribute : TheoryAttribute
-{
-    /// <summary>Sets <see cref="FactAttribute.Skip"/> when the samples are absent.</summary>
-    public ElfSamplesTheoryAttribute()
-    {
-        if (ElfTestData.SamplesDirectory is null)
-        {
-            Skip = "../shared/samples is not present";
-        }
-    }
 }
 
 /// <summary>One object's llvm-readelf-19 summary from Fixtures/elf/samples.txt (see gen.sh for the format).</summary>

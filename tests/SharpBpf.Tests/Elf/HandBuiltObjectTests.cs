@@ -219,11 +219,11 @@ public sealed class HandBuiltObjectTests
     }
 
     [Fact]
-    public void BtfMapsAreRecordedForTheBtfLayer()
+    public void BtfMapsAreRecordedWithTheirLocations()
     {
         var obj = Load("btfmaps.o");
         Assert.Equal(["inner_a", "inner_b", "outer", "lookup"], obj.Maps.Select(m => m.Name));
-        Assert.All(obj.Maps, m => Assert.True(m.RequiresBtf));
+        Assert.All(obj.Maps, m => Assert.Equal(MapDefinitionKind.BtfDefined, m.Kind));
         Assert.Equal([0UL, 0x20UL, 0x40UL, 0x68UL], obj.Maps.Select(m => m.SectionOffset));
         Assert.Equal([32, 32, 40, 32], obj.Maps.Select(m => m.DefinitionSize));
         Assert.Equal(

@@ -2,6 +2,7 @@ using System.Globalization;
 using SharpBpf.Isa;
 using SharpBpf.Objects;
 using Xunit.Abstractions;
+using SharpBpf.Testing;
 
 namespace SharpBpf.Tests.Elf;
 
@@ -53,7 +54,7 @@ public sealed class LibbpfLinkingTests(ITestOutputHelper output)
         {
             file = Path.Combine(ElfTestData.FixturesDirectory, path);
         }
-        else if (ElfTestData.SamplesDirectory is { } samples)
+        else if (SharedData.Folder("samples") is { } samples)
         {
             file = Path.Combine(samples, path);
         }

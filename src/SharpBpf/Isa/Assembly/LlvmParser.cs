@@ -319,7 +319,7 @@ internal static class LlvmParser
             return new Statement(Instruction.Alu(is64, AluOperation.Mov, OperandSource.Register, dst, src));
         }
 
-        if (TryByteSwap(word, out byte opcode, out int width))
+        if (Operands.TryByteSwap(word, acceptSwapAlias: false, out byte opcode, out int width))
         {
             if (is32)
             {
@@ -601,42 +601,4 @@ internal static class LlvmParser
     /// <summary>Reads <c>(rN + off)</c>, <c>(rN - off)</c>, <c>(rN +off)</c> or <c>(rN)</c>.</summary>
     private static (byte Register, short Offset) ReadParenthesizedAddress(LineCursor c) =>
         Operands.ReadAddress(c, '(', ')', Operands.ReadBaseRegister, "'('");
-
-    /// <summary>be16/32/64 and le16/32/64 (ALU class), bswap16/32/64 (ALU64 class).</summary>
-    private static bool TryByteSwap(string word, out byte opcode, out int width)
-    {
-        opcode = 0;
-        width = 0;
-        if (word.Length < 4)
-        {
-            return false;
-        }
-
-        width = word[^2..] switch
-        {
-            "16" => 16,
-            "32" => 32,
-            "64" => 64,
-            _ => 0,
-        };
-        if (width == 0)
-        {
-            return false;
-        }
-
-        switch (word[..^2])
-        {
-            case "le":
-                opcode = (byte)InstructionClass.Alu | (byte)AluOperation.End | (byte)OperandSource.Immediate;
-                return true;
-            case "be":
-                opcode = (byte)InstructionClass.Alu | (byte)AluOperation.End | (byte)OperandSource.Register;
-                return true;
-            case "bswap":
-                opcode = (byte)InstructionClass.Alu64 | (byte)AluOperation.End;
-                return true;
-            default:
-                return false;
-        }
-    }
 }

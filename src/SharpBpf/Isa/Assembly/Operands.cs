@@ -7,6 +7,39 @@ internal static class Operands
     public const string LlvmRegisterExpected = "a register (r0 to r10 or w0 to w10)";
     public const string JumpTargetExpected = "a jump target (+N, -N or a label)";
 
+    /// <summary>
+    /// Recognises the byte swaps: le16/32/64 and be16/32/64 (ALU class), bswap16/32/64 (ALU64 class), and with
+    /// <paramref name="acceptSwapAlias"/> the uBPF spelling swap16/32/64 of bswap.
+    /// </summary>
+    public static bool TryByteSwap(string word, bool acceptSwapAlias, out byte opcode, out int width)
+    {
+        opcode = 0;
+        width = word.EndsWith("16", StringComparison.Ordinal) ? 16
+            : word.EndsWith("32", StringComparison.Ordinal) ? 32
+            : word.EndsWith("64", StringComparison.Ordinal) ? 64 : 0;
+        if (width == 0)
+        {
+            return false;
+        }
+
+        switch (word[..^2])
+        {
+            case "le":
+                opcode = (byte)InstructionClass.Alu | (byte)AluOperation.End | (byte)OperandSource.Immediate;
+                return true;
+            case "be":
+                opcode = (byte)InstructionClass.Alu | (byte)AluOperation.End | (byte)OperandSource.Register;
+                return true;
+            case "bswap":
+            case "swap" when acceptSwapAlias:
+                opcode = (byte)InstructionClass.Alu64 | (byte)AluOperation.End;
+                return true;
+            default:
+                width = 0;
+                return false;
+        }
+    }
+
     /// <summary>Recognises <c>r0</c>..<c>r10</c> and <c>w0</c>..<c>w10</c>.</summary>
     public static bool IsRegisterName(string word, out byte number, out bool is32)
     {

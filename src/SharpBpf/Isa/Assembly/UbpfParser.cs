@@ -65,7 +65,7 @@ internal static class UbpfParser
         word is "exit" or "call" or "callx" or "ja" or "ja32" or "lock" or "lddw"
         || TrySplitSized(word, "ldx", out _) || TrySplitSized(word, "stx", out _) || TrySplitSized(word, "st", out _)
         || TrySplitSignedLoad(word, out _) || TrySplitSized(word, "ldabs", out _) || TrySplitSized(word, "ldind", out _)
-        || TryByteSwap(word, out _, out _) || TryMovSx(word, out _, out _)
+        || Operands.TryByteSwap(word, acceptSwapAlias: true, out _, out _) || TryMovSx(word, out _, out _)
         || TrySplitWidth(word, out var baseName, out _, allow64: true) && AluOperations.ContainsKey(baseName)
         || TrySplitWidth(word, out baseName, out _, allow64: false) && JumpOperations.ContainsKey(baseName);
 
@@ -155,7 +155,7 @@ internal static class UbpfParser
             return new Statement(Instruction.Memory(InstructionClass.Ld, MemoryMode.Ind, size, 0, src, 0, imm));
         }
 
-        if (TryByteSwap(mnemonic, out var opcode, out int width))
+        if (Operands.TryByteSwap(mnemonic, acceptSwapAlias: true, out var opcode, out int width))
         {
             byte dst = Operands.ReadUbpfRegister(c);
             return new Statement(new Instruction(opcode, dst, 0, 0, width));
@@ -284,34 +284,6 @@ internal static class UbpfParser
         bool is64 = allow64 && word.EndsWith("64", StringComparison.Ordinal);
         baseName = is32 || is64 ? word[..^2] : word;
         return baseName.Length > 0;
-    }
-
-    /// <summary>le16/32/64 and be16/32/64 (ALU class), swap/bswap16/32/64 (ALU64 class).</summary>
-    private static bool TryByteSwap(string word, out byte opcode, out int width)
-    {
-        opcode = 0;
-        width = word.EndsWith("16", StringComparison.Ordinal) ? 16
-            : word.EndsWith("32", StringComparison.Ordinal) ? 32
-            : word.EndsWith("64", StringComparison.Ordinal) ? 64 : 0;
-        if (width == 0)
-        {
-            return false;
-        }
-
-        switch (word[..^2])
-        {
-            case "le":
-                opcode = (byte)InstructionClass.Alu | (byte)AluOperation.End | (byte)OperandSource.Immediate;
-                return true;
-            case "be":
-                opcode = (byte)InstructionClass.Alu | (byte)AluOperation.End | (byte)OperandSource.Register;
-                return true;
-            case "swap" or "bswap":
-                opcode = (byte)InstructionClass.Alu64 | (byte)AluOperation.End;
-                return true;
-            default:
-                return false;
-        }
     }
 
     /// <summary>movsx864, movsx832, movsx1664, movsx1632, movsx3264: source bits then destination width.</summary>

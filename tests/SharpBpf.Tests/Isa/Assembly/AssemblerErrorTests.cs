@@ -1,6 +1,7 @@
 using System.Text;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -133,7 +134,7 @@ public class AssemblerErrorTests
     {
         var random = new Random(9669);
         var seeds = new List<string>();
-        foreach (var line in File.ReadLines(AssemblyTestPaths.Fixture("llvm-mc.txt")))
+        foreach (var line in File.ReadLines(Fixtures.Path("asm", "llvm-mc.txt")))
         {
             if (line.Length > 0 && line[0] != '#')
             {
@@ -141,9 +142,9 @@ public class AssemblerErrorTests
             }
         }
 
-        seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("ubpf-cases.s")));
-        seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("labels.objdump")));
-        seeds.AddRange(File.ReadLines(AssemblyTestPaths.Fixture("bpftool.xlated")));
+        seeds.AddRange(File.ReadLines(Fixtures.Path("asm", "ubpf-cases.s")));
+        seeds.AddRange(File.ReadLines(Fixtures.Path("asm", "labels.objdump")));
+        seeds.AddRange(File.ReadLines(Fixtures.Path("asm", "bpftool.xlated")));
         seeds.AddRange(
         [
             "mov32 %r0, 2 # c", "ldxdw %r0, [%r10-8]", "stb [%r1+2], 0x11", "lock fetch add32 [%r10-8], %r1", "jsgt32 %r1, 0xffffffff, +1",

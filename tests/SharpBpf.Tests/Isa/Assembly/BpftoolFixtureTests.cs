@@ -1,5 +1,6 @@
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -12,8 +13,8 @@ public class BpftoolFixtureTests
     [Fact]
     public void XlatedDumpAssemblesBackToTheKernelsInstructions()
     {
-        var text = File.ReadAllText(AssemblyTestPaths.Fixture("bpftool.xlated"));
-        var hex = string.Concat(File.ReadLines(AssemblyTestPaths.Fixture("bpftool.hex")).Select(l => l.Trim()));
+        var text = File.ReadAllText(Fixtures.Path("asm", "bpftool.xlated"));
+        var hex = string.Concat(File.ReadLines(Fixtures.Path("asm", "bpftool.hex")).Select(l => l.Trim()));
         var expected = Instruction.Decode(Convert.FromHexString(hex));
         var program = Assembler.Assemble(text);
         Assert.Equal(expected.Length, program.Length);

@@ -2,41 +2,21 @@ using System.Buffers.Binary;
 using System.Globalization;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
 /// <summary>Every bpf_conformance case in ../shared/conformance assembles.</summary>
 public class ConformanceAssemblyTests
 {
-    /// <summary>The lines of the "-- asm" section of a .data file.</summary>
-    private static string AsmSection(string path)
-    {
-        var lines = new List<string>();
-        bool inAsm = false;
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("-- ", StringComparison.Ordinal))
-            {
-                inAsm = line.Trim() == "-- asm";
-                continue;
-            }
+    /// <summary>The "-- asm" section of a .data file.</summary>
+    private static string AsmSection(string path) => string.Join('\n', ConformanceFiles.Sections(path)["asm"]);
 
-            if (inAsm)
-            {
-                lines.Add(line);
-            }
-        }
-
-        return string.Join('\n', lines);
-    }
-
-    private static string[] CaseFiles() =>
-        [.. Directory.GetFiles(AssemblyTestPaths.ConformanceDirectory!, "*.data").Order(StringComparer.Ordinal)];
-
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void EveryCaseAssemblesInBothDetectionModes_AndPassesStructuralValidation()
     {
-        var files = CaseFiles();
+        var files = ConformanceFiles.All();
         Assert.Equal(225, files.Length);
         var failures = new List<string>();
         foreach (var file in files)
@@ -61,23 +41,17 @@ public class ConformanceAssemblyTests
         Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void RawSectionsMatchTheAssembledBytes()
     {
         int checkedFiles = 0;
-        foreach (var file in CaseFiles())
+        foreach (var file in ConformanceFiles.All())
         {
-            var lines = File.ReadAllLines(file);
-            int raw = Array.FindIndex(lines, l => l.Trim() == "-- raw");
-            if (raw < 0)
+            if (ConformanceFiles.Raw(file) is not { } expected)
             {
                 continue;
             }
 
-            var expected = lines.Skip(raw + 1).TakeWhile(l => !l.StartsWith("-- ", StringComparison.Ordinal))
-                .Where(l => l.Trim().Length > 0)
-                .Select(l => ulong.Parse(l.Trim()[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture))
-                .ToArray();
             var actual = Assembler.Assemble(AsmSection(file), AssemblySyntax.Ubpf)
                 .Select(i =>
                 {
@@ -93,11 +67,11 @@ public class ConformanceAssemblyTests
         Assert.True(checkedFiles > 0);
     }
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void KnownCasesAssembleToHandCheckedEncodings()
     {
         // lock_cmpxchg.data style: "lock cmpxchg [%r10-8], %r1" is STX|ATOMIC|DW, imm 0xf1.
-        var dir = AssemblyTestPaths.ConformanceDirectory!;
+        var dir = SharedData.Folder("conformance")!;
         var program = Assembler.Assemble(AsmSection(Path.Combine(dir, "lock_cmpxchg.data")));
         Assert.Contains(new Instruction(0xdb, 10, 1, -8, 0xf1), program);
 

@@ -1,5 +1,6 @@
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -13,7 +14,7 @@ public class LlvmFixtureTests
     {
         var data = new TheoryData<string, string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadLines(AssemblyTestPaths.Fixture("llvm-mc.txt")))
+        foreach (var line in File.ReadLines(Fixtures.Path("asm", "llvm-mc.txt")))
         {
             if (line.Length == 0 || line[0] == '#')
             {
@@ -46,12 +47,12 @@ public class LlvmFixtureTests
     public void FixtureCoversManyStatements() => Assert.True(LlvmMcCases().Count > 240);
 
     private static string LabelsHex() =>
-        string.Concat(File.ReadLines(AssemblyTestPaths.Fixture("labels.hex")).Select(l => l.Trim()));
+        string.Concat(File.ReadLines(Fixtures.Path("asm", "labels.hex")).Select(l => l.Trim()));
 
     [Fact]
     public void LabelledProgramEncodesLikeLlvmMc()
     {
-        var source = File.ReadAllText(AssemblyTestPaths.Fixture("labels.s"));
+        var source = File.ReadAllText(Fixtures.Path("asm", "labels.s"));
         Assert.Equal(LabelsHex(), Hex(Assembler.Assemble(source)));
     }
 
@@ -59,7 +60,7 @@ public class LlvmFixtureTests
     public void ObjdumpListingAssemblesBackToTheSameBytes()
     {
         // Includes the local call that objdump prints as "call 0x6" with bytes 85 10 (src = 1).
-        var listing = File.ReadAllText(AssemblyTestPaths.Fixture("labels.objdump"));
+        var listing = File.ReadAllText(Fixtures.Path("asm", "labels.objdump"));
         Assert.Equal(LabelsHex(), Hex(Assembler.Assemble(listing)));
         Assert.Equal(LabelsHex(), Hex(Assembler.Assemble(listing, AssemblySyntax.Llvm)));
     }
@@ -68,7 +69,7 @@ public class LlvmFixtureTests
     public void ObjdumpListingWithoutBytesStillAssembles()
     {
         // --no-show-raw-insn style: the addresses and annotations go; the local call becomes a helper call.
-        var listing = File.ReadAllLines(AssemblyTestPaths.Fixture("labels.objdump"))
+        var listing = File.ReadAllLines(Fixtures.Path("asm", "labels.objdump"))
             .Select(l => System.Text.RegularExpressions.Regex.Replace(l, "^(\\s*\\d+:\\t)([0-9a-f]{2} )+[0-9a-f]{2}\\t", "$1"));
         var program = Assembler.Assemble(string.Join('\n', listing));
         var expected = Instruction.Decode(Convert.FromHexString(LabelsHex()));

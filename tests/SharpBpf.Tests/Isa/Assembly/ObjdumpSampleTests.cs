@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -17,7 +19,7 @@ public partial class ObjdumpSampleTests
     /// <summary>Runs llvm-objdump once over all the objects (one process keeps the test fast).</summary>
     private static string Disassemble(IEnumerable<string> objectPaths)
     {
-        var start = new ProcessStartInfo(AssemblyTestPaths.LlvmObjdump!)
+        var start = new ProcessStartInfo(ExternalTool.Find(RequiresSamplesAndObjdumpFactAttribute.Objdump)!)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,7 +43,7 @@ public partial class ObjdumpSampleTests
     [RequiresSamplesAndObjdumpFact]
     public void SampleListingsAssembleBackToTheirBytes()
     {
-        var objects = Directory.GetFiles(AssemblyTestPaths.SamplesDirectory!, "*.o", SearchOption.AllDirectories)
+        var objects = Directory.GetFiles(SharedData.Folder("samples")!, "*.o", SearchOption.AllDirectories)
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}invalid{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Where(p => new FileInfo(p).Length < 1_000_000) // the 2 MB Cilium objects add time, not coverage
             .Order(StringComparer.Ordinal)
@@ -63,7 +65,7 @@ public partial class ObjdumpSampleTests
             var program = Assembler.Assemble(part);
             Assert.True(
                 expected.AsSpan().SequenceEqual(Instruction.Encode(program)),
-                $"{Path.GetRelativePath(AssemblyTestPaths.SamplesDirectory!, objects[i])}: the assembled listing differs from its bytes");
+                $"{Path.GetRelativePath(SharedData.Folder("samples")!, objects[i])}: the assembled listing differs from its bytes");
             instructions += program.Length;
         }
 

@@ -1,5 +1,7 @@
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Assembly;
 
@@ -12,7 +14,7 @@ public class UbpfFixtureTests
     /// <summary>Fixture rows "first&lt;TAB&gt;second", returned as (second, first).</summary>
     private static IEnumerable<(string Second, string First)> ReadFixture(string name)
     {
-        foreach (var line in File.ReadLines(AssemblyTestPaths.Fixture(name)))
+        foreach (var line in File.ReadLines(Fixtures.Path("asm", name)))
         {
             if (line.Length == 0 || line[0] == '#')
             {
@@ -48,18 +50,16 @@ public class UbpfFixtureTests
     [Fact]
     public void FixtureCoversManyStatements() => Assert.True(Cases().Count > 250);
 
-    [RequiresConformanceCasesFact]
+    [SharedFact("conformance")]
     public void EveryConformanceCaseEncodesLikeBpfConformance()
     {
-        var dir = AssemblyTestPaths.ConformanceDirectory!;
+        var dir = SharedData.Folder("conformance")!;
         int compared = 0;
         foreach (var (hex, file) in ReadFixture("conformance-asm.txt"))
         {
             var path = Path.Combine(dir, file);
             Assert.True(File.Exists(path), $"{file} is in the fixture but not in {dir}");
-            var lines = File.ReadLines(path)
-                .SkipWhile(l => l.Trim() != "-- asm").Skip(1)
-                .TakeWhile(l => !l.StartsWith("-- ", StringComparison.Ordinal));
+            var lines = ConformanceFiles.Sections(path)["asm"];
             Assert.True(hex == Hex(Assembler.Assemble(string.Join('\n', lines))), $"{file} differs from bpf_conformance");
             compared++;
         }

@@ -1,80 +1,31 @@
 using System.Globalization;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Formatting;
+using SharpBpf.Testing;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Formatting;
-
-/// <summary>
-/// A fact that runs only when the bpf_conformance cases are present at ../shared/conformance
-/// (relative to the repository root, the directory holding SharpBpf.slnx).
-/// </summary>
-public sealed class RequiresDisasmConformanceFactAttribute : FactAttribute
-{
-    public RequiresDisasmConformanceFactAttribute()
-    {
-        if (ConformanceDialectTests.FindConformanceDirectory() is null)
-        {
-            Skip = "../shared/conformance is not present next to the repository";
-        }
-    }
-}
 
 /// <summary>Checks the uBPF syntax against the human-written bpf_conformance assembly.</summary>
 public sealed class ConformanceDialectTests
 {
-    internal static string? FindConformanceDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
-            {
-                string candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance"));
-                return Directory.Exists(candidate) ? candidate : null;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>The sections of a .data file, by name, as lines.</summary>
-    private static Dictionary<string, List<string>> ReadSections(string path)
-    {
-        var sections = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        List<string>? current = null;
-        foreach (string line in File.ReadLines(path))
-        {
-            if (line.StartsWith("-- ", StringComparison.Ordinal))
-            {
-                current = [];
-                sections[line[3..].Trim()] = current;
-            }
-            else
-            {
-                current?.Add(line);
-            }
-        }
-
-        return sections;
-    }
-
     private static IEnumerable<string> AsmLines(List<string> lines) =>
         lines.Select(l => (l.Contains('#', StringComparison.Ordinal) ? l[..l.IndexOf('#', StringComparison.Ordinal)] : l).Trim())
              .Where(l => l.Length > 0);
 
-    [RequiresDisasmConformanceFact]
+    [SharedFact("conformance")]
     public void RawProgramsDisassembleToTheirAssembly()
     {
         int compared = 0;
-        foreach (string file in Directory.GetFiles(FindConformanceDirectory()!, "*.data"))
+        foreach (string file in ConformanceFiles.All())
         {
-            var sections = ReadSections(file);
-            if (!sections.TryGetValue("raw", out var raw) || !sections.TryGetValue("asm", out var asm))
+            var sections = ConformanceFiles.Sections(file);
+            if (ConformanceFiles.Raw(file) is not { } raw || !sections.TryGetValue("asm", out var asm))
             {
                 continue;
             }
 
-            var program = raw.Select(l => l.Trim()).Where(l => l.Length > 0)
-                .Select(l => ulong.Parse(l.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture))
+            var program = raw
                 .Select(value =>
                 {
                     byte[] bytes = new byte[Instruction.Size];
@@ -96,7 +47,7 @@ public sealed class ConformanceDialectTests
         Assert.True(compared > 0, "no conformance case has a -- raw section");
     }
 
-    [RequiresDisasmConformanceFact]
+    [SharedFact("conformance")]
     public void EveryMnemonicOfTheConformanceCasesIsOneWeWrite()
     {
         // What the formatter writes for the canonical encodings of every opcode.
@@ -122,9 +73,9 @@ public sealed class ConformanceDialectTests
         string[] aliases = ["swap16", "swap32", "swap64"];
         var missing = new SortedSet<string>(StringComparer.Ordinal);
         int seen = 0;
-        foreach (string file in Directory.GetFiles(FindConformanceDirectory()!, "*.data"))
+        foreach (string file in ConformanceFiles.All())
         {
-            if (!ReadSections(file).TryGetValue("asm", out var asm))
+            if (!ConformanceFiles.Sections(file).TryGetValue("asm", out var asm))
             {
                 continue;
             }

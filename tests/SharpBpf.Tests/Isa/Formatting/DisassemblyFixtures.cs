@@ -1,5 +1,6 @@
 using System.Globalization;
 using SharpBpf.Isa;
+using SharpBpf.Tests.TestSupport;
 
 namespace SharpBpf.Tests.Isa.Formatting;
 
@@ -9,7 +10,7 @@ namespace SharpBpf.Tests.Isa.Formatting;
 /// </summary>
 internal static class DisassemblyFixtures
 {
-    public static string Directory => Path.Combine(AppContext.BaseDirectory, "Fixtures", "disasm");
+    public static string Directory => Fixtures.Directory("disasm");
 
     /// <summary>The program of a corpus: every hex line's bytes, in order.</summary>
     public static Instruction[] LoadProgram(string name)
