@@ -1,3 +1,4 @@
+using SharpBpf.Testing;
 using SharpBpf.Conformance;
 using SharpBpf.Jit;
 using Xunit.Abstractions;
@@ -7,10 +8,10 @@ namespace SharpBpf.Tests.Jit;
 /// <summary>Every case of ../shared/conformance on the JIT, against the expected results in the files.</summary>
 public class JitConformanceTests(ITestOutputHelper output)
 {
-    [JitSharedFact("conformance")]
+    [SharedFact("conformance")]
     public void EveryConformanceCasePassesOnTheJit()
     {
-        var files = Directory.GetFiles(JitSharedData.Folder("conformance")!, "*.data");
+        var files = Directory.GetFiles(SharedData.Folder("conformance")!, "*.data");
         Assert.NotEmpty(files);
         var failures = new List<string>();
         foreach (var file in files.Order(StringComparer.Ordinal))
@@ -26,10 +27,10 @@ public class JitConformanceTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
-    [JitSharedFact("conformance")]
+    [SharedFact("conformance")]
     public void EveryConformanceCaseMatchesTheInterpreterExactly()
     {
-        foreach (var file in Directory.GetFiles(JitSharedData.Folder("conformance")!, "*.data").Order(StringComparer.Ordinal))
+        foreach (var file in Directory.GetFiles(SharedData.Folder("conformance")!, "*.data").Order(StringComparer.Ordinal))
         {
             var testCase = ConformanceCase.Load(file);
             var program = Engines.Assemble(testCase.Assembly);

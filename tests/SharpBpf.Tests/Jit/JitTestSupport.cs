@@ -5,46 +5,6 @@ using SharpBpf.Runtime;
 
 namespace SharpBpf.Tests.Jit;
 
-/// <summary>
-/// Locates ../shared beside the checkout (the folder next to the one holding SharpBpf.slnx), or the folder named by
-/// SHARPBPF_SHARED (for worktrees that do not sit beside it).
-/// </summary>
-internal static class JitSharedData
-{
-    /// <summary>The shared sub-folder, or null when absent.</summary>
-    public static string? Folder(string name)
-    {
-        if (Environment.GetEnvironmentVariable("SHARPBPF_SHARED") is { Length: > 0 } overridden)
-        {
-            string path = Path.Combine(overridden, name);
-            return Directory.Exists(path) ? path : null;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
-            {
-                string candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", name));
-                return Directory.Exists(candidate) ? candidate : null;
-            }
-        }
-
-        return null;
-    }
-}
-
-/// <summary>A fact skipped, with the reason, when ../shared/FOLDER is absent.</summary>
-internal sealed class JitSharedFactAttribute : FactAttribute
-{
-    public JitSharedFactAttribute(string folder)
-    {
-        if (JitSharedData.Folder(folder) is null)
-        {
-            Skip = $"../shared/{folder} is not present beside the checkout";
-        }
-    }
-}
-
 /// <summary>What one engine did with a program: r0 or the fault, the instruction count and the memory afterwards.</summary>
 internal sealed record EngineOutcome(ulong? Result, ExecutionFault? Fault, long Instructions, byte[] Input, byte[] Stack)
 {
