@@ -9,7 +9,9 @@ namespace SharpBpf.Benchmarks;
 /// ("0.5x" = twice as fast as the reference). Benchmarks report per-instruction or per-packet times through
 /// OperationsPerInvoke, so the mean and the reference are in the same unit.
 /// </summary>
-internal sealed class ReferenceColumn(string header, IReadOnlyDictionary<string, double> referenceNanoseconds) : IColumn
+/// <param name="header">The column header, naming the reference.</param>
+/// <param name="referenceNanoseconds">The reference time of a benchmark case, or null when it has none.</param>
+internal sealed class ReferenceColumn(string header, Func<BenchmarkCase, double?> referenceNanoseconds) : IColumn
 {
     public string Id => "Reference:" + header;
 
@@ -31,9 +33,8 @@ internal sealed class ReferenceColumn(string header, IReadOnlyDictionary<string,
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
-        string name = benchmarkCase.Descriptor.WorkloadMethod.Name;
         var report = summary[benchmarkCase];
-        if (!referenceNanoseconds.TryGetValue(name, out double reference) || report?.ResultStatistics is null)
+        if (referenceNanoseconds(benchmarkCase) is not { } reference || report?.ResultStatistics is null)
         {
             return "-";
         }
