@@ -23,6 +23,7 @@ public static class CliApp
         };
         root.Subcommands.Add(AsmCommand.Create());
         root.Subcommands.Add(DisasmCommand.Create());
+        root.Subcommands.Add(ObjectCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ConformancePluginCommand.Create());
         return root;

@@ -129,6 +129,58 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--frobnicate", error);
     }
 
+    private static string ProjectObject(string name) => Path.Combine(SharedData.RepositoryRoot, "bpf", "obj", name);
+
+    [Fact]
+    public void ObjectListsProgramsMapsAndRelocations()
+    {
+        var (code, output, error) = Run("object", ProjectObject("xdp_firewall.o"));
+        Assert.True(code == 0, error);
+
+        // Expected values from bpf/src/xdp_firewall.c and bpf/include/xdp_firewall.h.
+        Assert.Matches(@"xdp_firewall\s+xdp\s+Xdp\s+\d+", output);
+        Assert.Matches(@"fw_blocklist\s+BtfDefined\s+Hash\s+4\s+16\s+4096\s", output);
+        Assert.Matches(@"fw_stats\s+BtfDefined\s+PerCpuArray\s+4\s+16\s+6\s", output);
+        Assert.Matches(@"fw_events\s+BtfDefined\s+RingBuffer\s+0\s+0\s+262144\s", output);
+        Assert.Contains("MapReference  fw_blocklist", output);
+    }
+
+    [Fact]
+    public void ObjectJsonIsParseable()
+    {
+        var (code, output, error) = Run("object", ProjectObject("calls_loops.o"), "--json");
+        Assert.True(code == 0, error);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        var program = json.RootElement.GetProperty("programs")[0];
+        Assert.Equal("xdp", program.GetProperty("section").GetString());
+        Assert.Contains(program.GetProperty("relocations").EnumerateArray(), r => r.GetProperty("kind").GetString() == "SubprogramCall");
+    }
+
+    [Fact]
+    public void DisasmOfAnObjectListsEachProgram()
+    {
+        var (code, output, error) = Run("disasm", ProjectObject("xdp_firewall.o"));
+        Assert.True(code == 0, error);
+        Assert.StartsWith("xdp_firewall (SEC(\"xdp\"), Xdp, ", output);
+        Assert.Contains("exit", output);
+
+        var (missing, _, message) = Run("disasm", ProjectObject("xdp_firewall.o"), "--program", "nope");
+        Assert.Equal(CliApp.BadInput, missing);
+        Assert.Contains("no program named 'nope'", message);
+    }
+
+    [Fact]
+    public void ObjectRejectsAMalformedFileWithTheOffset()
+    {
+        string path = Path.Combine(_dir, "bad.o");
+        var bytes = File.ReadAllBytes(ProjectObject("xdp_firewall.o"));
+        File.WriteAllBytes(path, bytes.AsSpan(0, 100).ToArray());
+        var (code, _, error) = Run("object", path);
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.StartsWith("error: ", error);
+        Assert.Contains("offset", error);
+    }
+
     [Fact]
     public void ConformancePluginPrintsR0InHex()
     {
