@@ -201,6 +201,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ConformancePluginRunsTheFirstProgramOfAnElfObject()
+    {
+        // xdp_first in multi.c: add_one(ctx->ingress_ifindex) > 5 ? XDP_PASS (2) : XDP_DROP (1); the memory is the
+        // context, ingress_ifindex at offset 12 of struct xdp_md.
+        string obj = Convert.ToHexString(File.ReadAllBytes(Path.Combine(
+            SharedData.RepositoryRoot, "tests", "SharpBpf.Tests", "Fixtures", "elf", "src", "multi.o")));
+        var pass = Run("conformance-plugin", "--elf", "--program", obj, "00000000 00000000 00000000 0a000000");
+        Assert.True(pass.Code == 0, pass.Err);
+        Assert.Equal("2", pass.Out.Trim());
+        var drop = Run("conformance-plugin", "--elf", "--program", obj, "00000000 00000000 00000000 00000000");
+        Assert.Equal("1", drop.Out.Trim());
+    }
+
+    [Fact]
     public void ConformancePluginRejectsBadHex()
     {
         var (code, _, error) = Run("conformance-plugin", "--program", "9500zz", "");

@@ -18,7 +18,7 @@ internal static class ConformancePluginCommand
         var program = new Option<string?>("--program") { Description = "The program bytes as hex (default: read from standard input)." };
         var debug = new Option<bool>("--debug") { Description = "Print the disassembly on standard error." };
         var engine = CommonOptions.Engine();
-        var elf = new Option<bool>("--elf") { Description = "Accepted for compatibility; ELF input is not supported by this verb." };
+        var elf = new Option<bool>("--elf") { Description = "The program bytes are a BPF ELF object; its first program runs." };
         var command = new Command("conformance-plugin", "Run one program for the bpf_conformance runner (plugin protocol).")
         {
             memory, program, debug, elf, engine,
@@ -27,18 +27,12 @@ internal static class ConformancePluginCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            if (parse.GetValue(elf))
-            {
-                error.WriteLine("error: --elf input is not supported; pass raw instruction bytes");
-                return 1;
-            }
-
             string programHex = parse.GetValue(program) ?? Console.In.ReadToEnd();
             byte[] code = ParseHex(programHex, "program");
             byte[] input = ParseHex(parse.GetValue(memory) ?? "", "memory");
             try
             {
-                var bpf = BpfProgram.FromBytes(code);
+                var bpf = parse.GetValue(elf) ? FirstProgram(code) : BpfProgram.FromBytes(code);
                 if (parse.GetValue(debug))
                 {
                     error.Write(Isa.Formatting.Disassembler.Disassemble(bpf.Instructions));
@@ -55,6 +49,12 @@ internal static class ConformancePluginCommand
             }
         });
         return command;
+    }
+
+    private static BpfProgram FirstProgram(byte[] image)
+    {
+        var obj = Objects.BpfObject.Load(image.AsMemory());
+        return obj.Programs.Count > 0 ? obj.Programs[0].ToBpfProgram() : throw new BpfException("the ELF object has no programs");
     }
 
     /// <summary>Hex bytes, with or without whitespace between them.</summary>
