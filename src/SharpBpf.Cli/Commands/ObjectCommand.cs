@@ -47,6 +47,8 @@ internal static class ObjectCommand
             type = p.Type.ToString(),
             attach_type = p.ExpectedAttachType?.ToString(),
             instructions = p.Instructions.Length,
+            valid = Validate(p) is null,
+            invalid_reason = Validate(p),
             own_instructions = p.OwnInstructionCount,
             subprograms = p.Subprograms.Select(s => s.Name),
             relocations = p.Relocations.Select(r => new
@@ -79,10 +81,11 @@ internal static class ObjectCommand
             $", BTF: {(obj.Btf is { } btf ? $"{btf.Length} bytes" : "none")}" +
             $", BTF.ext: {(obj.BtfExt is { } ext ? $"{ext.Length} bytes" : "none")}");
         output.WriteLine();
-        Table(output, "programs", ["name", "section", "type", "insns", "subprogs", "relocs"], obj.Programs.Select(p => new[]
+        Table(output, "programs", ["name", "section", "type", "insns", "subprogs", "relocs", "instructions"], obj.Programs.Select(p => new[]
         {
             p.Name, p.SectionName, p.Type.ToString(), p.Instructions.Length.ToString(CultureInfo.InvariantCulture),
             p.Subprograms.Count.ToString(CultureInfo.InvariantCulture), p.Relocations.Count.ToString(CultureInfo.InvariantCulture),
+            Validate(p) is { } reason ? "invalid: " + reason : "valid",
         }));
         Table(output, "maps", ["name", "kind", "type", "key", "value", "max", "flags"], obj.Maps.Select(m => new[]
         {
@@ -94,6 +97,20 @@ internal static class ObjectCommand
             p.Name, r.InstructionIndex.ToString(CultureInfo.InvariantCulture), r.Kind.ToString(), r.SymbolName,
             r.MapIndex >= 0 && r.MapIndex < obj.Maps.Count ? obj.Maps[r.MapIndex].Name + (r.ValueOffset != 0 ? $"+{r.ValueOffset}" : "") : "",
         })));
+    }
+
+    /// <summary>The structural validation error of a program's linked instructions, or null when they are valid.</summary>
+    private static string? Validate(ObjectProgram program)
+    {
+        try
+        {
+            program.ToBpfProgram();
+            return null;
+        }
+        catch (Isa.BpfValidationException e)
+        {
+            return e.Message;
+        }
     }
 
     private static void Table(TextWriter output, string title, string[] header, IEnumerable<string[]> rows)

@@ -7,7 +7,7 @@ public sealed class BpfValidationException : BpfException
 {
     /// <summary>Creates the exception.</summary>
     public BpfValidationException(int pc, Instruction instruction, string reason)
-        : base($"invalid program at pc {pc} ({instruction}): {reason}")
+        : base($"invalid program at pc {pc} ({Describe(instruction)}): {reason}")
     {
         Pc = pc;
         Instruction = instruction;
@@ -19,6 +19,13 @@ public sealed class BpfValidationException : BpfException
     {
         Pc = -1;
         Reason = reason;
+    }
+
+    // Assembly text when the slot has one, the raw fields otherwise.
+    private static string Describe(Instruction instruction)
+    {
+        string text = Formatting.Disassembler.Format(instruction);
+        return text == "<unknown>" ? instruction.ToString() : text;
     }
 
     /// <summary>The index of the offending instruction slot, or -1.</summary>
