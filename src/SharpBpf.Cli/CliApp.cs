@@ -26,6 +26,7 @@ public static class CliApp
         root.Subcommands.Add(ObjectCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ConformancePluginCommand.Create());
+        root.Subcommands.Add(FuzzCommand.Create());
         return root;
     }
 

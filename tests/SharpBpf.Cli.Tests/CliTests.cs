@@ -182,6 +182,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void FuzzComparesTheEnginesAndReportsAgreement()
+    {
+        var (code, output, error) = Run("fuzz", "--engines", "jit,interpreter", "--cases", "300", "--seed", "3");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("300 programs (", output);
+        Assert.EndsWith("300 agreed, 0 differed", output.TrimEnd());
+    }
+
+    [Fact]
+    public void FuzzRejectsANonPositiveCaseCount()
+    {
+        var (code, _, error) = Run("fuzz", "--cases", "0");
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.Contains("--cases must be positive", error);
+    }
+
+    [Fact]
     public void ConformancePluginPrintsR0InHex()
     {
         // ldxw r0, [r1+0]; exit -- over memory 2a 00 00 00

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SharpBpf.Conformance;
 using SharpBpf.Isa;
+using SharpBpf.Fuzzing;
 using SharpBpf.Runtime;
 using Xunit.Abstractions;
 

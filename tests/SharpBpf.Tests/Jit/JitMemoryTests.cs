@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SharpBpf.Isa;
 using SharpBpf.Jit;
+using SharpBpf.Fuzzing;
 using SharpBpf.Runtime;
 using Xunit.Abstractions;
 

@@ -1,17 +1,10 @@
 using SharpBpf.Conformance;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Fuzzing;
 using SharpBpf.Runtime;
 
 namespace SharpBpf.Tests.Jit;
-
-/// <summary>What one engine did with a program: r0 or the fault, the instruction count and the memory afterwards.</summary>
-internal sealed record EngineOutcome(ulong? Result, ExecutionFault? Fault, long Instructions, byte[] Input, byte[] Stack)
-{
-    public string Describe() => Fault is null
-        ? $"r0 = 0x{Result:x}, {Instructions} insns"
-        : $"fault {Fault.Kind} at pc {Fault.Pc}: {Fault.Message} ({Instructions} insns)";
-}
 
 /// <summary>Runs the same program on the interpreter and the JIT with identical inputs.</summary>
 internal static class Engines
@@ -36,54 +29,12 @@ internal static class Engines
     public static EngineOutcome Compare(
         ExecutableProgram reference, ExecutableProgram jit, byte[] input, HelperTable helpers, long budget, int stackSeed, string what)
     {
-        var context = new BpfExecutionContext(helpers) { InstructionBudget = budget };
-        var stack = new byte[context.Stack.Length];
-        new Random(stackSeed).NextBytes(stack);
-        var region = MemoryRegion.FromBytes(input, MemoryAccess.ReadWrite, MemoryRegionKind.Input, "input");
-        context.AddRegion(region);
-        context.LegacyPacket = region;
-        var expected = Run(reference, context, region, input, stack);
-        var actual = Run(jit, context, region, input, stack);
-        AssertSame(expected, actual, what);
-        return expected;
-    }
-
-    private static EngineOutcome Run(ExecutableProgram program, BpfExecutionContext context, MemoryRegion region, byte[] input, byte[] stack)
-    {
-        stack.CopyTo(context.Stack.AsSpan());
-        input.CopyTo(region.AsSpan());
-        ulong? result = null;
-        ExecutionFault? fault = null;
-        try
+        var comparison = EngineComparison.Compare(reference, jit, input, helpers, budget, stackSeed);
+        if (comparison.Difference is { } difference)
         {
-            result = program.Run(context, region.Start, (ulong)input.Length);
-        }
-        catch (BpfExecutionException e)
-        {
-            fault = e.Fault;
+            Assert.Fail($"{what}\n{difference}");
         }
 
-        return new EngineOutcome(result, fault, context.InstructionsExecuted, region.AsSpan().ToArray(), context.Stack.AsSpan().ToArray());
-    }
-
-    /// <summary>Asserts both engines agree on r0, fault (kind, pc, message), instruction count and memory.</summary>
-    public static void AssertSame(EngineOutcome expected, EngineOutcome actual, string what)
-    {
-        if (expected.Result != actual.Result || (expected.Fault is null) != (actual.Fault is null)
-            || (expected.Fault is not null && (expected.Fault.Kind != actual.Fault!.Kind || expected.Fault.Pc != actual.Fault.Pc || expected.Fault.Message != actual.Fault.Message))
-            || expected.Instructions != actual.Instructions)
-        {
-            Assert.Fail($"{what}\ninterpreter: {expected.Describe()}\njit:         {actual.Describe()}");
-        }
-
-        if (!expected.Input.AsSpan().SequenceEqual(actual.Input))
-        {
-            Assert.Fail($"{what}\ninput memory differs after the run ({expected.Describe()})");
-        }
-
-        if (!expected.Stack.AsSpan().SequenceEqual(actual.Stack))
-        {
-            Assert.Fail($"{what}\nstack differs after the run ({expected.Describe()})");
-        }
+        return comparison.Reference;
     }
 }

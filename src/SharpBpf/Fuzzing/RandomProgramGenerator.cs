@@ -1,7 +1,7 @@
 using SharpBpf.Isa;
 using SharpBpf.Runtime;
 
-namespace SharpBpf.Tests.Jit;
+namespace SharpBpf.Fuzzing;
 
 /// <summary>
 /// Builds random, structurally valid programs that exercise every instruction family: ALU of both widths and
@@ -14,10 +14,17 @@ namespace SharpBpf.Tests.Jit;
 /// loop counters. Function pointers only ever pass through r0 right before a callx, and every function writes r0
 /// first, so the address of the code (different for each engine's image) never reaches a result.
 /// </remarks>
-internal sealed class RandomProgramGenerator(Random random, int inputLength)
+/// <param name="random">The source of randomness (seed it for reproducible programs).</param>
+/// <param name="inputLength">The size of the input region programs may access through r1.</param>
+public sealed class RandomProgramGenerator(Random random, int inputLength)
 {
+    /// <summary>Helper id of "mix": a pure function of r1-r5.</summary>
     public const int MixHelper = 1;
+
+    /// <summary>Helper id of "touch": flips the bytes of (r1, r2 &amp; 0xff) through checked access.</summary>
     public const int TouchHelper = 2;
+
+    /// <summary>Helper id of "maybe_stop": stops the program when r3 &amp; 7 is 0.</summary>
     public const int MaybeStopHelper = 3;
 
     private static readonly byte[] Writable = [0, 2, 3, 4, 5, 6, 7, 8];
