@@ -6,6 +6,12 @@ namespace SharpBpf.Linux.Tests.Kernel;
 /// <summary>Runs the reference tool bpftool and parses its JSON output.</summary>
 internal static class Bpftool
 {
+    private static readonly Lazy<bool> Installed = new(() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, "bpftool"))));
+
+    /// <summary>Whether bpftool is on PATH.</summary>
+    public static bool IsInstalled => Installed.Value;
+
     public static JsonElement Json(params string[] arguments)
     {
         var start = new ProcessStartInfo("bpftool") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -53,7 +53,7 @@ public class BtfTests
         return ([.. header, .. typeBytes, .. strings.ToArray()], file, line);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void LoadedBtfIsDescribedAsBpftoolSeesIt()
     {
         var (blob, _, _) = BuildBtf();
@@ -95,7 +95,7 @@ public class BtfTests
         Assert.Contains("[1] INT int", e.VerifierLog, StringComparison.Ordinal);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void MapsAndProgramsCarryBtfFuncAndLineInfo()
     {
         var (blob, file, line) = BuildBtf();

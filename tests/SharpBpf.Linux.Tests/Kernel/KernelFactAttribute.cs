@@ -15,6 +15,22 @@ public sealed class KernelFactAttribute : FactAttribute
             Skip = $"needs privileged bpf(): {status.Reason}";
         }
     }
+
+    /// <summary>Also skip, with the reason, when bpftool (the cross-check reference) is not installed.</summary>
+    public bool RequiresBpftool
+    {
+        get => _requiresBpftool;
+        set
+        {
+            _requiresBpftool = value;
+            if (value && Skip is null && !Bpftool.IsInstalled)
+            {
+                Skip = "bpftool is not installed (apt-get install bpftool); it is the reference this test compares with";
+            }
+        }
+    }
+
+    private bool _requiresBpftool;
 }
 
 /// <summary>

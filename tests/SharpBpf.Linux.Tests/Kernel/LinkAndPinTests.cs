@@ -4,7 +4,7 @@ public class LinkAndPinTests
 {
     private const string CgroupRoot = "/sys/fs/cgroup/unified";
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void RawTracepointLinkReportsItsTracepoint()
     {
         using var program = KernelProgram.Load(ProgramType.RawTracepoint, Asm.Return(0), "sb_raw_tp");
@@ -44,7 +44,7 @@ public class LinkAndPinTests
         Assert.Equal(BpfCommand.RawTracepointOpen, missing.Command);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void CgroupLinkCanBeUpdatedAndDetached()
     {
         if (!Directory.Exists(CgroupRoot))
@@ -102,7 +102,7 @@ public class LinkAndPinTests
         Name = name,
     });
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void PinnedMapIsTheSameMapWhenReopened()
     {
         BpfFileSystem.EnsureMounted();

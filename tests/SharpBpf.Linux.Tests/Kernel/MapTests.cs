@@ -65,7 +65,7 @@ public class MapTests
         Assert.Throws<ArgumentException>(() => map.Update(U32(1), new byte[3]));
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void ContentsWrittenHereAreWhatBpftoolDumps()
     {
         using var map = KernelMap.Create(MapType.Hash, 4, 8, 16, "sb_dump");
@@ -229,7 +229,7 @@ public class MapTests
         Assert.Equal(BpfCommand.MapCreate, bad.Command);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void FrozenMapRefusesUserUpdates()
     {
         using var map = KernelMap.Create(MapType.Array, 4, 4, 1, "sb_frozen");
@@ -284,7 +284,7 @@ public class MapTests
         Assert.Equal(10, array.LookupBatch(chunk: 3).Count);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void MapInfoAgreesWithBpftool()
     {
         using var map = KernelMap.Create(MapType.Hash, 8, 12, 32, "sb_info", MapCreateFlags.NoPrealloc);

@@ -101,7 +101,7 @@ public class ProgramTests
         Assert.Equal(BpfCommand.ProgTestRun, e.Command);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void ProgramsReachMapsByFdAndByFdArrayIndex()
     {
         using var counter = KernelMap.Create(MapType.Array, 4, 8, 1, "sb_counter");
@@ -173,7 +173,7 @@ public class ProgramTests
         Assert.False(string.IsNullOrEmpty(capped.VerifierLog));
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void ProgramInfoAgreesWithBpftool()
     {
         using var program = KernelProgram.Load(ProgramType.Xdp, Asm.MarkFirstByteXdp(), "sb_info_prog");
@@ -202,7 +202,7 @@ public class ProgramTests
         Assert.Equal(Asm.MarkFirstByteXdp().Length, decoded.Length);
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void ProgramEnumerationMatchesBpftool()
     {
         using var a = KernelProgram.Load(ProgramType.Xdp, Asm.Return(1), "sb_enum_a");
@@ -238,7 +238,7 @@ public class ProgramTests
         Assert.False(BpfSyscall.GetNextId(BpfObjectKind.Program, int.MaxValue - 1, out _));
     }
 
-    [KernelFact]
+    [KernelFact(RequiresBpftool = true)]
     public void StatisticsCountRunsWhileEnabled()
     {
         using var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpPass), "sb_stats");
@@ -307,11 +307,8 @@ public class ProgramTests
 
     internal static uint VmlinuxFunctionId(string name)
     {
-        string dump = Bpftool.Text("btf", "dump", "file", "/sys/kernel/btf/vmlinux");
-        string needle = $"] FUNC '{name}' ";
-        int at = dump.IndexOf(needle, StringComparison.Ordinal);
-        Assert.True(at > 0, $"{name} is not in vmlinux BTF");
-        int open = dump.LastIndexOf('[', at);
-        return uint.Parse(dump.AsSpan(open + 1, at - open - 1));
+        int id = SharpBpf.Btf.BtfSpec.Load("/sys/kernel/btf/vmlinux").FindId(name, SharpBpf.Btf.BtfKind.Function);
+        Assert.True(id > 0, $"{name} is not in vmlinux BTF");
+        return (uint)id;
     }
 }
