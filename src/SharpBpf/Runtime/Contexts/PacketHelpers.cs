@@ -1,0 +1,326 @@
+using System.Buffers.Binary;
+using SharpBpf.Runtime.Helpers;
+
+namespace SharpBpf.Runtime.Contexts;
+
+/// <summary>Decides whether a <c>bpf_redirect_map</c> key names a target (the VM has no device or CPU maps).</summary>
+/// <param name="mapHandle">The map argument (r1).</param>
+/// <param name="key">The key (r2).</param>
+public delegate bool RedirectTargetLookup(ulong mapHandle, ulong key);
+
+/// <summary>
+/// The packet helpers of XDP, socket filter and tc programs, with the kernel's ids, argument checks and error codes
+/// (<c>net/core/filter.c</c>). They act on the <see cref="XdpContext"/> or <see cref="SkbContext"/> the program is
+/// running with; a context argument that is not that context, or a helper the program type may not call (the
+/// kernel's verifier would refuse the program), is a fault.
+/// </summary>
+public static class PacketHelpers
+{
+    /// <summary>bpf_skb_store_bytes(skb, offset, from, len, flags).</summary>
+    public const int SkbStoreBytes = 9;
+
+    /// <summary>bpf_l3_csum_replace(skb, offset, from, to, flags).</summary>
+    public const int L3CsumReplace = 10;
+
+    /// <summary>bpf_l4_csum_replace(skb, offset, from, to, flags).</summary>
+    public const int L4CsumReplace = 11;
+
+    /// <summary>bpf_redirect(ifindex, flags).</summary>
+    public const int Redirect = 23;
+
+    /// <summary>bpf_skb_load_bytes(skb, offset, to, len).</summary>
+    public const int SkbLoadBytes = 26;
+
+    /// <summary>bpf_csum_diff(from, from_size, to, to_size, seed).</summary>
+    public const int CsumDiff = 28;
+
+    /// <summary>bpf_xdp_adjust_head(xdp_md, delta).</summary>
+    public const int XdpAdjustHead = 44;
+
+    /// <summary>bpf_redirect_map(map, key, flags).</summary>
+    public const int RedirectMap = 51;
+
+    /// <summary>bpf_xdp_adjust_meta(xdp_md, delta).</summary>
+    public const int XdpAdjustMeta = 54;
+
+    /// <summary>bpf_xdp_adjust_tail(xdp_md, delta).</summary>
+    public const int XdpAdjustTail = 65;
+
+    /// <summary>BPF_F_RECOMPUTE_CSUM.</summary>
+    public const ulong RecomputeChecksumFlag = 1;
+
+    /// <summary>BPF_F_INVALIDATE_HASH.</summary>
+    public const ulong InvalidateHashFlag = 2;
+
+    /// <summary>BPF_F_HDR_FIELD_MASK: the field size (0, 2 or 4) in the checksum helpers' flags.</summary>
+    public const ulong HeaderFieldMask = 0xf;
+
+    /// <summary>BPF_F_PSEUDO_HDR.</summary>
+    public const ulong PseudoHeaderFlag = 1 << 4;
+
+    /// <summary>BPF_F_MARK_MANGLED_0: keep a zero (absent) UDP checksum, and write 0xffff for a computed 0.</summary>
+    public const ulong MarkMangled0Flag = 1 << 5;
+
+    /// <summary>BPF_F_MARK_ENFORCE.</summary>
+    public const ulong MarkEnforceFlag = 1 << 6;
+
+    /// <summary>BPF_F_IPV6.</summary>
+    public const ulong Ipv6Flag = 1 << 7;
+
+    /// <summary>BPF_F_INGRESS.</summary>
+    public const ulong IngressFlag = 1;
+
+    /// <summary>BPF_F_BROADCAST.</summary>
+    public const ulong BroadcastFlag = 1 << 3;
+
+    /// <summary>BPF_F_EXCLUDE_INGRESS.</summary>
+    public const ulong ExcludeIngressFlag = 1 << 4;
+
+    /// <summary>The largest from_size + to_size of bpf_csum_diff (the kernel's 512-byte scratch area).</summary>
+    public const int MaxChecksumDiffBytes = 512;
+
+    /// <summary>
+    /// Registers the packet helpers; returns the table. <paramref name="redirectTargets"/> decides which
+    /// <c>bpf_redirect_map</c> keys exist (all of them when null).
+    /// </summary>
+    public static HelperTable Register(HelperTable table, RedirectTargetLookup? redirectTargets = null)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+
+        table.Register(XdpAdjustHead, "bpf_xdp_adjust_head", (ctx, r1, r2, _, _, _) =>
+            (ulong)ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_adjust_head").AdjustHead((int)r2));
+
+        table.Register(XdpAdjustTail, "bpf_xdp_adjust_tail", (ctx, r1, r2, _, _, _) =>
+            (ulong)ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_adjust_tail").AdjustTail((int)r2));
+
+        table.Register(XdpAdjustMeta, "bpf_xdp_adjust_meta", (ctx, r1, r2, _, _, _) =>
+            (ulong)ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_adjust_meta").AdjustMeta((int)r2));
+
+        table.Register(Redirect, "bpf_redirect", (ctx, r1, r2, _, _, _) =>
+        {
+            switch (ProgramContext.CurrentOf(ctx))
+            {
+                case XdpContext xdp:
+                    if (r2 != 0)
+                    {
+                        return (ulong)XdpAction.Aborted;
+                    }
+
+                    xdp.Redirect = new PacketRedirect((uint)r1, 0, 0, 0);
+                    return (ulong)XdpAction.Redirect;
+
+                case SkbContext { Kind: SkbProgramKind.TrafficControl } skb:
+                    if ((r2 & ~IngressFlag) != 0)
+                    {
+                        return (ulong)TcAction.Shot;
+                    }
+
+                    skb.Redirect = new PacketRedirect((uint)r1, 0, 0, r2);
+                    return (ulong)TcAction.Redirect;
+
+                default:
+                    throw ProgramContext.HelperFault(ctx, "bpf_redirect: only XDP and tc programs may redirect");
+            }
+        });
+
+        table.Register(RedirectMap, "bpf_redirect_map", (ctx, r1, r2, r3, _, _) =>
+        {
+            if (ProgramContext.CurrentOf(ctx) is not XdpContext xdp)
+            {
+                throw ProgramContext.HelperFault(ctx, "bpf_redirect_map: only XDP programs may redirect through a map");
+            }
+
+            const ulong actionMask = 3;
+            if ((r3 & ~(actionMask | BroadcastFlag | ExcludeIngressFlag)) != 0)
+            {
+                return (ulong)XdpAction.Aborted;
+            }
+
+            if ((r3 & BroadcastFlag) == 0 && redirectTargets is not null && !redirectTargets(r1, r2))
+            {
+                return r3 & actionMask;
+            }
+
+            xdp.Redirect = new PacketRedirect(null, r1, r2, r3);
+            return (ulong)XdpAction.Redirect;
+        });
+
+        table.Register(SkbLoadBytes, "bpf_skb_load_bytes", (ctx, r1, r2, r3, r4, _) =>
+        {
+            var skb = ProgramContext.FromHelperArgument<SkbContext>(ctx, r1, "bpf_skb_load_bytes");
+            var to = ctx.GetSpan(r3, Size(ctx, r4, "bpf_skb_load_bytes"), MemoryAccess.Write);
+            uint offset = (uint)r2;
+            if (offset > int.MaxValue || (long)offset + to.Length > skb.Length)
+            {
+                to.Clear();
+                return unchecked((ulong)Errno.EFAULT);
+            }
+
+            skb.Packet.Slice((int)offset, to.Length).CopyTo(to);
+            return 0;
+        });
+
+        table.Register(SkbStoreBytes, "bpf_skb_store_bytes", (ctx, r1, r2, r3, r4, r5) =>
+        {
+            var skb = TcSkb(ctx, r1, "bpf_skb_store_bytes");
+            var from = ctx.GetSpan(r3, Size(ctx, r4, "bpf_skb_store_bytes"), MemoryAccess.Read);
+            uint offset = (uint)r2;
+            if ((r5 & ~(RecomputeChecksumFlag | InvalidateHashFlag)) != 0)
+            {
+                return unchecked((ulong)Errno.EINVAL);
+            }
+
+            if (offset > int.MaxValue || (long)offset + from.Length > skb.Length)
+            {
+                return unchecked((ulong)Errno.EFAULT);
+            }
+
+            from.CopyTo(skb.Packet[(int)offset..]);
+            if ((r5 & InvalidateHashFlag) != 0)
+            {
+                skb.InvalidateHash();
+            }
+
+            return 0;
+        });
+
+        table.Register(L3CsumReplace, "bpf_l3_csum_replace", (ctx, r1, r2, r3, r4, r5) =>
+        {
+            var skb = TcSkb(ctx, r1, "bpf_l3_csum_replace");
+            if ((r5 & ~HeaderFieldMask) != 0)
+            {
+                return unchecked((ulong)Errno.EINVAL);
+            }
+
+            if (!ChecksumField(skb, (uint)r2, out var field))
+            {
+                return unchecked((ulong)Errno.EFAULT);
+            }
+
+            ushort check = BinaryPrimitives.ReadUInt16LittleEndian(field);
+            switch (r5 & HeaderFieldMask)
+            {
+                case 0:
+                    if (r3 != 0)
+                    {
+                        return unchecked((ulong)Errno.EINVAL);
+                    }
+
+                    check = Checksum.ReplaceByDiff(check, (uint)r4);
+                    break;
+                case 2:
+                    check = Checksum.Replace2(check, (ushort)r3, (ushort)r4);
+                    break;
+                case 4:
+                    check = Checksum.Replace4(check, (uint)r3, (uint)r4);
+                    break;
+                default:
+                    return unchecked((ulong)Errno.EINVAL);
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(field, check);
+            return 0;
+        });
+
+        table.Register(L4CsumReplace, "bpf_l4_csum_replace", (ctx, r1, r2, r3, r4, r5) =>
+        {
+            var skb = TcSkb(ctx, r1, "bpf_l4_csum_replace");
+            const ulong allowed = MarkMangled0Flag | MarkEnforceFlag | PseudoHeaderFlag | HeaderFieldMask | Ipv6Flag;
+            if ((r5 & ~allowed) != 0)
+            {
+                return unchecked((ulong)Errno.EINVAL);
+            }
+
+            if (!ChecksumField(skb, (uint)r2, out var field))
+            {
+                return unchecked((ulong)Errno.EFAULT);
+            }
+
+            bool mangledZero = (r5 & MarkMangled0Flag) != 0;
+            ushort check = BinaryPrimitives.ReadUInt16LittleEndian(field);
+            if (mangledZero && (r5 & MarkEnforceFlag) == 0 && check == 0)
+            {
+                return 0;
+            }
+
+            // With CHECKSUM_NONE the pseudo-header flag changes nothing but the field itself; the 2-byte case is
+            // the 4-byte replacement of the zero-extended values, as in inet_proto_csum_replace2.
+            switch (r5 & HeaderFieldMask)
+            {
+                case 0:
+                    if (r3 != 0)
+                    {
+                        return unchecked((ulong)Errno.EINVAL);
+                    }
+
+                    check = Checksum.ReplaceByDiff(check, (uint)r4);
+                    break;
+                case 2:
+                    check = Checksum.Replace4(check, (ushort)r3, (ushort)r4);
+                    break;
+                case 4:
+                    check = Checksum.Replace4(check, (uint)r3, (uint)r4);
+                    break;
+                default:
+                    return unchecked((ulong)Errno.EINVAL);
+            }
+
+            if (mangledZero && check == 0)
+            {
+                check = 0xffff;
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(field, check);
+            return 0;
+        });
+
+        table.Register(CsumDiff, "bpf_csum_diff", (ctx, r1, r2, r3, r4, r5) =>
+        {
+            if (((r2 | r4) & 3) != 0 || r2 + r4 > MaxChecksumDiffBytes || r2 > MaxChecksumDiffBytes || r4 > MaxChecksumDiffBytes)
+            {
+                return unchecked((ulong)Errno.EINVAL);
+            }
+
+            int fromSize = (int)r2, toSize = (int)r4;
+            var from = ctx.GetSpan(r1, fromSize, MemoryAccess.Read);
+            var to = ctx.GetSpan(r3, toSize, MemoryAccess.Read);
+            Span<byte> diff = stackalloc byte[MaxChecksumDiffBytes];
+            for (int i = 0; i < fromSize; i++)
+            {
+                diff[i] = (byte)~from[i];
+            }
+
+            to.CopyTo(diff[fromSize..]);
+            return Checksum.Partial(diff[..(fromSize + toSize)], (uint)r5);
+        });
+
+        return table;
+    }
+
+    private static SkbContext TcSkb(BpfExecutionContext ctx, ulong address, string helper)
+    {
+        var skb = ProgramContext.FromHelperArgument<SkbContext>(ctx, address, helper);
+        if (skb.Kind != SkbProgramKind.TrafficControl)
+        {
+            throw ProgramContext.HelperFault(ctx, $"{helper}: socket filters may not call it (the kernel's verifier refuses the program)");
+        }
+
+        return skb;
+    }
+
+    // The 16-bit checksum at an even offset below 64 KiB inside the packet, as the checksum helpers require.
+    private static bool ChecksumField(SkbContext skb, uint offset, out Span<byte> field)
+    {
+        if (offset > 0xffff || (offset & 1) != 0 || offset + 2 > skb.Length)
+        {
+            field = default;
+            return false;
+        }
+
+        field = skb.Packet.Slice((int)offset, 2);
+        return true;
+    }
+
+    private static int Size(BpfExecutionContext ctx, ulong size, string helper) =>
+        size <= int.MaxValue ? (int)size : throw ProgramContext.HelperFault(ctx, $"{helper}: size {size} is out of range");
+}
