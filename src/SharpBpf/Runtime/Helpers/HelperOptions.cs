@@ -1,0 +1,40 @@
+using SharpBpf.Runtime.Contexts;
+
+namespace SharpBpf.Runtime.Helpers;
+
+/// <summary>
+/// What <see cref="KernelHelpers.Register"/> offers programs: where output goes and where "current", time and
+/// randomness come from. The defaults describe the host process; tests substitute fixed values.
+/// </summary>
+public sealed record HelperOptions
+{
+    /// <summary>Where <c>bpf_trace_printk</c> writes; null discards the messages (the helper still formats and returns).</summary>
+    public TraceLog? TraceLog { get; init; }
+
+    /// <summary>CLOCK_MONOTONIC in nanoseconds for <c>bpf_ktime_get_ns</c> and <c>bpf_jiffies64</c>; the host's when null.</summary>
+    public Func<ulong>? MonotonicClock { get; init; }
+
+    /// <summary>CLOCK_BOOTTIME in nanoseconds for <c>bpf_ktime_get_boot_ns</c>; the host's when null.</summary>
+    public Func<ulong>? BootClock { get; init; }
+
+    /// <summary>CONFIG_HZ: jiffies per second for <c>bpf_jiffies64</c> (250, a common distribution setting, by default).</summary>
+    public int JiffiesPerSecond { get; init; } = 250;
+
+    /// <summary>A seed for <c>bpf_get_prandom_u32</c>, for reproducible runs; null draws from a shared random source.</summary>
+    public int? RandomSeed { get; init; }
+
+    /// <summary>What <c>bpf_get_current_pid_tgid</c> returns; the calling host thread's (tgid &lt;&lt; 32) | tid when null.</summary>
+    public ulong? CurrentPidTgid { get; init; }
+
+    /// <summary>What <c>bpf_get_current_uid_gid</c> returns; the host process's (gid &lt;&lt; 32) | uid when null.</summary>
+    public ulong? CurrentUidGid { get; init; }
+
+    /// <summary>What <c>bpf_get_current_comm</c> copies (at most 15 bytes are kept); the host process name when null.</summary>
+    public string? CurrentComm { get; init; }
+
+    /// <summary>Whether to register the XDP, socket filter and tc helpers of <see cref="PacketHelpers"/> too (true by default).</summary>
+    public bool IncludePacketHelpers { get; init; } = true;
+
+    /// <summary>Which <c>bpf_redirect_map</c> keys exist (all when null).</summary>
+    public RedirectTargetLookup? RedirectTargets { get; init; }
+}
