@@ -76,16 +76,18 @@ public static class PacketHelpers
     /// <summary>BPF_F_EXCLUDE_INGRESS.</summary>
     public const ulong ExcludeIngressFlag = 1 << 4;
 
-    /// <summary>The largest from_size + to_size of bpf_csum_diff (the kernel's 512-byte scratch area).</summary>
+    /// <summary>The largest from_size + to_size of bpf_csum_diff up to Linux 6.12 (the kernel's 512-byte scratch area).</summary>
     public const int MaxChecksumDiffBytes = 512;
 
     /// <summary>
-    /// Registers the packet helpers; returns the table. <paramref name="redirectTargets"/> decides which
-    /// <c>bpf_redirect_map</c> keys exist (all of them when null).
+    /// Registers the packet helpers; returns the table. Of the options, <see cref="HelperOptions.RedirectTargets"/>
+    /// and <see cref="HelperOptions.ChecksumDiff"/> apply.
     /// </summary>
-    public static HelperTable Register(HelperTable table, RedirectTargetLookup? redirectTargets = null)
+    public static HelperTable Register(HelperTable table, HelperOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(table);
+        var redirectTargets = options?.RedirectTargets;
+        var csumDiff = options?.ChecksumDiff ?? ChecksumDiffSemantics.Folded16Bit;
 
         table.Register(XdpAdjustHead, "bpf_xdp_adjust_head", (ctx, r1, r2, _, _, _) =>
             (ulong)ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_adjust_head").AdjustHead((int)r2));
@@ -276,22 +278,40 @@ public static class PacketHelpers
 
         table.Register(CsumDiff, "bpf_csum_diff", (ctx, r1, r2, r3, r4, r5) =>
         {
-            if (((r2 | r4) & 3) != 0 || r2 + r4 > MaxChecksumDiffBytes || r2 > MaxChecksumDiffBytes || r4 > MaxChecksumDiffBytes)
+            bool unfolded = csumDiff == ChecksumDiffSemantics.Unfolded32Bit;
+            if (unfolded && (((r2 | r4) & 3) != 0 || r2 + r4 > MaxChecksumDiffBytes))
             {
                 return unchecked((ulong)Errno.EINVAL);
             }
 
-            int fromSize = (int)r2, toSize = (int)r4;
-            var from = ctx.GetSpan(r1, fromSize, MemoryAccess.Read);
-            var to = ctx.GetSpan(r3, toSize, MemoryAccess.Read);
-            Span<byte> diff = stackalloc byte[MaxChecksumDiffBytes];
-            for (int i = 0; i < fromSize; i++)
+            var from = ctx.GetSpan(r1, Size(ctx, r2, "bpf_csum_diff"), MemoryAccess.Read);
+            var to = ctx.GetSpan(r3, Size(ctx, r4, "bpf_csum_diff"), MemoryAccess.Read);
+            uint seed = (uint)r5;
+            if (unfolded)
             {
-                diff[i] = (byte)~from[i];
+                // Linux 6.12 and earlier: csum_partial over the complemented old words and the new ones.
+                Span<byte> diff = stackalloc byte[MaxChecksumDiffBytes];
+                for (int i = 0; i < from.Length; i++)
+                {
+                    diff[i] = (byte)~from[i];
+                }
+
+                to.CopyTo(diff[from.Length..]);
+                return Checksum.Partial(diff[..(from.Length + to.Length)], seed);
             }
 
-            to.CopyTo(diff[fromSize..]);
-            return Checksum.Partial(diff[..(fromSize + toSize)], (uint)r5);
+            // Linux 6.13 and later: the same sum folded to 16 bits, any sizes (a short tail is zero-padded).
+            if (!from.IsEmpty && !to.IsEmpty)
+            {
+                return Checksum.From32To16(Checksum.Sub(Checksum.Partial(to, seed), Checksum.Partial(from, 0)));
+            }
+
+            if (!to.IsEmpty)
+            {
+                return Checksum.From32To16(Checksum.Partial(to, seed));
+            }
+
+            return from.IsEmpty ? seed : Checksum.From32To16(~Checksum.Partial(from, ~seed));
         });
 
         return table;

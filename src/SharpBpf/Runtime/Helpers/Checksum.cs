@@ -27,6 +27,13 @@ internal static class Checksum
         return (ushort)~sum;
     }
 
+    /// <summary>csum_from32to16: folds a 32-bit partial sum to 16 bits (end-around carry), without complementing it.</summary>
+    public static ushort From32To16(uint sum)
+    {
+        sum += (sum >> 16) | (sum << 16);
+        return (ushort)(sum >> 16);
+    }
+
     /// <summary>csum_replace4: updates a checksum for a 32-bit field changing from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public static ushort Replace4(ushort check, uint from, uint to) => Fold(Add(Sub(~(uint)check, from), to));
 

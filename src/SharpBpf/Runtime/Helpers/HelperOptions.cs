@@ -2,6 +2,21 @@ using SharpBpf.Runtime.Contexts;
 
 namespace SharpBpf.Runtime.Helpers;
 
+/// <summary>What <c>bpf_csum_diff</c> returns; the helper changed in Linux 6.13.</summary>
+public enum ChecksumDiffSemantics
+{
+    /// <summary>
+    /// Linux 6.13 and later: the ones'-complement sum folded to 16 bits (not complemented), the same on every
+    /// architecture, with no limit on the sizes, which need not be multiples of 4; with both sizes 0 the seed itself.
+    /// </summary>
+    Folded16Bit,
+    /// <summary>
+    /// Linux 6.12 and earlier on x86-64: the unfolded 32-bit <c>csum_partial</c> of the complemented old words and the
+    /// new ones; both sizes multiples of 4 and from_size + to_size at most 512.
+    /// </summary>
+    Unfolded32Bit,
+}
+
 /// <summary>
 /// What <see cref="KernelHelpers.Register"/> offers programs: where output goes and where "current", time and
 /// randomness come from. The defaults describe the host process; tests substitute fixed values.
@@ -34,6 +49,9 @@ public sealed record HelperOptions
 
     /// <summary>Whether to register the XDP, socket filter and tc helpers of <see cref="PacketHelpers"/> too (true by default).</summary>
     public bool IncludePacketHelpers { get; init; } = true;
+
+    /// <summary>Which kernel's <c>bpf_csum_diff</c> to follow (current kernels' by default).</summary>
+    public ChecksumDiffSemantics ChecksumDiff { get; init; }
 
     /// <summary>Which <c>bpf_redirect_map</c> keys exist (all when null).</summary>
     public RedirectTargetLookup? RedirectTargets { get; init; }

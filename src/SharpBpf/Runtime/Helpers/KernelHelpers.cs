@@ -166,7 +166,7 @@ public static class KernelHelpers
 
         if (options.IncludePacketHelpers)
         {
-            PacketHelpers.Register(table, options.RedirectTargets);
+            PacketHelpers.Register(table, options);
         }
 
         return table;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using SharpBpf.Runtime;
 using SharpBpf.Runtime.Contexts;
+using SharpBpf.Runtime.Helpers;
 using static SharpBpf.Tests.Runtime.Contexts.ContextTestSupport;
 
 namespace SharpBpf.Tests.Runtime.Contexts;
@@ -381,14 +382,15 @@ public class SkbContextTests
     }
 
     [Theory]
-    [InlineData(new byte[] { 1, 2, 3, 4 }, new byte[] { 10, 11, 12, 13 }, 0u, 0x09090909UL)]
-    [InlineData(new byte[0], new byte[0], 0x12345u, 0x12345UL)]
-    [InlineData(new byte[0], new byte[] { 0xff, 0xff, 0xff, 0xff }, 1u, 1UL)]
-    [InlineData(new byte[0], new byte[] { 0, 0, 0, 0 }, 0u, 0UL)]
-    [InlineData(new byte[] { 0, 0, 0, 0 }, new byte[0], 0u, 0xffffffffUL)]
-    public void CsumDiffSumsTheComplementedOldAndTheNewWords(byte[] from, byte[] to, uint seed, ulong expected)
+    [InlineData(new byte[] { 1, 2, 3, 4 }, new byte[] { 10, 11, 12, 13 }, 0u, 0x09090909UL, 0x1212UL)]
+    [InlineData(new byte[0], new byte[0], 0x12345u, 0x12345UL, 0x12345UL)]
+    [InlineData(new byte[0], new byte[] { 0xff, 0xff, 0xff, 0xff }, 1u, 1UL, 1UL)]
+    [InlineData(new byte[0], new byte[] { 0, 0, 0, 0 }, 0u, 0UL, 0UL)]
+    [InlineData(new byte[] { 0, 0, 0, 0 }, new byte[0], 0u, 0xffffffffUL, 0UL)]
+    public void CsumDiffSumsTheComplementedOldAndTheNewWords(byte[] from, byte[] to, uint seed, ulong unfolded, ulong folded)
     {
-        // Hand-computed: words are read little-endian; ~0x04030201 + 0x0d0c0b0a = 0x1_09090908, carry folded in.
+        // Hand-computed: words are read little-endian; ~0x04030201 + 0x0d0c0b0a = 0x1_09090908, carry folded in
+        // (0x09090909), and since Linux 6.13 folded again to 16 bits (0x0909 + 0x0909).
         string source = $"""
             r1 = 0x{LittleEndian(from):x}
             *(u32 *)(r10 - 8) = r1
@@ -404,15 +406,25 @@ public class SkbContextTests
             call 28
             exit
             """;
-        Assert.Equal(expected, RunPlain(source));
+        Assert.Equal(unfolded, RunPlain(source, new HelperOptions { ChecksumDiff = ChecksumDiffSemantics.Unfolded32Bit }));
+        Assert.Equal(folded, RunPlain(source));
     }
 
     [Theory]
     [InlineData(3, 4)]
     [InlineData(4, 2)]
     [InlineData(260, 256)]
-    public void CsumDiffRefusesBadSizes(int fromSize, int toSize) =>
-        Assert.Equal(Einval, RunPlain($"r1 = 0\nr2 = {fromSize}\nr3 = 0\nr4 = {toSize}\nr5 = 0\ncall 28\nexit"));
+    public void CsumDiffBefore613RefusesBadSizes(int fromSize, int toSize) =>
+        Assert.Equal(Einval, RunPlain($"r1 = r10\nr1 += -512\nr2 = {fromSize}\nr3 = r10\nr3 += -512\nr4 = {toSize}\nr5 = 0\ncall 28\nexit",
+            new HelperOptions { ChecksumDiff = ChecksumDiffSemantics.Unfolded32Bit }));
+
+    [Fact]
+    public void CsumDiffSince613AcceptsAnySize()
+    {
+        // to = 01 02 (zero-padded little-endian word 0x0201), seed 0x10000: 0x10201 folds to 0x0001 + 0x0201 = 0x0202.
+        string source = "*(u16 *)(r10 - 2) = 0x0201\nr1 = 0\nr2 = 0\nr3 = r10\nr3 += -2\nr4 = 2\nr5 = 0x10000\ncall 28\nexit";
+        Assert.Equal(0x0202UL, RunPlain(source));
+    }
 
     [Fact]
     public void EthertypesFollowEthTypeTrans()
