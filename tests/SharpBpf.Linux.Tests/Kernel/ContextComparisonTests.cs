@@ -410,6 +410,111 @@ public class ContextComparisonTests
     }
 }
 
+/// <summary>
+/// The VM's general helpers against the kernel's, through raw tracepoint test runs, which run in the calling
+/// thread (so "current" is this test's thread in both) and return the low 32 bits of r0.
+/// </summary>
+public class HelperComparisonTests
+{
+    private static (uint Kernel, uint Vm) Run(string source)
+    {
+        var program = BpfProgram.Create(Assembler.Assemble(source, AssemblySyntax.Llvm), "sb_helpers");
+        using var kernel = KernelProgram.Load(program, ProgramType.RawTracepoint);
+        uint kernelResult = kernel.TestRun(new TestRunOptions()).ReturnValue;
+        var execution = new BpfExecutionContext(KernelHelpers.Register(new HelperTable()));
+        uint vmResult = (uint)new Interpreter(program).Run(execution);
+        return (kernelResult, vmResult);
+    }
+
+    [ContextKernelTheory]
+    [InlineData("call 14\nexit")]
+    [InlineData("call 14\nr0 >>= 32\nexit")]
+    [InlineData("call 15\nexit")]
+    [InlineData("call 15\nr0 >>= 32\nexit")]
+    [InlineData("r1 = r10\nr1 += -16\nr2 = 16\ncall 16\nr0 = *(u32 *)(r10 - 16)\nexit")]
+    [InlineData("r1 = r10\nr1 += -16\nr2 = 16\ncall 16\nr0 = *(u32 *)(r10 - 12)\nexit")]
+    [InlineData("r1 = r10\nr1 += -16\nr2 = 16\ncall 16\nr0 = *(u32 *)(r10 - 8)\nexit")]
+    [InlineData("r1 = r10\nr1 += -16\nr2 = 16\ncall 16\nr0 = *(u32 *)(r10 - 4)\nexit")]
+    [InlineData("r1 = -1\n*(u64 *)(r10 - 16) = r1\nr1 = r10\nr1 += -16\nr2 = 5\ncall 16\nr0 = *(u32 *)(r10 - 12)\nexit")]
+    [InlineData("r1 = -1\n*(u64 *)(r10 - 16) = r1\nr1 = r10\nr1 += -16\nr2 = 5\ncall 16\nr0 = *(u32 *)(r10 - 16)\nexit")]
+    public void CurrentTaskHelpersMatchTheKernel(string source)
+    {
+        var (kernel, vm) = Run(source);
+        Assert.Equal(kernel, vm);
+    }
+
+    private static string Printk(string format, string arguments)
+    {
+        var bytes = System.Text.Encoding.ASCII.GetBytes(format + "\0");
+        var padded = new byte[(bytes.Length + 7) & ~7];
+        bytes.CopyTo(padded, 0);
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < padded.Length; i += 8)
+        {
+            text.AppendLine($"r1 = 0x{BinaryPrimitives.ReadUInt64LittleEndian(padded.AsSpan(i)):x} ll");
+            text.AppendLine($"*(u64 *)(r10 - {96 - i}) = r1");
+        }
+
+        text.AppendLine("r1 = r10\nr1 += -96");
+        text.AppendLine($"r2 = {bytes.Length}");
+        text.AppendLine(arguments);
+        text.AppendLine("call 6\nexit");
+        return text.ToString();
+    }
+
+    [ContextKernelTheory]
+    [InlineData("sharpbpf %d %u %x", "r3 = -5\nr4 = 7\nr5 = 255")]
+    [InlineData("sharpbpf %lld %llx %5d", "r3 = -5\nr4 = 0x1234\nr5 = 42")]
+    [InlineData("sharpbpf %-7d|%07d", "r3 = 3\nr4 = 4")]
+    [InlineData("sharpbpf %p", "r3 = 0")]
+    [InlineData("sharpbpf %c%c", "r3 = 104\nr4 = 105")]
+    [InlineData("sharpbpf %d%d%d%d", "r3 = 1\nr4 = 2\nr5 = 3")]
+    [InlineData("sharpbpf %q", "r3 = 1")]
+    [InlineData("sharpbpf %sx", "r3 = r10")]
+    [InlineData("sharpbpf %1100d", "r3 = 1")]
+    public void TracePrintkReturnValuesMatchTheKernel(string format, string arguments)
+    {
+        // The kernel writes the message to the trace buffer; the return value (length or error) is compared.
+        var (kernel, vm) = Run(Printk(format, arguments));
+        Assert.Equal(kernel, vm);
+    }
+
+    [ContextKernelFact]
+    public void ProbeReadStrMatchesTheKernel()
+    {
+        const string Source = """
+            r1 = 0x6f6c6c6568 ll
+            *(u64 *)(r10 - 8) = r1
+            r1 = r10
+            r1 += -24
+            r2 = 16
+            r3 = r10
+            r3 += -8
+            call 115
+            r6 = r0
+            r0 = *(u32 *)(r10 - 24)
+            r0 += r6
+            exit
+            """;
+        var (kernel, vm) = Run(Source);
+        Assert.Equal(kernel, vm);
+    }
+}
+
+/// <summary>A fact that needs a working, privileged bpf(): skipped at discovery time otherwise.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ContextKernelFactAttribute : FactAttribute
+{
+    public ContextKernelFactAttribute()
+    {
+        var status = KernelSupport.Status;
+        if (!status.IsSupported || !status.HasPrivilege)
+        {
+            Skip = $"needs privileged bpf(): {status.Reason}";
+        }
+    }
+}
+
 /// <summary>A theory that needs a working, privileged bpf(): skipped at discovery time otherwise.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class ContextKernelTheoryAttribute : TheoryAttribute

@@ -44,7 +44,7 @@ public sealed record HelperOptions
     /// <summary>What <c>bpf_get_current_uid_gid</c> returns; the host process's (gid &lt;&lt; 32) | uid when null.</summary>
     public ulong? CurrentUidGid { get; init; }
 
-    /// <summary>What <c>bpf_get_current_comm</c> copies (at most 15 bytes are kept); the host process name when null.</summary>
+    /// <summary>What <c>bpf_get_current_comm</c> copies (at most 15 bytes are kept); the calling host thread's name (the kernel's <c>current->comm</c>) when null.</summary>
     public string? CurrentComm { get; init; }
 
     /// <summary>Whether to register the XDP, socket filter and tc helpers of <see cref="PacketHelpers"/> too (true by default).</summary>

@@ -11,6 +11,9 @@ internal static partial class HostProcess
 
     private static readonly Lazy<string> ProcessName = new(ReadProcessName);
 
+    [ThreadStatic]
+    private static string? t_threadName;
+
     /// <summary>(tgid &lt;&lt; 32) | tid of the calling thread; the process id twice where thread ids are unavailable.</summary>
     public static ulong PidTgid()
     {
@@ -49,8 +52,28 @@ internal static partial class HostProcess
         }
     }
 
-    /// <summary>The process name as the kernel keeps it (at most 15 bytes).</summary>
-    public static string Comm => ProcessName.Value;
+    /// <summary>
+    /// The calling thread's name as the kernel keeps it (<c>current->comm</c>, at most 15 bytes): read once per thread
+    /// from /proc/thread-self/comm on Linux (the process name for the main thread), the process name elsewhere.
+    /// </summary>
+    public static string Comm => t_threadName ??= ReadThreadName();
+
+    private static string ReadThreadName()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() && File.Exists("/proc/thread-self/comm"))
+            {
+                return File.ReadAllText("/proc/thread-self/comm").TrimEnd('\n');
+            }
+        }
+        catch (IOException)
+        {
+            // Fall back to the process name.
+        }
+
+        return ProcessName.Value;
+    }
 
     /// <summary>CLOCK_MONOTONIC in nanoseconds (the clock of <c>Stopwatch</c> on Linux).</summary>
     public static ulong MonotonicNanoseconds()

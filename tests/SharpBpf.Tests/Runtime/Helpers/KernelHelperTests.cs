@@ -122,7 +122,7 @@ public class KernelHelperTests
 
         if (OperatingSystem.IsLinux())
         {
-            var name = Encoding.UTF8.GetBytes(File.ReadAllText("/proc/self/comm").TrimEnd('\n'));
+            var name = Encoding.UTF8.GetBytes(File.ReadAllText("/proc/thread-self/comm").TrimEnd('\n'));
             var comm = Comm(16);
             Assert.Equal(name, comm[..name.Length]);
             Assert.Equal(0, comm[name.Length]);
