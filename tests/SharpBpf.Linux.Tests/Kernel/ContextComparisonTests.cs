@@ -193,6 +193,15 @@ public class ContextComparisonTests
         Assert.Equal(Convert.ToHexString(kernel.Data), Convert.ToHexString(vm.Output));
     }
 
+    [ContextKernelTheory]
+    [InlineData(12)]
+    [InlineData(16)]
+    public void XdpInterfaceFieldsMatchTheKernelsTestRun(int offset)
+    {
+        var (kernel, vm) = RunXdp($"r0 = *(u32 *)(r1 + {offset})\nexit", UdpFrame());
+        Assert.Equal(kernel.ReturnValue, (uint)vm.ReturnValue);
+    }
+
     [KernelFact]
     public void XdpRedirectVerdictsMatchTheKernel()
     {

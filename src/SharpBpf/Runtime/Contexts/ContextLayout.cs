@@ -103,6 +103,10 @@ public sealed class ContextLayout
 
         Fields = placed.MoveToImmutable();
         RegionSize = Math.Max(pointerBase + (8 * pointers), 1);
+        if (RegionSize > short.MaxValue)
+        {
+            throw new ArgumentException($"context {name}: {RegionSize} bytes is more than a load offset reaches", nameof(size));
+        }
     }
 
     /// <summary>The structure's name.</summary>

@@ -75,8 +75,8 @@ public sealed class XdpContext : ProgramContext
         _data = _dataEnd = _dataMeta = Headroom;
     }
 
-    /// <summary>xdp_md.ingress_ifindex.</summary>
-    public uint IngressIfindex { get; set; }
+    /// <summary>xdp_md.ingress_ifindex (1, the loopback device of the kernel's test runs, by default).</summary>
+    public uint IngressIfindex { get; set; } = 1;
 
     /// <summary>xdp_md.rx_queue_index.</summary>
     public uint RxQueueIndex { get; set; }
