@@ -254,8 +254,7 @@ public static class MapHelpers
     private static ulong ForEachArrayElement(BpfExecutionContext ctx, ArrayMap array, ulong callback, ulong callbackContext)
     {
         int cpu = Cpu(ctx, array);
-        var key = MemoryRegion.Allocate(sizeof(uint), MemoryAccess.Read, MemoryRegionKind.HelperMemory, "for_each key");
-        ctx.AddRegion(key);
+        var key = ctx.RentCallbackKey(sizeof(uint));
         try
         {
             ulong visited = 0;
@@ -284,8 +283,7 @@ public static class MapHelpers
     {
         int cpu = Cpu(ctx, hash);
         var keys = hash.Keys().ToList();
-        var key = MemoryRegion.Allocate(hash.KeySize, MemoryAccess.Read, MemoryRegionKind.HelperMemory, "for_each key");
-        ctx.AddRegion(key);
+        var key = ctx.RentCallbackKey(hash.KeySize);
         try
         {
             ulong visited = 0;

@@ -23,6 +23,7 @@ public sealed class BpfExecutionContext
 
     private MemoryRegion[] _local = new MemoryRegion[8];
     private int _localCount;
+    private MemoryRegion?[]? _callbackKeys;
 
     /// <summary>Creates a context with a fresh stack.</summary>
     /// <param name="helpers">The helpers programs may call; an empty table when null.</param>
@@ -251,6 +252,24 @@ public sealed class BpfExecutionContext
         CurrentPc = pc;
         CurrentDepth = depth;
         return r0;
+    }
+
+    /// <summary>
+    /// A read-only scratch region of <paramref name="size"/> bytes for the key a helper at the current depth hands its
+    /// callbacks (the kernel passes a pointer to its own stack), registered while it is in use. One per frame depth and
+    /// reused across runs, so the addresses a program sees do not change from run to run.
+    /// </summary>
+    internal MemoryRegion RentCallbackKey(int size)
+    {
+        var keys = _callbackKeys ??= new MemoryRegion?[MaxFrames];
+        var key = keys[CurrentDepth];
+        if (key is null || key.Length != size)
+        {
+            key = keys[CurrentDepth] = MemoryRegion.Allocate(size, MemoryAccess.Read, MemoryRegionKind.HelperMemory, $"callback key {CurrentDepth}");
+        }
+
+        AddRegion(key);
+        return key;
     }
 
     /// <summary>
