@@ -132,34 +132,22 @@ public sealed class KernelObject : IDisposable
 
     /// <summary>Reads an object file and loads it; the object name (for global data maps) is the file name without extension.</summary>
     /// <exception cref="KernelObjectException">A map or program could not be set up.</exception>
-    public static KernelObject Load(string path, KernelObjectOptions? options = null)
-    {
-        var bpfObject = BpfObject.Load(path);
-        options ??= new KernelObjectOptions();
-        if (options.ObjectName == "obj")
-        {
-            options = new KernelObjectOptions
-            {
-                ObjectName = System.IO.Path.GetFileNameWithoutExtension(path), LoadBtf = options.LoadBtf, LogLevel = options.LogLevel,
-                Patcher = options.Patcher, Programs = options.Programs, ContinueOnProgramFailure = options.ContinueOnProgramFailure,
-                PinRoot = options.PinRoot,
-            };
-        }
-
-        return Load(bpfObject, options);
-    }
+    public static KernelObject Load(string path, KernelObjectOptions? options = null) =>
+        Load(BpfObject.Load(path), options, System.IO.Path.GetFileNameWithoutExtension(path));
 
     /// <summary>Loads an object into the kernel.</summary>
     /// <exception cref="KernelObjectException">A map could not be created, or (unless
     /// <see cref="KernelObjectOptions.ContinueOnProgramFailure"/>) a program was refused; nothing stays loaded.</exception>
-    public static KernelObject Load(BpfObject bpfObject, KernelObjectOptions? options = null)
+    public static KernelObject Load(BpfObject bpfObject, KernelObjectOptions? options = null) => Load(bpfObject, options, "obj");
+
+    private static KernelObject Load(BpfObject bpfObject, KernelObjectOptions? options, string defaultName)
     {
         ArgumentNullException.ThrowIfNull(bpfObject);
         options ??= new KernelObjectOptions();
         var result = new KernelObject(bpfObject);
         try
         {
-            var loader = new Loader(result, options);
+            var loader = new Loader(result, options, options.ObjectName ?? defaultName);
             loader.Run();
             return result;
         }
@@ -197,7 +185,7 @@ public sealed class KernelObject : IDisposable
         return new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' || c == '.' ? c : '_').ToArray());
     }
 
-    private sealed class Loader(KernelObject target, KernelObjectOptions options)
+    private sealed class Loader(KernelObject target, KernelObjectOptions options, string objectName)
     {
         private readonly BpfObject _object = target.Definition;
         private BtfSpec? _spec;
@@ -276,7 +264,7 @@ public sealed class KernelObject : IDisposable
             foreach (var definition in maps)
             {
                 string name = definition.Kind is MapDefinitionKind.GlobalData or MapDefinitionKind.Kconfig
-                    ? GlobalDataMapName(options.ObjectName, definition.Name)
+                    ? GlobalDataMapName(objectName, definition.Name)
                     : KernelProgram.KernelName(definition.Name);
                 target._maps.Add(new KernelObjectMap(definition, name));
             }
@@ -417,6 +405,9 @@ public sealed class KernelObject : IDisposable
                     value = value == 0 ? 4 : value;
                     max = max == 0 ? (uint)LinuxSystem.PossibleCpuCount : max;
                     break;
+                case MapType.ArrayOfMaps or MapType.HashOfMaps or MapType.ProgramArray:
+                    value = value == 0 ? 4 : value; // a descriptor (or id), whatever old definitions declared
+                    break;
                 case MapType.RingBuffer:
                 case MapType.UserRingBuffer:
                     max = RoundRingBufferSize(max);
@@ -539,7 +530,8 @@ public sealed class KernelObject : IDisposable
         {
             var program = entry.Definition;
             string where = $"SEC(\"{program.SectionName}\")";
-            if (program.Type == ProgramType.Unspecified)
+            var type = program.Type == ProgramType.Unspecified ? options.FallbackProgramType ?? ProgramType.Unspecified : program.Type;
+            if (type == ProgramType.Unspecified)
             {
                 throw new KernelObjectException(program.Name, $"{where} does not name a program type this loader knows");
             }
@@ -567,7 +559,7 @@ public sealed class KernelObject : IDisposable
             flags |= program.Section.IsXdpFrags ? ProgramLoadFlags.XdpHasFragments : 0;
             var load = new ProgramLoadOptions
             {
-                Type = program.Type,
+                Type = type,
                 Instructions = instructions,
                 Name = KernelProgram.KernelName(program.Name),
                 License = _object.License.Length > 0 ? _object.License : "",
@@ -589,11 +581,9 @@ public sealed class KernelObject : IDisposable
             }
             catch (BpfSyscallException e)
             {
-                string reason = e.ErrorNumber == Errno.EINVAL && string.IsNullOrWhiteSpace(e.VerifierLog) && !KernelFeatures.IsProgramTypeSupported(program.Type)
-                    ? $"this kernel cannot load {program.Type} programs ({where}): {e.ErrorName}"
-                    : e.ErrorNumber == Errno.EPERM
-                        ? $"the kernel refused {where} ({program.Type}) with EPERM: {e.Message}"
-                        : $"the kernel refused {where} ({program.Type}): {e.Message}";
+                string reason = e.ErrorNumber == Errno.EINVAL && string.IsNullOrWhiteSpace(e.VerifierLog) && !KernelFeatures.IsProgramTypeSupported(type)
+                    ? $"this kernel cannot load {type} programs ({where}): {e.ErrorName}"
+                    : $"the kernel refused {where} ({type}): {e.Message}";
                 throw new KernelObjectException(program.Name, reason, e);
             }
         }

@@ -19,9 +19,10 @@ public sealed class KernelObjectOptions
 {
     /// <summary>
     /// The object's name, used as the prefix of global data map names as libbpf does (<c>xdp_fire.rodata</c>: the
-    /// first 8 characters, then the section name). Defaults to "obj".
+    /// first 8 characters, then the section name). Null uses the file name without extension when loading a file,
+    /// else "obj".
     /// </summary>
-    public string ObjectName { get; init; } = "obj";
+    public string? ObjectName { get; init; }
 
     /// <summary>Whether to load the object's BTF and use it for maps and func/line info (when the kernel accepts it).</summary>
     public bool LoadBtf { get; init; } = true;
@@ -37,6 +38,12 @@ public sealed class KernelObjectOptions
     /// program that the section name does not mark as not auto-loaded (<c>SEC("?...")</c>).
     /// </summary>
     public IReadOnlySet<string>? Programs { get; init; }
+
+    /// <summary>
+    /// The program type for programs whose section name does not say one (old loaders' conventions such as Cilium's
+    /// <c>from-netdev</c>); null refuses them with an error naming the program.
+    /// </summary>
+    public ProgramType? FallbackProgramType { get; init; }
 
     /// <summary>
     /// When false (the default), the first program the kernel refuses makes the whole load fail with a
