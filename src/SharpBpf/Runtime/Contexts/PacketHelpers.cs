@@ -46,6 +46,21 @@ public static class PacketHelpers
     /// <summary>bpf_xdp_adjust_tail(xdp_md, delta).</summary>
     public const int XdpAdjustTail = 65;
 
+    /// <summary>bpf_skb_load_bytes_relative(skb, offset, to, len, start_header).</summary>
+    public const int SkbLoadBytesRelative = 68;
+
+    /// <summary>bpf_xdp_load_bytes(xdp_md, offset, buf, len).</summary>
+    public const int XdpLoadBytes = 189;
+
+    /// <summary>bpf_xdp_store_bytes(xdp_md, offset, buf, len).</summary>
+    public const int XdpStoreBytes = 190;
+
+    /// <summary>BPF_HDR_START_MAC: offsets of bpf_skb_load_bytes_relative count from the Ethernet header.</summary>
+    public const ulong HeaderStartMac = 0;
+
+    /// <summary>BPF_HDR_START_NET: offsets of bpf_skb_load_bytes_relative count from the network header.</summary>
+    public const ulong HeaderStartNet = 1;
+
     /// <summary>BPF_F_RECOMPUTE_CSUM.</summary>
     public const ulong RecomputeChecksumFlag = 1;
 
@@ -160,6 +175,56 @@ public static class PacketHelpers
 
             skb.Packet.Slice((int)offset, to.Length).CopyTo(to);
             return 0;
+        });
+
+        table.Register(SkbLoadBytesRelative, "bpf_skb_load_bytes_relative", (ctx, r1, r2, r3, r4, r5) =>
+        {
+            var skb = ProgramContext.FromHelperArgument<SkbContext>(ctx, r1, "bpf_skb_load_bytes_relative");
+            var to = ctx.GetSpan(r3, Size(ctx, r4, "bpf_skb_load_bytes_relative"), MemoryAccess.Write);
+
+            // The MAC header is the frame's first byte and the network header follows the 14-byte Ethernet header,
+            // for socket filters and tc alike; the end is the end of the frame (the skb is linear).
+            int start = r5 switch
+            {
+                HeaderStartMac => 0,
+                HeaderStartNet => SkbContext.EthernetHeaderLength,
+                _ => -1,
+            };
+            uint offset = (uint)r2;
+            if (start < 0 || offset > 0xffff || start + (long)offset + to.Length > skb.Frame.Length)
+            {
+                to.Clear();
+                return unchecked((ulong)Errno.EFAULT);
+            }
+
+            skb.Frame.Slice(start + (int)offset, to.Length).CopyTo(to);
+            return 0;
+        });
+
+        table.Register(XdpLoadBytes, "bpf_xdp_load_bytes", (ctx, r1, r2, r3, r4, _) =>
+        {
+            var xdp = ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_load_bytes");
+            var buffer = ctx.GetSpan(r3, Size(ctx, r4, "bpf_xdp_load_bytes"), MemoryAccess.Write);
+            long result = XdpRange(xdp, r2, buffer.Length, out int offset);
+            if (result == 0)
+            {
+                xdp.Packet.Slice(offset, buffer.Length).CopyTo(buffer);
+            }
+
+            return unchecked((ulong)result);
+        });
+
+        table.Register(XdpStoreBytes, "bpf_xdp_store_bytes", (ctx, r1, r2, r3, r4, _) =>
+        {
+            var xdp = ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_store_bytes");
+            var buffer = ctx.GetSpan(r3, Size(ctx, r4, "bpf_xdp_store_bytes"), MemoryAccess.Read);
+            long result = XdpRange(xdp, r2, buffer.Length, out int offset);
+            if (result == 0)
+            {
+                buffer.CopyTo(xdp.Packet[offset..]);
+            }
+
+            return unchecked((ulong)result);
         });
 
         table.Register(SkbStoreBytes, "bpf_skb_store_bytes", (ctx, r1, r2, r3, r4, r5) =>
@@ -315,6 +380,24 @@ public static class PacketHelpers
         });
 
         return table;
+    }
+
+    // bpf_xdp_pointer's checks: -EFAULT for an offset or length above 0xffff, -EINVAL past the end of the (linear) frame.
+    private static long XdpRange(XdpContext xdp, ulong offset, int length, out int start)
+    {
+        start = 0;
+        if (offset > 0xffff || length > 0xffff)
+        {
+            return Errno.EFAULT;
+        }
+
+        if ((long)offset + length > xdp.Packet.Length)
+        {
+            return Errno.EINVAL;
+        }
+
+        start = (int)offset;
+        return 0;
     }
 
     private static SkbContext TcSkb(BpfExecutionContext ctx, ulong address, string helper)
