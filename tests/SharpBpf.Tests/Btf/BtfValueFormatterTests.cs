@@ -38,11 +38,14 @@ public class BtfValueFormatterTests
         "bash\0\0"u8.CopyTo(value.AsSpan(20));     // name
         value[26] = 7; value[27] = 9;              // anonymous x, y
         value[32] = 0x10; value[33] = 0x20;        // p
+        // bpftool's rules (checked byte for byte against bpftool in Hosting.MapDumpTests): bitfields in hex whatever their
+        // sign, anonymous members under "", pointers in decimal in JSON and as %p in plain text.
         Assert.Equal(
-            "{\"a\": 2, \"b\": [1,-2], \"flag\": true, \"lo\": -3, \"hi\": -2, \"c\": \"BLUE\", \"name\": \"bash\", \"x\": 7, \"y\": 9, \"p\": 0x2010}",
+            "{\"a\":2,\"b\":[1,-2],\"flag\":true,\"lo\":\"0x5\",\"hi\":\"0x1e\",\"c\":\"BLUE\",\"name\":\"bash\",\"\":{\"x\":7,\"y\":9},\"p\":8208}",
             BtfValueFormatter.Format(btf, s, value));
+        Assert.EndsWith("\"p\": 0x2010\n}", BtfValueFormatter.Format(btf, s, value, BtfValueStyle.Plain));
 
-        Assert.Equal("{\"key\": 1, \"value\": [3,4]}",
+        Assert.Equal("{\"key\":1,\"value\":[3,4]}",
             BtfValueFormatter.FormatEntry(btf, @int, [1, 0, 0, 0], arr, [3, 0, 0, 0, 4, 0, 0, 0]));
         Assert.Equal("7", BtfValueFormatter.Format(btf, color, [7, 0, 0, 0]));
         Assert.Throws<BtfFormatException>(() => BtfValueFormatter.Format(btf, s, new byte[39]));

@@ -46,11 +46,20 @@ public static class PacketHelpers
     /// <summary>bpf_xdp_adjust_tail(xdp_md, delta).</summary>
     public const int XdpAdjustTail = 65;
 
+    /// <summary>bpf_skb_load_bytes_relative(skb, offset, to, len, start_header).</summary>
+    public const int SkbLoadBytesRelative = 68;
+
     /// <summary>bpf_xdp_load_bytes(xdp_md, offset, buf, len).</summary>
     public const int XdpLoadBytes = 189;
 
     /// <summary>bpf_xdp_store_bytes(xdp_md, offset, buf, len).</summary>
     public const int XdpStoreBytes = 190;
+
+    /// <summary>BPF_HDR_START_MAC: offsets of bpf_skb_load_bytes_relative count from the Ethernet header.</summary>
+    public const ulong HeaderStartMac = 0;
+
+    /// <summary>BPF_HDR_START_NET: offsets of bpf_skb_load_bytes_relative count from the network header.</summary>
+    public const ulong HeaderStartNet = 1;
 
     /// <summary>BPF_F_RECOMPUTE_CSUM.</summary>
     public const ulong RecomputeChecksumFlag = 1;
@@ -171,6 +180,30 @@ public static class PacketHelpers
             }
 
             skb.Packet.Slice((int)offset, to.Length).CopyTo(to);
+            return 0;
+        });
+
+        table.Register(SkbLoadBytesRelative, "bpf_skb_load_bytes_relative", (ctx, r1, r2, r3, r4, r5) =>
+        {
+            var skb = ProgramContext.FromHelperArgument<SkbContext>(ctx, r1, "bpf_skb_load_bytes_relative");
+            var to = ctx.GetSpan(r3, Size(ctx, r4, "bpf_skb_load_bytes_relative"), MemoryAccess.Write);
+
+            // The MAC header is the frame's first byte and the network header follows the 14-byte Ethernet header,
+            // for socket filters and tc alike; the end is the end of the frame (the skb is linear).
+            int start = r5 switch
+            {
+                HeaderStartMac => 0,
+                HeaderStartNet => SkbContext.EthernetHeaderLength,
+                _ => -1,
+            };
+            uint offset = (uint)r2;
+            if (start < 0 || offset > 0xffff || start + (long)offset + to.Length > skb.Frame.Length)
+            {
+                to.Clear();
+                return unchecked((ulong)Errno.EFAULT);
+            }
+
+            skb.Frame.Slice(start + (int)offset, to.Length).CopyTo(to);
             return 0;
         });
 

@@ -1,0 +1,42 @@
+using SharpBpf.Runtime;
+using SharpBpf.Runtime.Helpers;
+
+namespace SharpBpf.Hosting;
+
+/// <summary>Which engine runs an object's programs.</summary>
+public enum EngineKind
+{
+    /// <summary>The interpreter (<see cref="Interpreter"/>).</summary>
+    Interpreter,
+    /// <summary>The JIT (<see cref="Jit.JittedProgram"/>), compiling each program to IL once.</summary>
+    Jit,
+}
+
+/// <summary>How a <see cref="VmObject"/> is set up.</summary>
+public sealed record VmObjectOptions
+{
+    /// <summary>The engine (the interpreter by default). Both run in checked mode.</summary>
+    public EngineKind Engine { get; init; } = EngineKind.Interpreter;
+
+    /// <summary>
+    /// The number of per-CPU slots of per-CPU maps, and the most programs that run at once: a run holds one slot
+    /// (its CPU number) for its whole duration, as a kernel program holds its CPU. The host's processor count by default.
+    /// </summary>
+    public int PossibleCpus { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The most memory the object's maps may preallocate.</summary>
+    public long MaxMapMemoryBytes { get; init; } = 1L << 30;
+
+    /// <summary>How many instructions one run may execute.</summary>
+    public long InstructionBudget { get; init; } = BpfExecutionContext.DefaultInstructionBudget;
+
+    /// <summary>
+    /// What the kernel helpers report (clocks, "current", randomness, <c>bpf_csum_diff</c> semantics). The
+    /// <see cref="HelperOptions.TraceLog"/> given here receives <c>bpf_trace_printk</c> output; when it is null the
+    /// object creates its own (<see cref="VmObject.TraceLog"/>).
+    /// </summary>
+    public HelperOptions? Helpers { get; init; }
+
+    /// <summary>The size of each per-CPU buffer of perf event arrays, in bytes.</summary>
+    public int PerfBufferBytes { get; init; } = 256 * 1024;
+}
