@@ -60,7 +60,7 @@ public sealed class PacketRunResult
 
     /// <summary>
     /// The packet as the program left it, from its Ethernet header: for XDP <c>[data, data_end)</c> after any
-    /// <c>bpf_xdp_adjust_head/tail</c>, for skb programs the whole frame. Empty when the packet was refused.
+    /// <c>bpf_xdp_adjust_head/tail</c>, for skb programs the whole frame (for socket filters with the Ethernet header cleared, as the kernel's test run returns it). Empty when the packet was refused.
     /// </summary>
     public byte[] Packet { get; }
 

@@ -199,7 +199,15 @@ public sealed class VmObject : IDisposable
             ResetSkb(skb);
             skb.SetPacket(packet);
             ulong result = skb.Run(executable, context);
-            return new PacketRunResult(kind, result, skb.Frame.ToArray(), skb.Redirect, context.InstructionsExecuted);
+            var frame = skb.Frame.ToArray();
+            if (kind == PacketContextKind.SocketFilter)
+            {
+                // A socket filter's skb starts at the network header; the kernel's test run hands the frame back with
+                // the link-layer header it pushed in front cleared to zeros, and so do we.
+                frame.AsSpan(0, Math.Min(SkbContext.EthernetHeaderLength, frame.Length)).Clear();
+            }
+
+            return new PacketRunResult(kind, result, frame, skb.Redirect, context.InstructionsExecuted);
         }
         finally
         {

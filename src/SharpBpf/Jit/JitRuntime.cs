@@ -151,22 +151,8 @@ internal static unsafe class JitRuntime
     /// A legacy packet load that stays inside the packet, or <see cref="LegacyLoadFailed"/> when there is no packet or
     /// the load is out of bounds (the interpreter then ends the program or faults).
     /// </summary>
-    public static ulong TryLegacyLoad(BpfExecutionContext context, long offset, int size)
-    {
-        var packet = context.LegacyPacket;
-        if (packet is null || offset < 0 || offset + size > packet.Length)
-        {
-            return LegacyLoadFailed;
-        }
-
-        var bytes = packet.AsSpan().Slice((int)offset, size);
-        return size switch
-        {
-            1 => bytes[0],
-            2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
-            _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
-        };
-    }
+    public static ulong TryLegacyLoad(BpfExecutionContext context, long offset, int size) =>
+        context.TryLegacyLoad(offset, size, out ulong value) ? value : LegacyLoadFailed;
 
     /// <summary>The index in <see cref="BpfProgram.FunctionStarts"/> of the function an address points to, or -1.</summary>
     public static int FunctionIndexAt(ProgramImage image, ulong address)

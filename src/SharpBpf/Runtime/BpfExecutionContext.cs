@@ -52,8 +52,17 @@ public sealed class BpfExecutionContext
     /// <summary>The CPU number helpers report and per-CPU maps use for this context.</summary>
     public int ProcessorId { get; set; }
 
-    /// <summary>The packet that legacy <c>ldabs</c>/<c>ldind</c> loads read, or null.</summary>
+    /// <summary>The packet that legacy <c>ldabs</c>/<c>ldind</c> loads read (from its link-layer header), or null.</summary>
     public MemoryRegion? LegacyPacket { get; set; }
+
+    /// <summary>Where in <see cref="LegacyPacket"/> <c>skb-&gt;data</c> is: non-negative load offsets count from here.</summary>
+    public int LegacyDataOffset { get; set; }
+
+    /// <summary>
+    /// Where in <see cref="LegacyPacket"/> the network header is: offsets from <c>SKF_NET_OFF</c> (-0x100000) count
+    /// from here, offsets from <c>SKF_LL_OFF</c> (-0x200000) from the packet's first byte, as in the kernel.
+    /// </summary>
+    public int LegacyNetworkOffset { get; set; }
 
     /// <summary>Anything the host wants its helpers to see during a run.</summary>
     public object? HostState { get; set; }
@@ -63,6 +72,41 @@ public sealed class BpfExecutionContext
 
     /// <summary>The pc of the instruction being executed when a helper runs.</summary>
     public int CurrentPc { get; internal set; }
+
+    /// <summary>
+    /// A legacy packet load (<c>ldabs</c>/<c>ldind</c>) of <paramref name="size"/> bytes at the kernel's offset
+    /// <paramref name="offset"/>, big-endian as the kernel returns it; false when there is no packet or the load falls
+    /// outside it (the kernel then ends the program with r0 = 0).
+    /// </summary>
+    internal bool TryLegacyLoad(long offset, int size, out ulong value)
+    {
+        const long NetworkBase = -0x100000; // SKF_NET_OFF
+        const long LinkLayerBase = -0x200000; // SKF_LL_OFF
+        value = 0;
+        var packet = LegacyPacket;
+        if (packet is null)
+        {
+            return false;
+        }
+
+        long start = offset >= 0 ? LegacyDataOffset + offset
+            : offset >= NetworkBase ? LegacyNetworkOffset + (offset - NetworkBase)
+            : offset >= LinkLayerBase ? offset - LinkLayerBase
+            : -1;
+        if (start < 0 || start + size > packet.Length)
+        {
+            return false;
+        }
+
+        var bytes = packet.AsSpan().Slice((int)start, size);
+        value = size switch
+        {
+            1 => bytes[0],
+            2 => System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(bytes),
+            _ => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes),
+        };
+        return true;
+    }
 
     internal bool StopRequested { get; private set; }
 

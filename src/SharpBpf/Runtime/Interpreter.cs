@@ -590,22 +590,20 @@ public sealed class Interpreter : ExecutableProgram
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static unsafe bool LegacyLoad(BpfExecutionContext context, long budget, int pc, ulong raw, ulong* reg)
     {
-        var packet = context.LegacyPacket ?? throw SimpleFault(context, budget, FaultKind.Unsupported, pc, "legacy packet load, but this run has no packet");
+        if (context.LegacyPacket is null)
+        {
+            throw SimpleFault(context, budget, FaultKind.Unsupported, pc, "legacy packet load, but this run has no packet");
+        }
+
         var insn = Unsafe.As<ulong, Instruction>(ref raw);
         int size = Instruction.BytesOf(insn.MemorySize);
         long offset = insn.MemoryMode == MemoryMode.Abs ? insn.Immediate : (int)((uint)reg[insn.Src] + (uint)insn.Immediate);
-        if (offset < 0 || offset + size > packet.Length)
+        if (!context.TryLegacyLoad(offset, size, out ulong value))
         {
             return false;
         }
 
-        var bytes = packet.AsSpan().Slice((int)offset, size);
-        reg[0] = size switch
-        {
-            1 => bytes[0],
-            2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
-            _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
-        };
+        reg[0] = value;
         return true;
     }
 

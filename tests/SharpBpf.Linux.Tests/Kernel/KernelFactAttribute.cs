@@ -33,6 +33,20 @@ public sealed class KernelFactAttribute : FactAttribute
     private bool _requiresBpftool;
 }
 
+/// <summary>A theory that needs a working, privileged bpf(); skipped at discovery time with the probe's reason.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class KernelTheoryAttribute : TheoryAttribute
+{
+    public KernelTheoryAttribute()
+    {
+        var status = KernelSupport.Status;
+        if (!status.IsSupported || !status.HasPrivilege)
+        {
+            Skip = $"needs privileged bpf(): {status.Reason}";
+        }
+    }
+}
+
 /// <summary>
 /// A kernel test that also needs fentry (BPF trampolines): skipped with the kernel's answer where loading a
 /// trivial fentry program is refused (some sandboxed kernels return EPERM before verification).

@@ -71,18 +71,20 @@ public abstract class ProgramContext
         BeforeRun();
         _attached = context;
         Running.AddOrUpdate(context, this);
-        var savedLegacy = context.LegacyPacket;
+        var savedLegacy = (context.LegacyPacket, context.LegacyDataOffset, context.LegacyNetworkOffset);
         try
         {
             context.AddRegion(ContextRegion);
             AddPacketRegions(context);
             context.LegacyPacket = LegacyPacket;
+            context.LegacyDataOffset = LegacyDataOffset;
+            context.LegacyNetworkOffset = LegacyNetworkOffset;
             ReturnValue = program.Run(context, ContextRegion.Start);
             return ReturnValue;
         }
         finally
         {
-            context.LegacyPacket = savedLegacy;
+            (context.LegacyPacket, context.LegacyDataOffset, context.LegacyNetworkOffset) = savedLegacy;
             RemovePacketRegions(context);
             context.RemoveRegion(ContextRegion);
             Running.Remove(context);
@@ -91,8 +93,14 @@ public abstract class ProgramContext
         }
     }
 
-    /// <summary>The packet <c>ldabs</c>/<c>ldind</c> read during a run, or null.</summary>
+    /// <summary>The packet <c>ldabs</c>/<c>ldind</c> read during a run (from its link-layer header), or null.</summary>
     private protected virtual MemoryRegion? LegacyPacket => null;
+
+    /// <summary>Where <c>skb-&gt;data</c> is in <see cref="LegacyPacket"/>.</summary>
+    private protected virtual int LegacyDataOffset => 0;
+
+    /// <summary>Where the network header is in <see cref="LegacyPacket"/>.</summary>
+    private protected virtual int LegacyNetworkOffset => 0;
 
     /// <summary>Resets per-run state and writes the context memory before a run.</summary>
     private protected abstract void BeforeRun();

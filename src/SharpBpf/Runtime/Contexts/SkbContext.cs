@@ -74,6 +74,9 @@ public sealed class SkbContext : ProgramContext
     private int _frameLength;
     private MemoryRegion? _packetRegion;
 
+    // The whole frame, read by legacy loads (which may address the link-layer and network headers).
+    private MemoryRegion? _frameRegion;
+
     /// <summary>Creates an skb context for one kind of program.</summary>
     public SkbContext(SkbProgramKind kind)
         : base(kind == SkbProgramKind.SocketFilter ? ContextLayouts.SocketFilter : ContextLayouts.TrafficControl,
@@ -225,7 +228,13 @@ public sealed class SkbContext : ProgramContext
     }
 
     /// <inheritdoc/>
-    private protected override MemoryRegion? LegacyPacket => _packetRegion;
+    private protected override MemoryRegion? LegacyPacket => _frameRegion;
+
+    /// <inheritdoc/>
+    private protected override int LegacyDataOffset => DataOffset;
+
+    /// <inheritdoc/>
+    private protected override int LegacyNetworkOffset => EthernetHeaderLength;
 
     /// <inheritdoc/>
     private protected override void BeforeRun()
@@ -270,6 +279,8 @@ public sealed class SkbContext : ProgramContext
             _packetRegion = MemoryRegion.FromPointer(
                 (void*)(BufferAddress + (ulong)DataOffset), Length,
                 MemoryAccess.ReadWrite, MemoryRegionKind.Packet, "skb packet");
+            _frameRegion = MemoryRegion.FromPointer(
+                (void*)BufferAddress, _frameLength, MemoryAccess.Read, MemoryRegionKind.Packet, "skb frame");
         }
     }
 
@@ -292,6 +303,7 @@ public sealed class SkbContext : ProgramContext
         }
 
         _packetRegion = null;
+        _frameRegion = null;
     }
 
     /// <inheritdoc/>
