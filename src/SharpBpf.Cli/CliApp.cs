@@ -27,6 +27,20 @@ public static class CliApp
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ConformancePluginCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
+        root.Subcommands.Add(ProgCommand.Create());
+        root.Subcommands.Add(MapCommand.Create());
+        root.Subcommands.Add(LinkCommand.Create());
+        root.Subcommands.Add(FeatureCommand.Create());
+        // btf list/show join the btf command when another verb file has already built it (btf dump).
+        if (root.Subcommands.FirstOrDefault(c => c.Name == "btf") is { } btf)
+        {
+            BtfListCommand.AddTo(btf);
+        }
+        else
+        {
+            root.Subcommands.Add(BtfListCommand.Create());
+        }
+
         return root;
     }
 

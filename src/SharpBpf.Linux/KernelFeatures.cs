@@ -125,7 +125,7 @@ public static class KernelFeatures
                 flags = MapCreateFlags.NoPrealloc;
                 break;
             case MapType.CgroupStorage or MapType.PerCpuCgroupStorage:
-                key = 12; // struct bpf_cgroup_storage_key
+                key = 16; // struct bpf_cgroup_storage_key (u64 inode id, u32 attach type, padded)
                 value = 8;
                 max = 0;
                 break;

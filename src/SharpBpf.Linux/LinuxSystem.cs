@@ -50,6 +50,22 @@ public static class LinuxSystem
             : throw new BpfSyscallException("open", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), path);
     }
 
+    /// <summary>
+    /// Converts a kernel time stamp in nanoseconds since boot (such as a program's load time) to Unix seconds, the way
+    /// bpftool does: the current realtime clock minus the boot-time clock, in whole seconds, plus the stamp's seconds.
+    /// </summary>
+    public static unsafe long BootTimeToUnixSeconds(ulong nanosecondsSinceBoot)
+    {
+        long* real = stackalloc long[2];
+        long* boot = stackalloc long[2];
+        if (Libc.ClockGetTime(Libc.ClockRealtime, real) != 0 || Libc.ClockGetTime(Libc.ClockBoottime, boot) != 0)
+        {
+            throw new BpfSyscallException("clock_gettime", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+
+        return real[0] - boot[0] + (long)(nanosecondsSinceBoot / 1_000_000_000);
+    }
+
     /// <summary>The effective user id of this process.</summary>
     public static uint EffectiveUserId => IsLinux ? Libc.GetEffectiveUserId() : uint.MaxValue;
 

@@ -87,6 +87,11 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "read", SetLastError = true)]
     internal static partial nint Read(int fd, void* buffer, nuint count);
 
+    [LibraryImport(LibraryName, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGetTime(int clock, long* timespec);
+
+    internal const int ClockRealtime = 0, ClockBoottime = 7;
+
     internal const int ProtRead = 1, ProtWrite = 2, MapShared = 1;
     internal const int EpollCtlAdd = 1, EpollIn = 1;
     internal const int EfdCloexec = 0x80000, EfdNonblock = 0x800;
