@@ -29,7 +29,7 @@ public class KernelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _firewall = Path.Combine(RepositoryRoot(), "bpf", "obj", "xdp_firewall.o");
+        _firewall = Path.Combine(Repository.Root, "bpf", "obj", "xdp_firewall.o");
         _firewallDefinition = BpfObject.Load(_firewall);
         _hash = KernelMap.Create(MapType.Hash, 4, 8, 1024, "bench_hash");
         _hash.Update(_key, _value);
@@ -116,18 +116,5 @@ public class KernelBenchmarks
         frame[37] = 53;   // destination port 53
         frame[39] = 16;   // UDP length
         return frame;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("run the benchmarks from a checkout (SharpBpf.slnx not found)");
     }
 }

@@ -108,6 +108,9 @@ public sealed class BpfExecutionContext
         return true;
     }
 
+    /// <summary>The program context (Contexts.ProgramContext) of the current run, for helpers that take none as argument.</summary>
+    internal object? RunningProgramContext { get; set; }
+
     internal bool StopRequested { get; private set; }
 
     /// <summary>The budget the current run started with (instructions executed = this minus what is left).</summary>

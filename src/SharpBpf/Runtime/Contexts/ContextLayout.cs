@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 
 namespace SharpBpf.Runtime.Contexts;
@@ -102,6 +103,7 @@ public sealed class ContextLayout
         }
 
         Fields = placed.MoveToImmutable();
+        _byName = Fields.ToFrozenDictionary(f => f.Name, StringComparer.Ordinal);
         RegionSize = Math.Max(pointerBase + (8 * pointers), 1);
         if (RegionSize > short.MaxValue)
         {
@@ -121,13 +123,16 @@ public sealed class ContextLayout
     /// <summary>The accessible fields, by offset.</summary>
     public ImmutableArray<ContextField> Fields { get; }
 
+    // Contexts write their pointer fields by name on every run.
+    private readonly FrozenDictionary<string, ContextField> _byName;
+
     /// <summary>Whether this is a raw layout: any aligned read inside <see cref="Size"/>, no writes.</summary>
     public bool AnyAlignedRead { get; }
 
     /// <summary>The field named <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">No such field.</exception>
     public ContextField this[string name] =>
-        Fields.FirstOrDefault(f => f.Name == name) ?? throw new KeyNotFoundException($"context {Name} has no field '{name}'");
+        _byName.TryGetValue(name, out var field) ? field : throw new KeyNotFoundException($"context {Name} has no field '{name}'");
 
     /// <summary>A raw, read-only context of <paramref name="size"/> bytes (tracepoint records, <c>pt_regs</c>).</summary>
     public static ContextLayout Raw(string name, int size) => new(name, size, [], anyAlignedAccess: true);

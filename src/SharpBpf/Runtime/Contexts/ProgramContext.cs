@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using SharpBpf.Isa;
 
 namespace SharpBpf.Runtime.Contexts;
@@ -15,8 +14,6 @@ namespace SharpBpf.Runtime.Contexts;
 /// </remarks>
 public abstract class ProgramContext
 {
-    private static readonly ConditionalWeakTable<BpfExecutionContext, ProgramContext> Running = new();
-
     private BpfExecutionContext? _attached;
 
     /// <summary>Creates the context memory for <paramref name="layout"/>.</summary>
@@ -50,7 +47,7 @@ public abstract class ProgramContext
     public static ProgramContext? CurrentOf(BpfExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Running.TryGetValue(context, out var current) ? current : null;
+        return context.RunningProgramContext as ProgramContext;
     }
 
     /// <summary>
@@ -70,7 +67,8 @@ public abstract class ProgramContext
 
         BeforeRun();
         _attached = context;
-        Running.AddOrUpdate(context, this);
+        var outer = context.RunningProgramContext;
+        context.RunningProgramContext = this;
         var savedLegacy = (context.LegacyPacket, context.LegacyDataOffset, context.LegacyNetworkOffset);
         try
         {
@@ -87,7 +85,7 @@ public abstract class ProgramContext
             (context.LegacyPacket, context.LegacyDataOffset, context.LegacyNetworkOffset) = savedLegacy;
             RemovePacketRegions(context);
             context.RemoveRegion(ContextRegion);
-            Running.Remove(context);
+            context.RunningProgramContext = outer;
             _attached = null;
             AfterRun();
         }

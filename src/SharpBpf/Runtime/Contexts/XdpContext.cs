@@ -61,6 +61,10 @@ public sealed class XdpContext : ProgramContext
 
     private readonly byte[] _frame;
     private readonly ulong _frameStart;
+
+    // The part of the frame packets have occupied since it was last cleared (programs can write nowhere else).
+    private int _dirtyStart;
+    private int _dirtyEnd = FrameSize;
     private int _data;
     private int _dataEnd;
     private int _dataMeta;
@@ -121,12 +125,15 @@ public sealed class XdpContext : ProgramContext
             throw new ArgumentException($"XDP metadata is a multiple of 4 bytes up to {Headroom - XdpFrameReserve}; this one has {metadata.Length}", nameof(metadata));
         }
 
-        _frame.AsSpan().Clear();
+        // The kernel's test run starts from a zeroed frame; only what the last run used can be dirty.
+        _frame.AsSpan(_dirtyStart, _dirtyEnd - _dirtyStart).Clear();
         _data = Headroom;
         _dataEnd = Headroom + packet.Length;
         _dataMeta = Headroom - metadata.Length;
         packet.CopyTo(_frame.AsSpan(_data));
         metadata.CopyTo(_frame.AsSpan(_dataMeta));
+        _dirtyStart = _dataMeta;
+        _dirtyEnd = _dataEnd;
     }
 
     /// <inheritdoc/>
@@ -243,6 +250,8 @@ public sealed class XdpContext : ProgramContext
     // After an adjust helper: new pointers in the context, new regions in the running execution context.
     private void Refresh()
     {
+        _dirtyStart = Math.Min(_dirtyStart, _dataMeta);
+        _dirtyEnd = Math.Max(_dirtyEnd, _dataEnd);
         WritePointers();
         if (Attached is { } context)
         {
