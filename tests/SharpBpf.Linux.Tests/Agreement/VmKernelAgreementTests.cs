@@ -1,8 +1,11 @@
 using SharpBpf.Capture;
 using SharpBpf.Hosting;
+using SharpBpf.Linux.Events;
 using SharpBpf.Linux.Objects;
 using SharpBpf.Linux.Tests.Kernel;
 using SharpBpf.Maps;
+using SharpBpf.Objects;
+using RingBufferReader = SharpBpf.Linux.Events.RingBufferReader;
 using SharpBpf.Testing;
 using Xunit.Abstractions;
 
@@ -11,7 +14,7 @@ namespace SharpBpf.Linux.Tests.Agreement;
 /// <summary>
 /// The kernel is the authority: every packet program of bpf/obj runs over bpf/pcap/traffic.pcap in the VM and in the
 /// running kernel (BPF_PROG_TEST_RUN), and both must give the same verdict and output packet for every frame, and
-/// leave the same contents in every map afterwards.
+/// leave the same contents in every map and the same records in every ring buffer afterwards.
 /// </summary>
 public class VmKernelAgreementTests(ITestOutputHelper output)
 {
@@ -39,10 +42,23 @@ public class VmKernelAgreementTests(ITestOutputHelper output)
     public void VerdictsPacketsAndMapsAgreeWithTheKernel(string file, EngineKind engine)
     {
         var frames = ReadFrames();
-        using var vm = VmObject.Load(ObjectLoadTests.ProjectObject(file), new VmObjectOptions { Engine = engine });
-        using var kernel = KernelObject.Load(ObjectLoadTests.ProjectObject(file), new KernelObjectOptions { ContinueOnProgramFailure = true });
+        using var vm = VmObject.Load(ObjectLoadTests.ProjectObject(file), new VmObjectOptions { Engine = engine }, Configure);
+        var definition = BpfObject.Load(ObjectLoadTests.ProjectObject(file));
+        Configure(definition);
+        using var kernel = KernelObject.Load(definition, new KernelObjectOptions { ContinueOnProgramFailure = true });
+        if (file == "xdp_firewall.o")
+        {
+            // The firewall's block list, as bpf/verify.py configures it for the kernel's reference run.
+            foreach (byte[] address in FirewallBlockList)
+            {
+                Assert.Equal(MapResult.Success, vm.Map("fw_blocklist").Update(address, new byte[16]));
+                kernel.Map("fw_blocklist").Update(address, new byte[16]);
+            }
+        }
 
-        int compared = 0;
+        var rings = kernel.Maps.Where(m => m.Definition.Type == MapType.RingBuffer)
+            .ToDictionary(m => m.Name, m => new RingBufferReader(m.Map!));
+        int compared = 0, events = 0;
         foreach (var program in vm.Programs.Where(p => p.RunsOnPackets))
         {
             var loaded = kernel.Programs.Single(p => p.Name == program.Name);
@@ -66,10 +82,27 @@ public class VmKernelAgreementTests(ITestOutputHelper output)
             }
 
             AssertMapsAgree(file + " after " + program.Name, vm, kernel);
+            events += AssertRingBufferEventsAgree(file + " after " + program.Name, vm, rings);
         }
 
-        output.WriteLine($"{file} ({engine}): {compared} runs agree");
+        foreach (var ring in rings.Values)
+        {
+            ring.Dispose();
+        }
+
+        output.WriteLine($"{file} ({engine}): {compared} runs and {events} ring buffer records agree");
         Assert.True(compared > 0, $"{file}: no frame was run by both");
+    }
+
+    private static readonly byte[][] FirewallBlockList = [[198, 51, 100, 66], [198, 51, 100, 77], [192, 0, 2, 200]];
+
+    // Load-time configuration through .rodata, the same for both: the firewall also drops UDP to port 5004.
+    private static void Configure(BpfObject definition)
+    {
+        if (definition.FindMap(".rodata") is not null && definition.Programs.Any(p => p.Name == "xdp_firewall"))
+        {
+            definition.SetReadOnlyData([0x8c, 0x13]); // struct fw_config.drop_udp_dport = 5004, little-endian
+        }
     }
 
     private static List<byte[]> ReadFrames()
@@ -115,6 +148,35 @@ public class VmKernelAgreementTests(ITestOutputHelper output)
                 Assert.True(value == actual[key], $"{where}: map {kernelMap.Name} key {key}: kernel {value}, VM {actual[key]}");
             }
         }
+    }
+
+    // The records each ring buffer holds, in order, must be the same bytes in both.
+    private static int AssertRingBufferEventsAgree(string where, VmObject vm, Dictionary<string, RingBufferReader> kernelRings)
+    {
+        var ours = vm.DrainEvents().Where(e => kernelRings.ContainsKey(e.MapName)).ToList();
+        int count = 0;
+        foreach (var (name, ring) in kernelRings)
+        {
+            var theirs = new List<string>();
+            ring.Consume(record => theirs.Add(Convert.ToHexString(record)));
+            var mine = ours.Where(e => e.MapName == name).Select(e => Convert.ToHexString(e.Data)).ToList();
+            Assert.True(theirs.SequenceEqual(mine),
+                $"{where}: ring buffer {name}: kernel {theirs.Count} records, VM {mine.Count}; first difference at {FirstDifference(theirs, mine)}");
+            count += theirs.Count;
+        }
+
+        return count;
+    }
+
+    private static int FirstDifference(List<string> a, List<string> b)
+    {
+        int i = 0;
+        while (i < a.Count && i < b.Count && a[i] == b[i])
+        {
+            i++;
+        }
+
+        return i;
     }
 
     private static byte[] Value(BpfMap map, byte[] key)
