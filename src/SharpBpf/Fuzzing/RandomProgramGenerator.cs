@@ -83,7 +83,13 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
         });
         table.Register(TailCallSelfHelper, "tail_call_self", static (ctx, _, _, c, _, _) =>
         {
-            ctx.RequestTailCall((c & 3) != 0 && ctx.TryCountTailCall() ? ctx.RunningProgram : null);
+            bool proceeds = (c & 3) != 0 && ctx.TailCallCount < BpfExecutionContext.MaxTailCalls;
+            if (proceeds)
+            {
+                ctx.CountTailCall();
+            }
+
+            ctx.RequestTailCall(proceeds ? ctx.RunningProgram : null);
             return 0;
         });
         return LoopHelper.Register(table);
