@@ -240,12 +240,7 @@ public sealed class BpfExecutionContext
         }
 
         ulong* registers = stackalloc ulong[16];
-        new Span<ulong>(registers, 16).Clear();
-        registers[1] = r1;
-        registers[2] = r2;
-        registers[3] = r3;
-        registers[4] = r4;
-        registers[5] = r5;
+        ExecutableProgram.ClearWithArguments(registers, 16, r1, r2, r3, r4, r5);
         ulong r0 = program.RunNested(this, registers, start, depth + 1, RunBudget - InstructionsExecuted);
 
         // Nested helper calls moved these; the calling helper may fault or call again.

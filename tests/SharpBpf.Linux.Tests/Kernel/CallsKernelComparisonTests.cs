@@ -137,6 +137,44 @@ public class CallsKernelComparisonTests
         AssertSameAsKernel([main, "r0 = 3\nexit"], 4);
     }
 
+    [KernelFact]
+    public void ATailCallFromASubprogramReturnsToItsCaller()
+    {
+        // main keeps r6 across the call; sub tail-calls slot 1 (needs BTF: LoadWithFunctionInfo) and the target's r0
+        // comes back to main as sub's.
+        const string main = """
+            r6 = 100
+            call sub
+            r0 += r6
+            exit
+            sub:
+            r6 = 5000
+            r2 = {MAP} ll
+            r3 = 1
+            call 12
+            r0 = 9999
+            exit
+            """;
+        using var array = KernelMap.Create(MapType.ProgramArray, 4, 4, 4, "sb_tail_sub");
+        uint kernel;
+        using (var target = KernelProgram.Load(Assemble("r0 = 25\nexit", "map[idx:0]", "sb_tail_target"), ProgramType.Xdp))
+        {
+            array.Update(BitConverter.GetBytes(1u), BitConverter.GetBytes(target.Handle.Fd));
+            var loaded = LoadWithFunctionInfo(Assemble(main, $"map[fd:{array.Handle.Fd}]", "sb_tail_sub"), out var btf);
+            using (btf)
+            using (loaded)
+            {
+                kernel = loaded.TestRun(Packet).ReturnValue;
+            }
+        }
+
+        Assert.Equal(125u, kernel);
+        foreach (bool jit in new[] { false, true })
+        {
+            Assert.Equal(kernel, (uint)VmTailCallRun([main, "r0 = 25\nexit"], 4, jit));
+        }
+    }
+
     /// <summary>r0 of a program in the kernel and in the VM (both engines), with one array map whose values are given.</summary>
     private static void AssertLoopProgramSameAsKernel(string source, MapType mapType, ulong[] values)
     {
@@ -206,6 +244,16 @@ public class CallsKernelComparisonTests
         });
     }
 
+    // r0 = (r0 & 0xffff) << 16 | (the u64 at r10 - 8 & 0xffff); exit.
+    private const string ResultAndAccumulator = """
+        r0 &= 0xffff
+        r0 <<= 16
+        r1 = *(u64 *)(r10 - 8)
+        r1 &= 0xffff
+        r0 |= r1
+        exit
+        """;
+
     // bpf_loop(n, callback, &acc, flags): returns (result & 0xffff) << 16 | (acc & 0xffff); the callback adds index * 3
     // and stops at index 6.
     private static string LoopProgram(uint count, int flags) => $"""
@@ -216,12 +264,7 @@ public class CallsKernelComparisonTests
         r3 += -8
         r4 = {flags}
         call 181
-        r0 &= 0xffff
-        r0 <<= 16
-        r1 = *(u64 *)(r10 - 8)
-        r1 &= 0xffff
-        r0 |= r1
-        exit
+        {ResultAndAccumulator}
         callback:
         r3 = *(u64 *)(r2 + 0)
         r1 *= 3
@@ -253,12 +296,7 @@ public class CallsKernelComparisonTests
         r3 += -8
         r4 = {flags}
         call 164
-        r0 &= 0xffff
-        r0 <<= 16
-        r1 = *(u64 *)(r10 - 8)
-        r1 &= 0xffff
-        r0 |= r1
-        exit
+        {ResultAndAccumulator}
         callback:
         r5 = *(u64 *)(r3 + 0)
         r0 = *(u32 *)(r2 + 0)

@@ -226,5 +226,9 @@ public class TailCallTests
         array.SetProgram(1, vm.Prepare("call a\nexit\na:\ncall b\nexit\nb:\ncall c\nexit\nc:\ncall d\nexit\nd:\ncall e\nexit\ne:\ncall f\nexit\nf:\ncall g\nexit\ng:\nr0 = 1\nexit", EngineKind.Jit, "deep"));
         var deep = vm.RunBoth("call sub\nexit\nsub:\nr2 = map[idx:0] ll\nr3 = 1\ncall 12\nexit");
         Assert.Equal(FaultKind.CallDepthExceeded, deep.Fault?.Kind);
+
+        // From main, the same target fits in 8 frames; callx reaches the tail call helper too.
+        var viaCallx = vm.RunBoth("r2 = map[idx:0] ll\nr3 = 1\nr0 = 12\ncallx r0\nr0 = 5\nexit");
+        Assert.Equal(1UL, viaCallx.Result);
     }
 }
