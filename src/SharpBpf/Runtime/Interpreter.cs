@@ -15,6 +15,9 @@ namespace SharpBpf.Runtime;
 /// the operand width; 32-bit results are zero-extended; bpf-to-bpf calls get a fresh 512-byte frame each, up to
 /// <see cref="BpfExecutionContext.MaxFrames"/> frames, with r6-r9 preserved; legacy packet loads read big-endian from
 /// <see cref="BpfExecutionContext.LegacyPacket"/> and end the program with r0 = 0 when out of bounds, as in the kernel.
+/// A successful tail call (a helper's <see cref="BpfExecutionContext"/> request, see <c>MapHelpers.TailCall</c>) runs the
+/// target in the calling function's frame and returns its r0 to that function's caller; helpers run callbacks with
+/// <see cref="BpfExecutionContext.InvokeCallback"/>. Both work across engines.
 /// </remarks>
 public sealed class Interpreter : ExecutableProgram
 {
