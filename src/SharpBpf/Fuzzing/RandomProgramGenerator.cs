@@ -1,5 +1,6 @@
 using SharpBpf.Isa;
 using SharpBpf.Runtime;
+using SharpBpf.Runtime.Calls;
 
 namespace SharpBpf.Fuzzing;
 
@@ -7,12 +8,14 @@ namespace SharpBpf.Fuzzing;
 /// Builds random, structurally valid programs that exercise every instruction family: ALU of both widths and
 /// every operation (div/mod/sdiv/smod, movsx, bswap/le/be), forward branches of every kind, counted loops with
 /// backward branches, stack and input loads/stores of every size, atomics on aligned slots, legacy packet loads,
-/// helper calls, local calls and callx (to helpers and to functions), plus a few deliberately bad accesses.
+/// helper calls, local calls and callx (to helpers and to functions), bpf_loop callbacks and tail calls, plus a few
+/// deliberately bad accesses.
 /// </summary>
 /// <remarks>
 /// Register conventions keep most programs meaningful: r1 always holds the input pointer and r9 is reserved for
-/// loop counters. Function pointers only ever pass through r0 right before a callx, and every function writes r0
-/// first, so the address of the code (different for each engine's image) never reaches a result.
+/// loop counters. Function pointers only ever pass through r0 right before a callx (or r2 for bpf_loop, overwritten
+/// right after), and every function writes r0 first, so the address of the code (different for each engine's image)
+/// never reaches a result.
 /// </remarks>
 /// <param name="random">The source of randomness (seed it for reproducible programs).</param>
 /// <param name="inputLength">The size of the input region programs may access through r1.</param>
@@ -26,6 +29,12 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
 
     /// <summary>Helper id of "maybe_stop": stops the program when r3 &amp; 7 is 0.</summary>
     public const int MaybeStopHelper = 3;
+
+    /// <summary>
+    /// Helper id of "tail_call_self": a tail call (with the kernel's limit) into the running program itself when
+    /// r3 &amp; 3 is not 0, a failed one otherwise.
+    /// </summary>
+    public const int TailCallSelfHelper = 4;
 
     private static readonly byte[] Writable = [0, 2, 3, 4, 5, 6, 7, 8];
     private static readonly int[] SpecialImmediates = [0, 1, -1, 2, 7, 8, 16, 31, 32, 63, 64, int.MinValue, int.MaxValue, 0x7f, 0x80, 0xff, -128, 0x12345678];
@@ -72,7 +81,18 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
 
             return c + 1;
         });
-        return table;
+        table.Register(TailCallSelfHelper, "tail_call_self", static (ctx, _, _, c, _, _) =>
+        {
+            bool proceeds = (c & 3) != 0 && ctx.TailCallCount < BpfExecutionContext.MaxTailCalls;
+            if (proceeds)
+            {
+                ctx.CountTailCall();
+            }
+
+            ctx.RequestTailCall(proceeds ? ctx.RunningProgram : null);
+            return 0;
+        });
+        return LoopHelper.Register(table);
     }
 
     // One item: one instruction (or an lddw pair) and, for jumps and calls, the target item or function.
@@ -325,6 +345,14 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
         if (kind < 5 || !canCallFunction)
         {
             int helper = random.Next(1, 4);
+            if (random.Next(12) == 0)
+            {
+                // r3 picks success or failure; the target is the program itself, from pc 0.
+                Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 3, immediate: random.Next(4)));
+                Add(new Instruction(Opcode.Call, 0, (byte)CallKind.Helper, 0, TailCallSelfHelper));
+                return;
+            }
+
             if (helper == TouchHelper)
             {
                 Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 2, immediate: random.Next(-1, 20)));
@@ -346,6 +374,12 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
 
         // A later function (or, rarely, this one: recursion until the frame limit).
         int target = _currentFunction + 1 < _functionCount ? random.Next(_currentFunction + 1, _functionCount) : _currentFunction;
+        if (random.Next(4) == 0)
+        {
+            BpfLoop(target);
+            return;
+        }
+
         if (random.Next(3) == 0)
         {
             var (first, second) = Instruction.LoadImm64(0, 0, Imm64Source.Function);
@@ -355,6 +389,30 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
         else
         {
             _items.Add(new Item([new Instruction(Opcode.Call, 0, (byte)CallKind.Local, 0, 0)]) { CallFunction = target });
+        }
+    }
+
+    /// <summary>
+    /// bpf_loop(r1 = 0-4 iterations, r2 = the function, r3 = the input pointer, r4 = flags, mostly 0); r2 is overwritten
+    /// right after so that the code address never reaches a result, and r1 gets the input pointer back. Nothing jumps
+    /// into the sequence.
+    /// </summary>
+    private void BpfLoop(int target)
+    {
+        int first = _items.Count;
+        Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Register, 3, 1));
+        Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 1, immediate: random.Next(5)));
+        var (load, second) = Instruction.LoadImm64(2, 0, Imm64Source.Function);
+        _items.Add(new Item([load, second]) { CallFunction = target, FunctionPointer = true });
+        Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 4, immediate: random.Next(10) == 0 ? 1 : 0));
+        Add(new Instruction(Opcode.Call, 0, (byte)CallKind.Helper, 0, LoopHelper.Loop));
+        Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 2, immediate: Immediate()));
+
+        // r1 carries the input pointer everywhere else: put it back.
+        Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Register, 1, 3));
+        for (int i = first + 1; i < _items.Count; i++)
+        {
+            _items[i].NoJumpTarget = true;
         }
     }
 

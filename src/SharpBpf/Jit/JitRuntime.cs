@@ -100,12 +100,7 @@ internal static unsafe class JitRuntime
     private static ulong TailCall(BpfExecutionContext context, ExecutableProgram target, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, ulong* slots, int depth)
     {
         ulong* registers = stackalloc ulong[RegisterSlots];
-        new Span<ulong>(registers, RegisterSlots).Clear();
-        registers[1] = r1;
-        registers[2] = r2;
-        registers[3] = r3;
-        registers[4] = r4;
-        registers[5] = r5;
+        ExecutableProgram.ClearWithArguments(registers, RegisterSlots, r1, r2, r3, r4, r5);
         ulong r0 = context.RunTailCall(target, registers, depth);
         if (!context.StopRequested)
         {

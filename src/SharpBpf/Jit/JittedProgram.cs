@@ -69,12 +69,7 @@ public sealed class JittedProgram : ExecutableProgram
         context.BeginRun();
 
         ulong* slots = stackalloc ulong[JitRuntime.SlotCount];
-        new Span<ulong>(slots, JitRuntime.SlotCount).Clear();
-        slots[1] = r1;
-        slots[2] = r2;
-        slots[3] = r3;
-        slots[4] = r4;
-        slots[5] = r5;
+        ClearWithArguments(slots, JitRuntime.SlotCount, r1, r2, r3, r4, r5);
         long budget = context.InstructionBudget;
         context.RunBudget = budget;
         context.RunningCode = Image.Code;

@@ -168,10 +168,17 @@ public static class MapHelpers
             var array = Map(ctx, maps, r2) as ProgramArrayMap
                 ?? throw Fault(ctx, $"bpf_tail_call: r2 = 0x{r2:x} is not a program array");
 
-            // The kernel's order: the index (a u32) against max_entries, then the count, then the slot; any failure
+            // As the kernel's JITs (x86-64, arm64): the index (a u32) against max_entries, then the count, then the
+            // slot, and only a call that goes ahead is counted (the interpreter of kernel/bpf/core.c also counts calls
+            // to empty slots, but JIT-enabled kernels, such as the one the tests compare with, do not). Any failure
             // lets the program continue after the call.
             uint index = (uint)r3;
-            var target = index < (uint)array.MaxEntries && ctx.TryCountTailCall() ? array.Get(index) : null;
+            var target = index < (uint)array.MaxEntries && ctx.TailCallCount < BpfExecutionContext.MaxTailCalls ? array.Get(index) : null;
+            if (target is not null)
+            {
+                ctx.CountTailCall();
+            }
+
             ctx.RequestTailCall(target);
             return 0;
         });

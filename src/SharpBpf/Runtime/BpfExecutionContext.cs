@@ -130,7 +130,7 @@ public sealed class BpfExecutionContext
     /// <summary>The frame depth (0 = main program) of the function that made the current helper call.</summary>
     internal int CurrentDepth { get; set; }
 
-    /// <summary>The tail calls this run has made so far (counted as the kernel does, see <see cref="TryCountTailCall"/>).</summary>
+    /// <summary>The tail calls this run has made so far.</summary>
     internal int TailCallCount { get; private set; }
 
     /// <summary>Set by the tail-call helper: the engine must look at <see cref="TailCallTarget"/> and keep r0 as it was.</summary>
@@ -287,12 +287,7 @@ public sealed class BpfExecutionContext
         }
 
         ulong* registers = stackalloc ulong[16];
-        new Span<ulong>(registers, 16).Clear();
-        registers[1] = r1;
-        registers[2] = r2;
-        registers[3] = r3;
-        registers[4] = r4;
-        registers[5] = r5;
+        ExecutableProgram.ClearWithArguments(registers, 16, r1, r2, r3, r4, r5);
         ulong r0 = program.RunNested(this, registers, start, depth + 1, RunBudget - InstructionsExecuted);
 
         // Nested helper calls moved these; the calling helper may fault or call again.
@@ -319,20 +314,8 @@ public sealed class BpfExecutionContext
         return key;
     }
 
-    /// <summary>
-    /// For the <c>bpf_tail_call</c> helper: counts one tail call unless <see cref="MaxTailCalls"/> have been made, as
-    /// the kernel counts them (after the index check, before looking at the slot: a call to an empty slot counts).
-    /// </summary>
-    internal bool TryCountTailCall()
-    {
-        if (TailCallCount >= MaxTailCalls)
-        {
-            return false;
-        }
-
-        TailCallCount++;
-        return true;
-    }
+    /// <summary>For the <c>bpf_tail_call</c> helper: counts a tail call that goes ahead (see <see cref="MaxTailCalls"/>).</summary>
+    internal void CountTailCall() => TailCallCount++;
 
     /// <summary>
     /// For the <c>bpf_tail_call</c> helper: asks the engine to continue with <paramref name="target"/> in place of the

@@ -72,6 +72,17 @@ public abstract class ExecutableProgram
     /// </summary>
     internal abstract unsafe ulong RunNested(BpfExecutionContext context, ulong* registers, int functionPc, int depth, long budget);
 
+    /// <summary>A fresh register file (or slot buffer) of <paramref name="slots"/> zeros but r1-r5.</summary>
+    internal static unsafe void ClearWithArguments(ulong* registers, int slots, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5)
+    {
+        new Span<ulong>(registers, slots).Clear();
+        registers[1] = r1;
+        registers[2] = r2;
+        registers[3] = r3;
+        registers[4] = r4;
+        registers[5] = r5;
+    }
+
     /// <summary>
     /// Runs the program over plain input memory, as the conformance cases do: the bytes are copied into a
     /// read-write "input" region, r1 = its address (0 when empty) and r2 = its length; the bytes the program

@@ -15,6 +15,9 @@ namespace SharpBpf.Runtime;
 /// the operand width; 32-bit results are zero-extended; bpf-to-bpf calls get a fresh 512-byte frame each, up to
 /// <see cref="BpfExecutionContext.MaxFrames"/> frames, with r6-r9 preserved; legacy packet loads read big-endian from
 /// <see cref="BpfExecutionContext.LegacyPacket"/> and end the program with r0 = 0 when out of bounds, as in the kernel.
+/// A successful tail call (a helper's <see cref="BpfExecutionContext"/> request, see <c>MapHelpers.TailCall</c>) runs the
+/// target in the calling function's frame and returns its r0 to that function's caller; helpers run callbacks with
+/// <see cref="BpfExecutionContext.InvokeCallback"/>. Both work across engines.
 /// </remarks>
 public sealed class Interpreter : ExecutableProgram
 {
@@ -57,12 +60,7 @@ public sealed class Interpreter : ExecutableProgram
 
         // 16 slots so that any 4-bit register field indexes safely; validation keeps them below 11.
         ulong* reg = stackalloc ulong[16];
-        new Span<ulong>(reg, 16).Clear();
-        reg[1] = r1;
-        reg[2] = r2;
-        reg[3] = r3;
-        reg[4] = r4;
-        reg[5] = r5;
+        ClearWithArguments(reg, 16, r1, r2, r3, r4, r5);
         reg[10] = context.FramePointer(0);
         context.RunningProgram = this;
         return Execute(context, Image, reg, 0, context.InstructionBudget, context.InstructionBudget, 0);
@@ -416,20 +414,10 @@ public sealed class Interpreter : ExecutableProgram
                     ulong target = reg[dst];
                     if (context.Helpers.Find((long)target) is not null)
                     {
-                        int status = CallHelper(context, budget, pc - 1, target, reg, calls.Base + calls.Depth);
-                        budget = context.RunBudget - context.InstructionsExecuted;
-                        cache.Reset(context.Stack);
-                        if (status != HelperContinue)
-                        {
-                            if (status == HelperStopped || calls.Depth == 0)
-                            {
-                                return status == HelperStopped ? context.StopValue : reg[0];
-                            }
-
-                            pc = PopFrame(context, ref calls, reg);
-                        }
-
-                        break;
+                        // A registered id is below HelperTable.MaxId: the helper call of 0x85 does the rest.
+                        src = (int)CallKind.Helper;
+                        imm = (int)target;
+                        goto case 0x85;
                     }
 
                     int function = context.RunningImage!.FunctionAt(target);

@@ -58,6 +58,49 @@ public class JitDifferentialTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void RandomProgramsWithCallbacksAndTailCallsBehaveIdentically()
+    {
+        var random = new Random(181);
+        var generator = new RandomProgramGenerator(random, InputLength);
+
+        // The generator's helpers, counting the callbacks bpf_loop runs and the tail calls that go ahead.
+        var helpers = RandomProgramGenerator.Helpers();
+        int loops = 0, tailCalls = 0;
+        var loop = helpers.Find(SharpBpf.Runtime.Calls.LoopHelper.Loop)!.Function;
+        var tailCall = helpers.Find(RandomProgramGenerator.TailCallSelfHelper)!.Function;
+        helpers.Register(SharpBpf.Runtime.Calls.LoopHelper.Loop, "bpf_loop", (ctx, a, b, c, d, e) =>
+        {
+            loops += (int)Math.Min(a & 0xffffffff, 8);
+            return loop(ctx, a, b, c, d, e);
+        });
+        helpers.Register(RandomProgramGenerator.TailCallSelfHelper, "tail_call_self", (ctx, a, b, c, d, e) =>
+        {
+            tailCalls += (c & 3) != 0 ? 1 : 0;
+            return tailCall(ctx, a, b, c, d, e);
+        });
+
+        int compared = 0;
+        while (compared < 400)
+        {
+            var code = generator.Next();
+            if (!code.Any(insn => insn.Opcode == Opcode.Call && insn.Immediate is SharpBpf.Runtime.Calls.LoopHelper.Loop or RandomProgramGenerator.TailCallSelfHelper))
+            {
+                continue;
+            }
+
+            var input = new byte[InputLength];
+            random.NextBytes(input);
+            long budget = random.Next(5) == 0 ? random.Next(0, 200) : 100_000;
+            Engines.Compare(BpfProgram.Create(code, $"calls{compared}"), input, helpers, budget, compared, $"program {compared}:\n{Listing(code)}");
+            compared++;
+        }
+
+        output.WriteLine($"{compared} programs: {loops} bpf_loop iterations asked for, {tailCalls} tail calls asked for");
+        Assert.True(loops > 40, $"only {loops} loop iterations");
+        Assert.True(tailCalls > 40, $"only {tailCalls} tail calls");
+    }
+
+    [Fact]
     public void RandomGarbageProgramsFaultIdentically()
     {
         var random = new Random(77);
