@@ -428,19 +428,7 @@ internal static class RunCommand
                 throw new RunInputException($"--map-update '{update}': map '{map.Name}' takes a {map.KeySize}-byte key and a {map.ValueSize}-byte value, not {key.Length} and {value.Length}");
             }
 
-            if (map.IsPerCpu)
-            {
-                int stride = (map.ValueSize + 7) & ~7;
-                var all = new byte[map.UserValueSize];
-                for (int cpu = 0; cpu < map.PossibleCpus; cpu++)
-                {
-                    value.CopyTo(all, cpu * stride);
-                }
-
-                value = all;
-            }
-
-            var result = map.Update(key, value);
+            var result = map.Update(key, PerCpuValues.OnEveryCpu(map, value));
             if (result != MapResult.Success)
             {
                 throw new RunInputException($"--map-update '{update}': the update failed with {result.ToErrnoName()}");
