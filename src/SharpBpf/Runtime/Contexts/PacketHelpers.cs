@@ -162,6 +162,12 @@ public static class PacketHelpers
             return (ulong)XdpAction.Redirect;
         });
 
+        table.Register(XdpLoadBytes, "bpf_xdp_load_bytes", (ctx, r1, r2, r3, r4, _) =>
+            XdpCopy(ctx, r1, r2, r3, r4, store: false));
+
+        table.Register(XdpStoreBytes, "bpf_xdp_store_bytes", (ctx, r1, r2, r3, r4, _) =>
+            XdpCopy(ctx, r1, r2, r3, r4, store: true));
+
         table.Register(SkbLoadBytes, "bpf_skb_load_bytes", (ctx, r1, r2, r3, r4, _) =>
         {
             var skb = ProgramContext.FromHelperArgument<SkbContext>(ctx, r1, "bpf_skb_load_bytes");
@@ -199,32 +205,6 @@ public static class PacketHelpers
 
             skb.Frame.Slice(start + (int)offset, to.Length).CopyTo(to);
             return 0;
-        });
-
-        table.Register(XdpLoadBytes, "bpf_xdp_load_bytes", (ctx, r1, r2, r3, r4, _) =>
-        {
-            var xdp = ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_load_bytes");
-            var buffer = ctx.GetSpan(r3, Size(ctx, r4, "bpf_xdp_load_bytes"), MemoryAccess.Write);
-            long result = XdpRange(xdp, r2, buffer.Length, out int offset);
-            if (result == 0)
-            {
-                xdp.Packet.Slice(offset, buffer.Length).CopyTo(buffer);
-            }
-
-            return unchecked((ulong)result);
-        });
-
-        table.Register(XdpStoreBytes, "bpf_xdp_store_bytes", (ctx, r1, r2, r3, r4, _) =>
-        {
-            var xdp = ProgramContext.FromHelperArgument<XdpContext>(ctx, r1, "bpf_xdp_store_bytes");
-            var buffer = ctx.GetSpan(r3, Size(ctx, r4, "bpf_xdp_store_bytes"), MemoryAccess.Read);
-            long result = XdpRange(xdp, r2, buffer.Length, out int offset);
-            if (result == 0)
-            {
-                buffer.CopyTo(xdp.Packet[offset..]);
-            }
-
-            return unchecked((ulong)result);
         });
 
         table.Register(SkbStoreBytes, "bpf_skb_store_bytes", (ctx, r1, r2, r3, r4, r5) =>
@@ -382,24 +362,6 @@ public static class PacketHelpers
         return table;
     }
 
-    // bpf_xdp_pointer's checks: -EFAULT for an offset or length above 0xffff, -EINVAL past the end of the (linear) frame.
-    private static long XdpRange(XdpContext xdp, ulong offset, int length, out int start)
-    {
-        start = 0;
-        if (offset > 0xffff || length > 0xffff)
-        {
-            return Errno.EFAULT;
-        }
-
-        if ((long)offset + length > xdp.Packet.Length)
-        {
-            return Errno.EINVAL;
-        }
-
-        start = (int)offset;
-        return 0;
-    }
-
     private static SkbContext TcSkb(BpfExecutionContext ctx, ulong address, string helper)
     {
         var skb = ProgramContext.FromHelperArgument<SkbContext>(ctx, address, helper);
@@ -426,4 +388,37 @@ public static class PacketHelpers
 
     private static int Size(BpfExecutionContext ctx, ulong size, string helper) =>
         size <= int.MaxValue ? (int)size : throw ProgramContext.HelperFault(ctx, $"{helper}: size {size} is out of range");
+
+    // bpf_xdp_load_bytes/bpf_xdp_store_bytes (bpf_xdp_pointer): offset or length above 0xffff is -EFAULT, a range past
+    // the packet -EINVAL; the VM's frames are linear (no fragments).
+    private static ulong XdpCopy(BpfExecutionContext ctx, ulong context, ulong offsetArgument, ulong buffer, ulong lengthArgument, bool store)
+    {
+        string helper = store ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes";
+        var xdp = ProgramContext.FromHelperArgument<XdpContext>(ctx, context, helper);
+        uint offset = (uint)offsetArgument;
+        uint length = (uint)lengthArgument;
+        if (offset > 0xffff || length > 0xffff)
+        {
+            return unchecked((ulong)Errno.EFAULT);
+        }
+
+        var bytes = ctx.GetSpan(buffer, (int)length, store ? MemoryAccess.Read : MemoryAccess.Write);
+        var packet = xdp.Packet;
+        if (offset + length > (uint)packet.Length)
+        {
+            return unchecked((ulong)Errno.EINVAL);
+        }
+
+        var range = packet.Slice((int)offset, (int)length);
+        if (store)
+        {
+            bytes.CopyTo(range);
+        }
+        else
+        {
+            range.CopyTo(bytes);
+        }
+
+        return 0;
+    }
 }
