@@ -120,6 +120,19 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void JsonStaysValidWhenBpftoolsFormattingIsNot()
+    {
+        // A float in a map value: bpftool prints "(unsupported-kind" there, which is not JSON; run keeps that text apart.
+        string obj = Path.Combine(SharedData.RepositoryRoot, "tests", "SharpBpf.Tests", "Fixtures", "mapdump", "dump_types.o");
+        var (code, output, _) = Run("run", obj, "--packet", new string('0', 120), "--json");
+        Assert.Equal(0, code);
+        using var document = JsonDocument.Parse(output);
+        var maps = document.RootElement.GetProperty("maps").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
+        Assert.Contains("(unsupported-kind", maps["kitchen_array"].GetProperty("elements_text").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, maps[".data"].GetProperty("elements").GetArrayLength());
+    }
+
+    [Fact]
     public void HexPacketsRunAndRuntsAreRefusedAsByTheKernel()
     {
         // An ARP frame (passes, counted as non-IP) and a 10-byte runt (test-run refuses it with EINVAL).

@@ -299,7 +299,7 @@ internal static class RunCommand
 
                 output.WriteLine();
                 output.WriteLine($"map {map.Name} ({map.Type}, key {map.KeySize}B, value {map.ValueSize}B, max_entries {map.MaxEntries}):");
-                output.Write(MapDump.Format(vm, map));
+                output.Write(Dump(vm, map, json: false));
             }
 
             foreach (var group in vm.ObjectMaps.Where(m => m is RingBufferMap or PerfEventArrayMap))
@@ -354,8 +354,18 @@ internal static class RunCommand
                     json.WriteNumber("key_size", map.KeySize);
                     json.WriteNumber("value_size", map.ValueSize);
                     json.WriteNumber("max_entries", map.MaxEntries);
-                    json.WritePropertyName("elements");
-                    json.WriteRawValue(MapDump.FormatJson(vm, map));
+                    string elements = Dump(vm, map, json: true);
+                    try
+                    {
+                        using var parsed = JsonDocument.Parse(elements);
+                        json.WritePropertyName("elements");
+                        parsed.RootElement.WriteTo(json);
+                    }
+                    catch (JsonException)
+                    {
+                        // bpftool's own output is not always JSON (it prints "(unsupported-kind" for floats): keep its text.
+                        json.WriteString("elements_text", elements);
+                    }
                     json.WriteEndObject();
                 }
 
@@ -391,6 +401,19 @@ internal static class RunCommand
             }
 
             output.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+        }
+
+        // The map as bpftool dumps it; in hex when the object's BTF does not fit the map (bpftool would refuse it).
+        private static string Dump(VmObject vm, BpfMap map, bool json)
+        {
+            try
+            {
+                return json ? MapDump.FormatJson(vm, map) : MapDump.Format(vm, map);
+            }
+            catch (Btf.BtfFormatException)
+            {
+                return json ? MapDump.FormatJson(map) : MapDump.Format(map);
+            }
         }
 
         private static void ApplyReadOnlyPatch(BpfObject obj, string patch)
