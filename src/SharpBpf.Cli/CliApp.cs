@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ConformancePluginCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ProgCommand.Create());
         root.Subcommands.Add(MapCommand.Create());
         root.Subcommands.Add(LinkCommand.Create());

@@ -67,19 +67,11 @@ public static class MapDump
             }
             else
             {
-                w.Name("values");
-                w.StartArray();
-                for (int cpu = 0; cpu < map.PossibleCpus; cpu++)
+                PerCpu(w, map, value, cpuValue =>
                 {
-                    w.StartObject();
-                    w.Name("cpu");
-                    w.Raw(cpu.ToString(CultureInfo.InvariantCulture));
-                    w.Name("value");
-                    HexArray(w, CpuValue(map, value, cpu));
-                    w.EndObject();
-                }
-
-                w.EndArray();
+                    HexArray(w, cpuValue);
+                    return true;
+                });
             }
 
             if (formatted)
@@ -128,23 +120,7 @@ public static class MapDump
         }
         else if (keyOk)
         {
-            w.Name("values");
-            w.StartArray();
-            for (int cpu = 0; cpu < map.PossibleCpus; cpu++)
-            {
-                w.StartObject();
-                w.Name("cpu");
-                w.Raw(cpu.ToString(CultureInfo.InvariantCulture));
-                w.Name("value");
-                bool ok = BtfValueFormatter.Write(w, btf, valueTypeId, CpuValue(map, value, cpu), plainText);
-                w.EndObject();
-                if (!ok)
-                {
-                    break;
-                }
-            }
-
-            w.EndArray();
+            PerCpu(w, map, value, cpuValue => BtfValueFormatter.Write(w, btf, valueTypeId, cpuValue, plainText));
         }
 
         w.EndObject();
@@ -198,7 +174,7 @@ public static class MapDump
                 for (int cpu = 0; cpu < map.PossibleCpus; cpu++)
                 {
                     text.Append("value (CPU ").Append(cpu.ToString("00", CultureInfo.InvariantCulture)).Append("):").Append(map.ValueSize > 16 ? '\n' : ' ');
-                    Hex(text, CpuValue(map, value, cpu));
+                    Hex(text, PerCpuValues.OfCpu(map, value, cpu));
                     text.Append('\n');
                 }
             }
@@ -233,9 +209,27 @@ public static class MapDump
         w.EndArray();
     }
 
-    private static byte[] CpuValue(BpfMap map, byte[] value, int cpu)
+    private delegate bool ValueWriter(ReadOnlySpan<byte> value);
+
+    // bpftool's "values": [{"cpu": 0, "value": ...},...]; stops after a value it could not write, as bpftool does.
+    private static void PerCpu(BpftoolJsonWriter w, BpfMap map, byte[] values, ValueWriter write)
     {
-        int stride = (map.ValueSize + 7) & ~7;
-        return value.AsSpan(cpu * stride, map.ValueSize).ToArray();
+        w.Name("values");
+        w.StartArray();
+        for (int cpu = 0; cpu < map.PossibleCpus; cpu++)
+        {
+            w.StartObject();
+            w.Name("cpu");
+            w.Raw(cpu.ToString(CultureInfo.InvariantCulture));
+            w.Name("value");
+            bool ok = write(PerCpuValues.OfCpu(map, values, cpu));
+            w.EndObject();
+            if (!ok)
+            {
+                break;
+            }
+        }
+
+        w.EndArray();
     }
 }

@@ -598,7 +598,7 @@ public sealed class VmObject : IDisposable
     {
         var context = Maps.CreateContext(_helpers);
         context.InstructionBudget = Options.InstructionBudget;
-        return new RunState(context, Interlocked.Increment(ref _nextThread) % Options.PossibleCpus);
+        return new RunState(context, (Interlocked.Increment(ref _nextThread) - 1) % Options.PossibleCpus);
     }
 
     private int AcquireCpu(RunState state)

@@ -64,20 +64,7 @@ public class MapDumpTests
             var map = vm.Map(parts[0]);
             var key = Bytes(vm, parts[1]);
             var value = Bytes(vm, parts[2]);
-            if (map.IsPerCpu)
-            {
-                // bpftool copies the value to every CPU.
-                int stride = (map.ValueSize + 7) & ~7;
-                var all = new byte[map.UserValueSize];
-                for (int cpu = 0; cpu < map.PossibleCpus; cpu++)
-                {
-                    value.CopyTo(all, cpu * stride);
-                }
-
-                value = all;
-            }
-
-            Assert.Equal(MapResult.Success, map.Update(key, value));
+            Assert.Equal(MapResult.Success, map.Update(key, PerCpuValues.OnEveryCpu(map, value))); // bpftool copies it to every CPU
         }
 
         return vm;

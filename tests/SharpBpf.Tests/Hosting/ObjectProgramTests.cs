@@ -11,6 +11,7 @@ namespace SharpBpf.Tests.Hosting;
 /// <summary>
 /// The other programs of bpf/obj in the VM: tc rewriting (packets and checksums checked independently), socket filters,
 /// longest-prefix routing and tracing, with the kernel's verdicts and counters from bpf/pcap where the kernel ran them.
+/// (tail_calls.o and calls_loops.o: Runtime/Calls/SampleObjectTests.)
 /// </summary>
 public class ObjectProgramTests
 {
@@ -225,62 +226,6 @@ public class ObjectProgramTests
         Assert.Equal(3L, BinaryPrimitives.ReadInt64LittleEndian(request));
         Assert.Equal(0L, BinaryPrimitives.ReadInt64LittleEndian(request.AsSpan(8)));
         Assert.Equal(2L, BinaryPrimitives.ReadInt64LittleEndian(request.AsSpan(32)));
-    }
-
-    [Fact(Skip = "needs bpf_loop from the engines (branch 'calls'); the lead enables it after merging")]
-    public void CallsAndLoopsCountAndHashAsInTheKernel()
-    {
-        using var vm = VmObject.Load(ProjectSamples.ObjectPath("calls_loops.o"), new VmObjectOptions { PossibleCpus = 2 });
-        var program = vm.Program("xdp_calls_loops");
-        var cells = ProjectSamples.Traffic.Select(f => ProjectSamples.CsvCell(program.RunPacket(f.Data))).ToArray();
-        Assert.Equal(ProjectSamples.ExpectedVerdicts("xdp_calls_loops"), cells);
-
-        // .bss: packets_seen, ipv4_packets, bad_checksums, options_skipped (u64) and last_hash (u32), at their symbols.
-        var kernel = ProjectSamples.ExpectedSummary.GetProperty("calls_loops");
-        var bss = ((ArrayMap)vm.Map(".bss")).GetValueSpan(0).ToArray();
-        foreach (var name in new[] { "packets_seen", "ipv4_packets", "bad_checksums", "options_skipped", "last_hash" })
-        {
-            var symbol = vm.Object.Elf.Symbols.Single(s => s.Name == name);
-            long value = symbol.Size == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bss.AsSpan((int)symbol.Value)) : BinaryPrimitives.ReadUInt32LittleEndian(bss.AsSpan((int)symbol.Value));
-            Assert.Equal(kernel.GetProperty(name).GetInt64(), value);
-        }
-    }
-
-    [Fact(Skip = "needs tail calls from the engines (branch 'calls'); the lead enables it after merging")]
-    public void TailCallDispatcherCountsAsInTheKernelBeforeAndAfterInstallingAHandler()
-    {
-        using var vm = VmObject.Load(ProjectSamples.ObjectPath("tail_calls.o"), new VmObjectOptions { PossibleCpus = 2 });
-        var program = vm.Program("xdp_dispatch");
-        string[] names = ["dispatched", "fallback", "not_ip", "tcp_syn", "udp", "udp_port0", "icmp"];
-        long[] Pass()
-        {
-            foreach (var frame in ProjectSamples.Traffic)
-            {
-                program.RunPacket(frame.Data);
-            }
-
-            var stats = vm.Map("dispatch_stats");
-            return [.. Enumerable.Range(0, names.Length).Select(i =>
-            {
-                var values = new byte[stats.UserValueSize];
-                stats.Lookup(BitConverter.GetBytes(i), values);
-                return Enumerable.Range(0, stats.PossibleCpus).Sum(cpu => BinaryPrimitives.ReadInt64LittleEndian(values.AsSpan(cpu * (stats.UserValueSize / stats.PossibleCpus))));
-            })];
-        }
-
-        var kernel = ProjectSamples.ExpectedSummary.GetProperty("tail_calls");
-        var before = Pass();
-        for (int i = 0; i < names.Length; i++)
-        {
-            Assert.Equal(kernel.GetProperty("empty_icmp_slot").GetProperty(names[i]).GetInt64(), before[i]);
-        }
-
-        Assert.Equal(MapResult.Success, ((ProgramArrayMap)vm.Map("dispatch_table")).SetProgram(2, vm.Program("handle_icmp").Executable!));
-        var after = Pass();
-        for (int i = 0; i < names.Length; i++)
-        {
-            Assert.Equal(kernel.GetProperty("icmp_slot_installed").GetProperty(names[i]).GetInt64(), after[i] - before[i]);
-        }
     }
 
     [Fact]

@@ -1,0 +1,518 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SharpBpf.Capture;
+using SharpBpf.Hosting;
+using SharpBpf.Maps;
+using SharpBpf.Objects;
+using SharpBpf.Runtime;
+
+namespace SharpBpf.Cli.Commands;
+
+/// <summary>
+/// <c>sharpbpf run OBJECT [--program NAME] (--pcap FILE | --packet HEX...) [--repeat N] [--out FILE.pcap] [--json]
+/// [--engine interpreter|jit]</c>: instantiates a clang-compiled object in the VM (maps created, <c>.rodata</c> and
+/// map elements set from the command line), runs an XDP, socket filter or tc program over every packet, prints each
+/// verdict, writes the packets that go on to a pcap file, and ends with every map's contents (as
+/// <c>bpftool map dump</c> prints them), the ring buffer and perf events, and the <c>bpf_trace_printk</c> lines.
+/// </summary>
+/// <remarks>
+/// <c>--out</c> keeps only the packets the program lets through (XDP_PASS, XDP_TX, XDP_REDIRECT; every tc action but
+/// TC_ACT_SHOT and TC_ACT_STOLEN; a socket filter's non-zero result, cut to the length it returned), as they left the
+/// program (after <c>bpf_xdp_adjust_head/tail</c>, with tc rewrites), with their original timestamps; dropped and
+/// refused packets are omitted, so the file is what the next hop would see.
+/// </remarks>
+internal static class RunCommand
+{
+    private const int MaxEventsShown = 1000;
+
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("OBJECT") { Description = "A BPF ELF object (clang -target bpf)." };
+        var program = new Option<string?>("--program", "-p") { Description = "The program to run (default: the first XDP, socket filter or tc program)." };
+        var pcap = new Option<FileInfo?>("--pcap") { Description = "Run over every packet of this capture (pcap or pcapng, Ethernet)." };
+        var packet = new Option<string[]>("--packet")
+        {
+            Description = "Run over this packet, in hex from its Ethernet header (repeatable).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var repeat = new Option<int>("--repeat") { Description = "Run each packet this many times (maps accumulate).", DefaultValueFactory = _ => 1 };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the packets that go on (dropped ones omitted) to this pcap file." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document instead of text." };
+        var engine = CommonOptions.Engine();
+        var cpus = new Option<int>("--cpus") { Description = "Possible CPUs: values per element of per-CPU maps.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var updates = new Option<string[]>("--map-update")
+        {
+            Description = "Before running, set a map element: MAP:KEY=VALUE, both in hex (repeatable; per-CPU maps get the value on every CPU).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var rodata = new Option<string[]>("--rodata")
+        {
+            Description = "Before loading, patch .rodata (const volatile configuration): OFFSET=HEX (repeatable).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var command = new Command("run", "Run a program of a BPF object over packets in the VM and show verdicts, maps and events.")
+        {
+            file, program, pcap, packet, repeat, output, json, engine, cpus, updates, rodata,
+        };
+        command.SetAction(parse => new Runner(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error)
+        {
+            ObjectPath = parse.GetRequiredValue(file).FullName,
+            ProgramName = parse.GetValue(program),
+            PcapPath = parse.GetValue(pcap)?.FullName,
+            HexPackets = parse.GetValue(packet) ?? [],
+            Repeat = parse.GetValue(repeat),
+            OutputPath = parse.GetValue(output)?.FullName,
+            Json = parse.GetValue(json),
+            Engine = parse.GetValue(engine) == "jit" ? EngineKind.Jit : EngineKind.Interpreter,
+            Cpus = parse.GetValue(cpus),
+            MapUpdates = parse.GetValue(updates) ?? [],
+            ReadOnlyPatches = parse.GetValue(rodata) ?? [],
+        }.Run());
+        return command;
+    }
+
+    /// <summary>Bad command-line input for <c>run</c> (reported as a one-line error, exit code 2).</summary>
+    internal sealed class RunInputException(string message) : BpfException(message);
+
+    private sealed class Runner(TextWriter output, TextWriter error)
+    {
+        private readonly Dictionary<string, int> _verdicts = new(StringComparer.Ordinal);
+        private readonly List<object> _packetRecords = [];
+        private long _packets;
+        private int _faults;
+
+        public required string ObjectPath { get; init; }
+
+        public string? ProgramName { get; init; }
+
+        public string? PcapPath { get; init; }
+
+        public required string[] HexPackets { get; init; }
+
+        public int Repeat { get; init; }
+
+        public string? OutputPath { get; init; }
+
+        public bool Json { get; init; }
+
+        public EngineKind Engine { get; init; }
+
+        public int Cpus { get; init; }
+
+        public required string[] MapUpdates { get; init; }
+
+        public required string[] ReadOnlyPatches { get; init; }
+
+        public int Run()
+        {
+            if ((PcapPath is null) == (HexPackets.Length == 0))
+            {
+                throw new RunInputException("give the packets with either --pcap FILE or --packet HEX (not both)");
+            }
+
+            if (Repeat < 1)
+            {
+                throw new RunInputException($"--repeat must be at least 1, not {Repeat}");
+            }
+
+            if (Cpus is < 1 or > 4096)
+            {
+                throw new RunInputException($"--cpus must be between 1 and 4096, not {Cpus}");
+            }
+
+            var packets = HexPackets.Select((hex, i) => new CapturePacket(i, 0, 0, 0, 0, ParseHex(hex, $"--packet #{i + 1}"))).ToList();
+            var obj = BpfObject.Load(ObjectPath);
+            foreach (var patch in ReadOnlyPatches)
+            {
+                ApplyReadOnlyPatch(obj, patch);
+            }
+
+            using var vm = new VmObject(obj, new VmObjectOptions { Engine = Engine, PossibleCpus = Cpus });
+            var (program, automatic) = SelectProgram(vm);
+            foreach (var update in MapUpdates)
+            {
+                ApplyMapUpdate(vm, update);
+            }
+
+            if (!Json)
+            {
+                output.WriteLine($"{Path.GetFileName(ObjectPath)}: program {program.Name} (SEC(\"{program.Source.SectionName}\"), {program.Type})" +
+                    (automatic ? ", the first program that runs on packets" : "") + $"; engine {(Engine == EngineKind.Jit ? "jit" : "interpreter")}");
+            }
+
+            using var writer = OutputPath is null ? null : new PcapWriter(File.Create(OutputPath));
+            var progress = Progress.Create(error);
+            try
+            {
+                if (PcapPath is not null)
+                {
+                    using var reader = CaptureReader.Open(PcapPath);
+                    foreach (var frame in reader.ReadAll())
+                    {
+                        RunOne(vm, program, frame, writer);
+                        progress?.Update(_packets);
+                    }
+                }
+                else
+                {
+                    foreach (var frame in packets)
+                    {
+                        RunOne(vm, program, frame, writer);
+                    }
+                }
+            }
+            finally
+            {
+                progress?.Clear();
+            }
+
+            var events = vm.DrainEvents();
+            if (Json)
+            {
+                WriteJson(vm, program, automatic, events);
+            }
+            else
+            {
+                WriteText(vm, events, writer);
+            }
+
+            return _faults > 0 ? 1 : 0;
+        }
+
+        private (VmProgram Program, bool Automatic) SelectProgram(VmObject vm)
+        {
+            VmProgram program;
+            bool automatic = ProgramName is null;
+            if (ProgramName is not null)
+            {
+                program = vm.Program(ProgramName);
+            }
+            else
+            {
+                program = vm.Programs.FirstOrDefault(p => p.PacketKind != PacketContextKind.None)
+                    ?? throw new RunInputException($"the object has no program that runs on packets (XDP, socket filter or tc); it has {string.Join(", ", vm.Programs.Select(p => $"{p.Name} ({p.Type})"))}");
+            }
+
+            if (program.PacketKind == PacketContextKind.None)
+            {
+                throw new RunInputException($"program '{program.Name}' is a {program.Type} program; run executes XDP, socket filter and tc programs on packets");
+            }
+
+            if (program.Executable is null)
+            {
+                throw new RunInputException($"program '{program.Name}' cannot run in the VM: {program.BuildError}");
+            }
+
+            return (program, automatic);
+        }
+
+        private void RunOne(VmObject vm, VmProgram program, CapturePacket frame, PcapWriter? writer)
+        {
+            PacketRunResult? result = null;
+            string? fault = null;
+            try
+            {
+                for (int i = 0; i < Repeat; i++)
+                {
+                    result = vm.RunPacket(program, frame.Data);
+                }
+            }
+            catch (BpfExecutionException e)
+            {
+                fault = e.Fault.Message;
+                _faults++;
+            }
+
+            _packets++;
+            string verdict = fault is not null ? "FAULT" : result!.Verdict;
+            _verdicts[verdict] = _verdicts.GetValueOrDefault(verdict) + 1;
+            bool modified = result is { Ran: true } && !result.Packet.AsSpan().SequenceEqual(frame.Data);
+            if (Json)
+            {
+                _packetRecords.Add(new
+                {
+                    index = frame.Index,
+                    length = frame.Data.Length,
+                    verdict,
+                    return_value = result is { Ran: true } ? result.ReturnValue : (ulong?)null,
+                    refused = result?.Refusal,
+                    fault,
+                    modified,
+                    output_length = result is { Ran: true } ? result.Packet.Length : (int?)null,
+                    redirect = result?.Redirect is { } r ? new { ifindex = r.Ifindex, map_handle = r.MapHandle, key = r.Key, flags = r.Flags } : null,
+                });
+            }
+            else
+            {
+                var line = new StringBuilder();
+                line.Append(CultureInfo.InvariantCulture, $"{frame.Index,6}  {frame.Data.Length,5} B  {verdict}");
+                if (result?.Refusal is { } refusal)
+                {
+                    line.Append(" (").Append(refusal).Append(')');
+                }
+
+                if (fault is not null)
+                {
+                    line.Append(": ").Append(fault);
+                }
+
+                if (result?.Redirect is { } redirect)
+                {
+                    line.Append(redirect.Ifindex is { } ifindex ? $"  redirect to ifindex {ifindex}" : $"  redirect through a map, key {redirect.Key}");
+                }
+
+                if (modified)
+                {
+                    line.Append(result!.Packet.Length == frame.Data.Length ? "  (rewritten)" : $"  (rewritten, now {result.Packet.Length} B)");
+                }
+
+                output.WriteLine(line.ToString());
+            }
+
+            if (writer is not null && result is { Delivered: true })
+            {
+                var bytes = result.Kind == PacketContextKind.SocketFilter
+                    ? result.Packet.AsSpan(0, (int)Math.Min(result.Packet.Length, 14 + (long)(uint)result.ReturnValue))
+                    : result.Packet;
+                writer.Write(bytes, Math.Max(0, frame.TimestampNanoseconds), bytes.Length);
+            }
+        }
+
+        private void WriteText(VmObject vm, IReadOnlyList<MapEvent> events, PcapWriter? writer)
+        {
+            output.WriteLine($"{_packets} packet{(_packets == 1 ? "" : "s")}" + (Repeat > 1 ? $" (each run {Repeat} times)" : "") + ": " +
+                string.Join(", ", _verdicts.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key} {v.Value}")));
+            if (writer is not null)
+            {
+                output.WriteLine($"{writer.PacketsWritten} packet{(writer.PacketsWritten == 1 ? "" : "s")} written to {OutputPath}");
+            }
+
+            foreach (var map in vm.ObjectMaps)
+            {
+                if (map is RingBufferMap or PerfEventArrayMap)
+                {
+                    continue;
+                }
+
+                output.WriteLine();
+                output.WriteLine($"map {map.Name} ({map.Type}, key {map.KeySize}B, value {map.ValueSize}B, max_entries {map.MaxEntries}):");
+                output.Write(Dump(vm, map, json: false));
+            }
+
+            foreach (var group in vm.ObjectMaps.Where(m => m is RingBufferMap or PerfEventArrayMap))
+            {
+                var records = events.Where(e => e.MapName == group.Name).ToList();
+                output.WriteLine();
+                output.WriteLine($"{(group is RingBufferMap ? "ring buffer" : "perf event array")} {group.Name}: {records.Count} record{(records.Count == 1 ? "" : "s")}");
+                foreach (var record in records.Take(MaxEventsShown))
+                {
+                    output.WriteLine("  " + (record.Cpu >= 0 ? $"cpu {record.Cpu}: " : "") + Convert.ToHexStringLower(record.Data) +
+                        (record.LostSamples > 0 ? $" ({record.LostSamples} lost before)" : ""));
+                }
+
+                if (records.Count > MaxEventsShown)
+                {
+                    output.WriteLine($"  ... {records.Count - MaxEventsShown} more (--json lists them all)");
+                }
+            }
+
+            var trace = vm.TraceLog.Messages;
+            output.WriteLine();
+            output.WriteLine($"trace_printk: {(trace.Count == 0 ? "no messages" : $"{trace.Count} message{(trace.Count == 1 ? "" : "s")}")}");
+            foreach (var message in trace)
+            {
+                output.WriteLine($"  cpu {message.ProcessorId}: {message.Message.TrimEnd('\n')}");
+            }
+        }
+
+        private void WriteJson(VmObject vm, VmProgram program, bool automatic, IReadOnlyList<MapEvent> events)
+        {
+            using var stream = new MemoryStream();
+            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            {
+                json.WriteStartObject();
+                json.WriteString("object", ObjectPath);
+                json.WriteString("program", program.Name);
+                json.WriteString("section", program.Source.SectionName);
+                json.WriteString("type", program.Type.ToString());
+                json.WriteBoolean("program_chosen_automatically", automatic);
+                json.WriteString("engine", Engine == EngineKind.Jit ? "jit" : "interpreter");
+                json.WriteNumber("repeat", Repeat);
+                json.WritePropertyName("packets");
+                JsonSerializer.Serialize(json, _packetRecords);
+                json.WritePropertyName("verdicts");
+                JsonSerializer.Serialize(json, _verdicts);
+                json.WriteStartArray("maps");
+                foreach (var map in vm.ObjectMaps.Where(m => m is not (RingBufferMap or PerfEventArrayMap)))
+                {
+                    json.WriteStartObject();
+                    json.WriteString("name", map.Name);
+                    json.WriteString("type", map.Type.ToString());
+                    json.WriteNumber("key_size", map.KeySize);
+                    json.WriteNumber("value_size", map.ValueSize);
+                    json.WriteNumber("max_entries", map.MaxEntries);
+                    string elements = Dump(vm, map, json: true);
+                    try
+                    {
+                        using var parsed = JsonDocument.Parse(elements);
+                        json.WritePropertyName("elements");
+                        parsed.RootElement.WriteTo(json);
+                    }
+                    catch (JsonException)
+                    {
+                        // bpftool's own output is not always JSON (it prints "(unsupported-kind" for floats): keep its text.
+                        json.WriteString("elements_text", elements);
+                    }
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("events");
+                foreach (var e in events)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("map", e.MapName);
+                    if (e.Cpu >= 0)
+                    {
+                        json.WriteNumber("cpu", e.Cpu);
+                        json.WriteNumber("lost_before", e.LostSamples);
+                    }
+
+                    json.WriteString("data", Convert.ToHexStringLower(e.Data));
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("trace");
+                foreach (var message in vm.TraceLog.Messages)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("cpu", message.ProcessorId);
+                    json.WriteString("message", message.Message);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteNumber("faults", _faults);
+                json.WriteEndObject();
+            }
+
+            output.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+        }
+
+        // The map as bpftool dumps it; in hex when the object's BTF does not fit the map (bpftool would refuse it).
+        private static string Dump(VmObject vm, BpfMap map, bool json)
+        {
+            try
+            {
+                return json ? MapDump.FormatJson(vm, map) : MapDump.Format(vm, map);
+            }
+            catch (Btf.BtfFormatException)
+            {
+                return json ? MapDump.FormatJson(map) : MapDump.Format(map);
+            }
+        }
+
+        private static void ApplyReadOnlyPatch(BpfObject obj, string patch)
+        {
+            int equals = patch.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || !int.TryParse(patch.AsSpan(0, equals), NumberStyles.Integer, CultureInfo.InvariantCulture, out int offset))
+            {
+                throw new RunInputException($"--rodata '{patch}': expected OFFSET=HEX, for example 0=8c13");
+            }
+
+            try
+            {
+                obj.SetReadOnlyData(ParseHex(patch[(equals + 1)..], "--rodata"), offset);
+            }
+            catch (ArgumentException e)
+            {
+                throw new RunInputException($"--rodata '{patch}': {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
+
+        private static void ApplyMapUpdate(VmObject vm, string update)
+        {
+            int colon = update.IndexOf(':', StringComparison.Ordinal);
+            int equals = update.IndexOf('=', StringComparison.Ordinal);
+            if (colon <= 0 || equals < colon)
+            {
+                throw new RunInputException($"--map-update '{update}': expected MAP:KEY=VALUE with KEY and VALUE in hex");
+            }
+
+            var map = vm.Map(update[..colon]);
+            var key = ParseHex(update[(colon + 1)..equals], "--map-update key");
+            var value = ParseHex(update[(equals + 1)..], "--map-update value");
+            if (key.Length != map.KeySize || value.Length != map.ValueSize)
+            {
+                throw new RunInputException($"--map-update '{update}': map '{map.Name}' takes a {map.KeySize}-byte key and a {map.ValueSize}-byte value, not {key.Length} and {value.Length}");
+            }
+
+            var result = map.Update(key, PerCpuValues.OnEveryCpu(map, value));
+            if (result != MapResult.Success)
+            {
+                throw new RunInputException($"--map-update '{update}': the update failed with {result.ToErrnoName()}");
+            }
+        }
+
+        private static byte[] ParseHex(string text, string what)
+        {
+            var digits = new StringBuilder(text.Length);
+            foreach (char c in text)
+            {
+                if (!char.IsWhiteSpace(c))
+                {
+                    digits.Append(c);
+                }
+            }
+
+            try
+            {
+                return Convert.FromHexString(digits.ToString());
+            }
+            catch (FormatException)
+            {
+                throw new RunInputException($"{what}: '{text}' is not hex bytes (an even number of 0-9, a-f digits)");
+            }
+        }
+    }
+
+    /// <summary>A packet counter on stderr, redrawn in place, only when stderr is a terminal.</summary>
+    private sealed class Progress
+    {
+        private readonly TextWriter _error;
+        private readonly Stopwatch _timer = Stopwatch.StartNew();
+        private long _lastDraw = -1;
+        private bool _drawn;
+
+        private Progress(TextWriter error) => _error = error;
+
+        public static Progress? Create(TextWriter error) =>
+            ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected ? new Progress(error) : null;
+
+        public void Update(long packets)
+        {
+            long now = _timer.ElapsedMilliseconds;
+            if (now - _lastDraw < 200)
+            {
+                return;
+            }
+
+            _lastDraw = now;
+            double rate = packets / Math.Max(_timer.Elapsed.TotalSeconds, 1e-3);
+            _error.Write($"\r{packets} packets, {rate:F0}/s   ");
+            _drawn = true;
+        }
+
+        public void Clear()
+        {
+            if (_drawn)
+            {
+                _error.Write("\r" + new string(' ', 40) + "\r");
+            }
+        }
+    }
+}
