@@ -171,6 +171,7 @@ public class AttachTests
         using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         receiver.Bind(new IPEndPoint(IPAddress.Parse(veth.HostAddress), 0));
         int port = ((IPEndPoint)receiver.LocalEndPoint!).Port;
+        using var events = new SharpBpf.Linux.Events.RingBufferReader(loaded.Map("fw_events"));
         using (loaded.Program("xdp_firewall").AttachXdp(veth.HostDevice))
         {
             veth.SendUdpFromPeer(port, 3);
@@ -180,6 +181,19 @@ public class AttachTests
         Assert.Equal(0, receiver.Available);
         var entry = loaded.Map("fw_blocklist").Lookup(peer)!;
         Assert.True(BinaryPrimitives.ReadUInt64LittleEndian(entry) >= 3);
+
+        // Each drop was reported through the ring buffer (struct fw_event: saddr, daddr, sport, dport, pkt_len, vlan,
+        // protocol, reason): the block list is checked before the UDP header is parsed, so the ports are unknown (0).
+        var drops = new List<byte[]>();
+        while (events.Poll(record => drops.Add(record.ToArray()), timeoutMilliseconds: 200) > 0)
+        {
+        }
+
+        const byte BlockedSource = 1, Udp = 17;
+        var udpDrops = drops.Where(d => d.AsSpan(0, 4).SequenceEqual(peer) && d[18] == Udp).ToList();
+        Assert.Equal(3, udpDrops.Count);
+        Assert.All(udpDrops, d => Assert.Equal(BlockedSource, d[19]));
+        Assert.All(udpDrops, d => Assert.Equal(IPAddress.Parse(veth.HostAddress).GetAddressBytes(), d.AsSpan(4, 4).ToArray()));
     }
 
     private static string LibcPath()
