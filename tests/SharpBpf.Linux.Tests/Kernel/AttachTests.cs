@@ -108,6 +108,27 @@ public class AttachTests
     }
 
     [KernelFact]
+    public void XdpModesAreTheOnesTheKernelReports()
+    {
+        using var veth = new VethPair();
+        using var loaded = AttachPoints.Load();
+        var program = loaded.Program("count_xdp");
+        using (program.AttachXdp(veth.HostDevice, XdpMode.Generic))
+        {
+            Assert.Contains("xdpgeneric", Shell.Run("ip", "link", "show", "dev", veth.HostDevice));
+        }
+
+        using (program.AttachXdp(veth.HostDevice, XdpMode.Native))
+        {
+            string shown = Shell.Run("ip", "link", "show", "dev", veth.HostDevice);
+            Assert.Contains(" xdp ", shown);
+            Assert.DoesNotContain("xdpgeneric", shown);
+        }
+
+        Assert.DoesNotContain("xdp", Shell.Run("ip", "link", "show", "dev", veth.HostDevice).Replace(veth.HostDevice, "", StringComparison.Ordinal));
+    }
+
+    [KernelFact]
     public void CgroupSkbAndSockOpsSeeAProcessInTheCgroup()
     {
         using var cgroup = new TestCgroup();
