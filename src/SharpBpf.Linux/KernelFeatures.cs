@@ -114,6 +114,7 @@ public static class KernelFeatures
         uint key = 4, value = 4, max = 1;
         var flags = MapCreateFlags.None;
         bool needsStorageBtf = false;
+        uint vmlinuxValueType = 0;
         switch (type)
         {
             case MapType.StackTrace:
@@ -154,7 +155,9 @@ public static class KernelFeatures
             case MapType.Unspecified:
                 return false;
             case MapType.StructOps:
-                return ProbeStructOpsMap();
+                // An impossible vmlinux value type gives ENOTSUPP exactly when struct_ops maps exist.
+                vmlinuxValueType = 1;
+                break;
             default:
                 break;
         }
@@ -176,34 +179,18 @@ public static class KernelFeatures
             using var map = BpfSyscall.MapCreate(new MapCreateOptions
             {
                 Type = type, KeySize = key, ValueSize = value, MaxEntries = max, Flags = flags, InnerMap = inner?.Handle,
-                Btf = btf?.Handle, BtfKeyTypeId = btf is null ? 0 : 1u, BtfValueTypeId = btf is null ? 0 : 2u,
+                Btf = btf?.Handle, BtfKeyTypeId = btf is null ? 0 : 1u, BtfValueTypeId = btf is null ? 0 : 2u, BtfVmlinuxValueTypeId = vmlinuxValueType,
             });
-            return true;
+            return vmlinuxValueType == 0;
         }
-        catch (BpfSyscallException)
+        catch (BpfSyscallException e)
         {
-            return false;
+            return vmlinuxValueType != 0 && e.ErrorNumber == Errno.ENOTSUPP;
         }
         finally
         {
             inner?.Dispose();
             btf?.Dispose();
-        }
-    }
-
-    private static bool ProbeStructOpsMap()
-    {
-        try
-        {
-            using var map = BpfSyscall.MapCreate(new MapCreateOptions
-            {
-                Type = MapType.StructOps, KeySize = 4, ValueSize = 4, MaxEntries = 1, BtfVmlinuxValueTypeId = 1,
-            });
-            return true;
-        }
-        catch (BpfSyscallException e)
-        {
-            return e.ErrorNumber == Errno.ENOTSUPP;
         }
     }
 

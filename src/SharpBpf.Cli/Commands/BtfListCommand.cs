@@ -25,75 +25,48 @@ internal static class BtfListCommand
         return btf;
     }
 
-    private static Command ListOrShow(string name, string description, bool withId)
-    {
-        var json = KernelCli.JsonOption();
-        var id = new Argument<uint?>("ID") { Description = "The BTF object's id.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command(name, description) { json };
-        if (withId)
+    private static Command ListOrShow(string name, string description, bool withId) =>
+        KernelCli.ListOrShow(name, description, withId, BpfObjectKind.Btf, KernelBtf.FromId, Users,
+            (btf, users) =>
+            {
+                var info = btf.GetInfo();
+                var o = new JsonObject
+                {
+                    ["id"] = info.Id, ["size"] = info.Size, ["prog_ids"] = KernelCli.IdArray(users.Programs.Where(u => u.BtfId == info.Id).Select(u => u.Id)),
+                    ["map_ids"] = KernelCli.IdArray(users.Maps.Where(u => u.BtfId == info.Id).Select(u => u.Id)), ["kernel"] = info.IsKernelBtf,
+                };
+                if (info.Name.Length > 0)
+                {
+                    o["name"] = info.Name;
+                }
+
+                return o;
+            },
+            (output, btf, users) =>
+            {
+                var info = btf.GetInfo();
+                var programs = users.Programs.Where(u => u.BtfId == info.Id).Select(u => u.Id).ToList();
+                var maps = users.Maps.Where(u => u.BtfId == info.Id).Select(u => u.Id).ToList();
+                output.WriteLine($"{info.Id}: name {(info.Name.Length > 0 ? $"[{info.Name}]" : "<anon>")}  size {info.Size}B" +
+                    (programs.Count > 0 ? $"  prog_ids {KernelCli.Ids(programs)}" : "") + (maps.Count > 0 ? $"  map_ids {KernelCli.Ids(maps)}" : ""));
+            });
+
+    /// <summary>Which programs and maps use each BTF object: bpftool finds out the same way, by asking every one.</summary>
+    private static (List<(uint BtfId, uint Id)> Programs, List<(uint BtfId, uint Id)> Maps) Users() =>
+        ([.. KernelCli.OpenAll(BpfObjectKind.Program, KernelProgram.FromId).Select(p =>
         {
-            command.Arguments.Add(id);
-        }
-
-        command.SetAction(parse =>
+            using (p)
+            {
+                var info = p.GetInfo(includeArrays: false);
+                return (info.BtfId, info.Id);
+            }
+        })],
+        [.. KernelCli.OpenAll(BpfObjectKind.Map, KernelMap.FromId).Select(m =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            uint? only = withId ? parse.GetValue(id) : null;
-            // Which programs and maps use each BTF object: bpftool finds out the same way, by asking every one.
-            var programUsers = KernelCli.OpenAll(BpfObjectKind.Program, KernelProgram.FromId).Select(p =>
+            using (m)
             {
-                using (p)
-                {
-                    var info = p.GetInfo(includeArrays: false);
-                    return (info.BtfId, info.Id);
-                }
-            }).ToList();
-            var mapUsers = KernelCli.OpenAll(BpfObjectKind.Map, KernelMap.FromId).Select(m =>
-            {
-                using (m)
-                {
-                    var info = m.GetInfo();
-                    return (info.BtfId, info.Id);
-                }
-            }).ToList();
-            var objects = only is { } single ? [KernelBtf.FromId(single)] : KernelCli.OpenAll(BpfObjectKind.Btf, KernelBtf.FromId).ToList();
-            var array = new JsonArray();
-            foreach (var btf in objects)
-            {
-                using (btf)
-                {
-                    var info = btf.GetInfo();
-                    var programs = programUsers.Where(u => u.BtfId == info.Id).Select(u => u.Id).ToList();
-                    var maps = mapUsers.Where(u => u.BtfId == info.Id).Select(u => u.Id).ToList();
-                    if (parse.GetValue(json))
-                    {
-                        var o = new JsonObject
-                        {
-                            ["id"] = info.Id, ["size"] = info.Size, ["prog_ids"] = KernelCli.IdArray(programs), ["map_ids"] = KernelCli.IdArray(maps),
-                            ["kernel"] = info.IsKernelBtf,
-                        };
-                        if (info.Name.Length > 0)
-                        {
-                            o["name"] = info.Name;
-                        }
-
-                        array.Add(o);
-                    }
-                    else
-                    {
-                        output.WriteLine($"{info.Id}: name {(info.Name.Length > 0 ? $"[{info.Name}]" : "<anon>")}  size {info.Size}B" +
-                            (programs.Count > 0 ? $"  prog_ids {KernelCli.Ids(programs)}" : "") + (maps.Count > 0 ? $"  map_ids {KernelCli.Ids(maps)}" : ""));
-                    }
-                }
+                var info = m.GetInfo();
+                return (info.BtfId, info.Id);
             }
-
-            if (parse.GetValue(json))
-            {
-                KernelCli.WriteJson(output, only is null ? array : array[0]!.DeepClone());
-            }
-
-            return 0;
-        });
-        return command;
-    }
+        })]);
 }

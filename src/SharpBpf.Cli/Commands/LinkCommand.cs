@@ -52,45 +52,7 @@ internal static class LinkCommand
     public static string Summary(LinkInfo info) =>
         string.Join("  ", Describe(info).Where(p => p.Key is not "id").Select(p => p.Key == "type" ? p.Value!.ToString() : $"{p.Key} {p.Value}"));
 
-    private static Command ListOrShow(string name, string description, bool withId)
-    {
-        var json = KernelCli.JsonOption();
-        var id = new Argument<uint?>("ID") { Description = "The link's id.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command(name, description) { json };
-        if (withId)
-        {
-            command.Arguments.Add(id);
-        }
-
-        command.SetAction(parse =>
-        {
-            var output = parse.InvocationConfiguration.Output;
-            uint? only = withId ? parse.GetValue(id) : null;
-            var links = only is { } single ? [KernelLink.FromId(single)] : KernelCli.OpenAll(BpfObjectKind.Link, KernelLink.FromId).ToList();
-            var array = new JsonArray();
-            foreach (var link in links)
-            {
-                using (link)
-                {
-                    var info = link.GetInfo();
-                    if (parse.GetValue(json))
-                    {
-                        array.Add(Describe(info));
-                    }
-                    else
-                    {
-                        output.WriteLine($"{info.Id}: {Summary(info)}");
-                    }
-                }
-            }
-
-            if (parse.GetValue(json))
-            {
-                KernelCli.WriteJson(output, only is null ? array : array[0]!.DeepClone());
-            }
-
-            return 0;
-        });
-        return command;
-    }
+    private static Command ListOrShow(string name, string description, bool withId) =>
+        KernelCli.ListOrShow<KernelLink, object?>(name, description, withId, BpfObjectKind.Link, KernelLink.FromId, () => null,
+            (link, _) => Describe(link.GetInfo()), (output, link, _) => output.WriteLine($"{link.GetInfo().Id}: {Summary(link.GetInfo())}"));
 }

@@ -17,70 +17,45 @@ internal static class MapCommand
         return command;
     }
 
-    private static Command ListOrShow(string name, string description, bool withId)
+    private static Command ListOrShow(string name, string description, bool withId) =>
+        KernelCli.ListOrShow<KernelMap, object?>(name, description, withId, BpfObjectKind.Map, KernelMap.FromId, () => null,
+            (map, _) => Describe(map), (output, map, _) => WriteText(output, map));
+
+    private static bool IsFrozen(KernelMap map) => KernelNames.FdInfo(map.Handle).TryGetValue("frozen", out var f) && f == "1";
+
+    private static JsonObject Describe(KernelMap map)
     {
-        var json = KernelCli.JsonOption();
-        var id = new Argument<uint?>("ID") { Description = "The map's id.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command(name, description) { json };
-        if (withId)
+        var info = map.GetInfo();
+        var o = new JsonObject
         {
-            command.Arguments.Add(id);
+            ["id"] = info.Id, ["type"] = KernelNames.Of(info.Type), ["name"] = info.Name, ["flags"] = (uint)info.Flags,
+            ["bytes_key"] = info.KeySize, ["bytes_value"] = info.ValueSize, ["max_entries"] = info.MaxEntries,
+        };
+        if (KernelCli.Memlock(map.Handle) is { } memlock)
+        {
+            o["bytes_memlock"] = memlock;
         }
 
-        command.SetAction(parse =>
+        o["frozen"] = IsFrozen(map) ? 1 : 0;
+        if (info.BtfId != 0)
         {
-            var output = parse.InvocationConfiguration.Output;
-            uint? only = withId ? parse.GetValue(id) : null;
-            var maps = only is { } single ? [KernelMap.FromId(single)] : KernelCli.OpenAll(BpfObjectKind.Map, KernelMap.FromId).ToList();
-            var array = new JsonArray();
-            foreach (var map in maps)
-            {
-                using (map)
-                {
-                    var info = map.GetInfo();
-                    var fdinfo = KernelNames.FdInfo(map.Handle);
-                    bool frozen = fdinfo.TryGetValue("frozen", out var f) && f == "1";
-                    if (parse.GetValue(json))
-                    {
-                        var o = new JsonObject
-                        {
-                            ["id"] = info.Id, ["type"] = KernelNames.Of(info.Type), ["name"] = info.Name, ["flags"] = (uint)info.Flags,
-                            ["bytes_key"] = info.KeySize, ["bytes_value"] = info.ValueSize, ["max_entries"] = info.MaxEntries,
-                        };
-                        if (KernelCli.Memlock(map.Handle) is { } memlock)
-                        {
-                            o["bytes_memlock"] = memlock;
-                        }
+            o["btf_id"] = info.BtfId;
+        }
 
-                        o["frozen"] = frozen ? 1 : 0;
-                        if (info.BtfId != 0)
-                        {
-                            o["btf_id"] = info.BtfId;
-                        }
+        return o;
+    }
 
-                        array.Add(o);
-                    }
-                    else
-                    {
-                        output.WriteLine($"{info.Id}: {KernelNames.Of(info.Type)}  name {info.Name}  flags 0x{(uint)info.Flags:x}");
-                        output.WriteLine($"\tkey {info.KeySize}B  value {info.ValueSize}B  max_entries {info.MaxEntries}" +
-                            (KernelCli.Memlock(map.Handle) is { } memlock ? $"  memlock {memlock}B" : ""));
-                        if (info.BtfId != 0 || frozen)
-                        {
-                            output.WriteLine($"\t{(info.BtfId != 0 ? $"btf_id {info.BtfId}" : "")}{(frozen ? "  frozen" : "")}");
-                        }
-                    }
-                }
-            }
-
-            if (parse.GetValue(json))
-            {
-                KernelCli.WriteJson(output, only is null ? array : array[0]!.DeepClone());
-            }
-
-            return 0;
-        });
-        return command;
+    private static void WriteText(TextWriter output, KernelMap map)
+    {
+        var info = map.GetInfo();
+        bool frozen = IsFrozen(map);
+        output.WriteLine($"{info.Id}: {KernelNames.Of(info.Type)}  name {info.Name}  flags 0x{(uint)info.Flags:x}");
+        output.WriteLine($"\tkey {info.KeySize}B  value {info.ValueSize}B  max_entries {info.MaxEntries}" +
+            (KernelCli.Memlock(map.Handle) is { } memlock ? $"  memlock {memlock}B" : ""));
+        if (info.BtfId != 0 || frozen)
+        {
+            output.WriteLine($"\t{(info.BtfId != 0 ? $"btf_id {info.BtfId}" : "")}{(frozen ? "  frozen" : "")}");
+        }
     }
 
     private static Command Dump()

@@ -42,6 +42,55 @@ internal static class KernelCli
         }
     }
 
+    /// <summary>
+    /// A <c>list</c> or <c>show [ID]</c> verb over one kind of kernel object: <paramref name="prepare"/> gathers what
+    /// every item needs once per invocation (such as which links use which program), then each object is printed as
+    /// text or as one element of a JSON array (a single object for <c>show ID</c>).
+    /// </summary>
+    public static Command ListOrShow<T, TState>(string name, string description, bool withId, BpfObjectKind kind, Func<uint, T> open,
+        Func<TState> prepare, Func<T, TState, JsonObject> toJson, Action<TextWriter, T, TState> toText)
+        where T : IDisposable
+    {
+        var json = JsonOption();
+        var id = new Argument<uint?>("ID") { Description = "The object's id.", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command(name, description) { json };
+        if (withId)
+        {
+            command.Arguments.Add(id);
+        }
+
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            uint? only = withId ? parse.GetValue(id) : null;
+            var state = prepare();
+            var items = only is { } single ? [open(single)] : OpenAll(kind, open).ToList();
+            var array = new JsonArray();
+            foreach (var item in items)
+            {
+                using (item)
+                {
+                    if (parse.GetValue(json))
+                    {
+                        array.Add(toJson(item, state));
+                    }
+                    else
+                    {
+                        toText(output, item, state);
+                    }
+                }
+            }
+
+            if (parse.GetValue(json))
+            {
+                WriteJson(output, only is null ? array : array[0]!.DeepClone());
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
     public static string Ids(IEnumerable<uint> ids) => string.Join(',', ids.Select(i => i.ToString(CultureInfo.InvariantCulture)));
 
     public static JsonArray IdArray(IEnumerable<uint> ids) => [.. ids.Select(i => (JsonNode)i)];
@@ -70,58 +119,22 @@ internal static class ProgCommand
         return command;
     }
 
-    private static Command ListOrShow(string name, string description, bool withId)
+    private static Command ListOrShow(string name, string description, bool withId) =>
+        KernelCli.ListOrShow(name, description, withId, BpfObjectKind.Program, KernelProgram.FromId, AllLinks,
+            (program, links) => Describe(program, program.GetInfo(), links),
+            (output, program, links) => WriteText(output, program, program.GetInfo(), links));
+
+    private static List<LinkInfo> AllLinks() => [.. KernelCli.OpenAll(BpfObjectKind.Link, KernelLink.FromId).Select(l =>
     {
-        var json = KernelCli.JsonOption();
-        var id = new Argument<uint?>("ID") { Description = "The program's id.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command(name, description) { json };
-        if (withId)
+        using (l)
         {
-            command.Arguments.Add(id);
+            return l.GetInfo();
         }
+    })];
 
-        command.SetAction(parse =>
-        {
-            var output = parse.InvocationConfiguration.Output;
-            uint? only = withId ? parse.GetValue(id) : null;
-            var links = KernelCli.OpenAll(BpfObjectKind.Link, KernelLink.FromId).Select(l =>
-            {
-                using (l)
-                {
-                    return l.GetInfo();
-                }
-            }).ToList();
-            var programs = only is { } single ? [KernelProgram.FromId(single)] : KernelCli.OpenAll(BpfObjectKind.Program, KernelProgram.FromId).ToList();
-            var array = new JsonArray();
-            foreach (var program in programs)
-            {
-                using (program)
-                {
-                    var info = program.GetInfo(includeArrays: true);
-                    var attached = links.Where(l => l.ProgramId == info.Id).ToList();
-                    if (parse.GetValue(json))
-                    {
-                        array.Add(Describe(program, info, attached));
-                    }
-                    else
-                    {
-                        WriteText(output, program, info, attached);
-                    }
-                }
-            }
-
-            if (parse.GetValue(json))
-            {
-                KernelCli.WriteJson(output, only is null ? array : array[0]!.DeepClone());
-            }
-
-            return 0;
-        });
-        return command;
-    }
-
-    private static JsonObject Describe(KernelProgram program, ProgramInfo info, List<LinkInfo> links)
+    private static JsonObject Describe(KernelProgram program, ProgramInfo info, List<LinkInfo> allLinks)
     {
+        var links = allLinks.Where(l => l.ProgramId == info.Id).ToList();
         var o = new JsonObject
         {
             ["id"] = info.Id,
@@ -161,8 +174,9 @@ internal static class ProgCommand
         return o;
     }
 
-    private static void WriteText(TextWriter output, KernelProgram program, ProgramInfo info, List<LinkInfo> links)
+    private static void WriteText(TextWriter output, KernelProgram program, ProgramInfo info, List<LinkInfo> allLinks)
     {
+        var links = allLinks.Where(l => l.ProgramId == info.Id).ToList();
         var loaded = DateTimeOffset.FromUnixTimeSeconds(LinuxSystem.BootTimeToUnixSeconds(info.LoadTimeNanoseconds));
         output.WriteLine($"{info.Id}: {KernelNames.Of(info.Type)}  name {FullName(info)}  tag {info.Tag}{(info.GplCompatible ? "  gpl" : "")}" +
             (info.RunCount != 0 ? $" run_time_ns {info.RunTimeNanoseconds} run_cnt {info.RunCount}" : ""));

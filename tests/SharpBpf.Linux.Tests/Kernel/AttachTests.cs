@@ -108,6 +108,27 @@ public class AttachTests
     }
 
     [KernelFact]
+    public void XdpModesAreTheOnesTheKernelReports()
+    {
+        using var veth = new VethPair();
+        using var loaded = AttachPoints.Load();
+        var program = loaded.Program("count_xdp");
+        using (program.AttachXdp(veth.HostDevice, XdpMode.Generic))
+        {
+            Assert.Contains("xdpgeneric", Shell.Run("ip", "link", "show", "dev", veth.HostDevice));
+        }
+
+        using (program.AttachXdp(veth.HostDevice, XdpMode.Native))
+        {
+            string shown = Shell.Run("ip", "link", "show", "dev", veth.HostDevice);
+            Assert.Contains(" xdp ", shown);
+            Assert.DoesNotContain("xdpgeneric", shown);
+        }
+
+        Assert.DoesNotContain("xdp", Shell.Run("ip", "link", "show", "dev", veth.HostDevice).Replace(veth.HostDevice, "", StringComparison.Ordinal));
+    }
+
+    [KernelFact]
     public void CgroupSkbAndSockOpsSeeAProcessInTheCgroup()
     {
         using var cgroup = new TestCgroup();
@@ -171,6 +192,7 @@ public class AttachTests
         using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         receiver.Bind(new IPEndPoint(IPAddress.Parse(veth.HostAddress), 0));
         int port = ((IPEndPoint)receiver.LocalEndPoint!).Port;
+        using var events = new SharpBpf.Linux.Events.RingBufferReader(loaded.Map("fw_events"));
         using (loaded.Program("xdp_firewall").AttachXdp(veth.HostDevice))
         {
             veth.SendUdpFromPeer(port, 3);
@@ -180,6 +202,19 @@ public class AttachTests
         Assert.Equal(0, receiver.Available);
         var entry = loaded.Map("fw_blocklist").Lookup(peer)!;
         Assert.True(BinaryPrimitives.ReadUInt64LittleEndian(entry) >= 3);
+
+        // Each drop was reported through the ring buffer (struct fw_event: saddr, daddr, sport, dport, pkt_len, vlan,
+        // protocol, reason): the block list is checked before the UDP header is parsed, so the ports are unknown (0).
+        var drops = new List<byte[]>();
+        while (events.Poll(record => drops.Add(record.ToArray()), timeoutMilliseconds: 200) > 0)
+        {
+        }
+
+        const byte BlockedSource = 1, Udp = 17;
+        var udpDrops = drops.Where(d => d.AsSpan(0, 4).SequenceEqual(peer) && d[18] == Udp).ToList();
+        Assert.Equal(3, udpDrops.Count);
+        Assert.All(udpDrops, d => Assert.Equal(BlockedSource, d[19]));
+        Assert.All(udpDrops, d => Assert.Equal(IPAddress.Parse(veth.HostAddress).GetAddressBytes(), d.AsSpan(4, 4).ToArray()));
     }
 
     private static string LibcPath()

@@ -53,6 +53,40 @@ public class LeakTests
     }
 
     [KernelFact]
+    public void ObjectsReadersAndAttachmentsLeaveNoDescriptorBehind()
+    {
+        var definition = SharpBpf.Objects.BpfObject.Load(ObjectLoadTests.ProjectObject("xdp_firewall.o"));
+        using (var warm = SharpBpf.Linux.Objects.KernelObject.Load(definition))
+        using (var ring = new SharpBpf.Linux.Events.RingBufferReader(warm.Map("fw_events")))
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
+        using (var program = KernelProgram.Load(ProgramType.SocketFilter, Asm.Return(0), "sb_leak_sock"))
+        using (program.AttachSocketFilter(socket))
+        {
+            ring.Consume(_ => { });
+        }
+
+        int before = OpenDescriptors();
+        for (int i = 0; i < 100; i++)
+        {
+            using var loaded = SharpBpf.Linux.Objects.KernelObject.Load(definition);
+            using var ring = new SharpBpf.Linux.Events.RingBufferReader(loaded.Map("fw_events"));
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            using var program = KernelProgram.Load(ProgramType.SocketFilter, Asm.Return(0), "sb_leak_sock");
+            using var filter = program.AttachSocketFilter(socket);
+            ring.Poll(_ => { }, timeoutMilliseconds: 0);
+        }
+
+        // A refused object (its program fails verification) releases what it had created.
+        for (int i = 0; i < 30; i++)
+        {
+            Assert.Throws<SharpBpf.Linux.Objects.KernelObjectException>(() => SharpBpf.Linux.Objects.KernelObject.Load(definition,
+                new SharpBpf.Linux.Objects.KernelObjectOptions { Patcher = (_, _, code) => [.. code.Select((insn, at) => at == 0 ? Asm.LdxW(0, 10, 8) : insn)] }));
+        }
+
+        Assert.Equal(before, OpenDescriptors());
+    }
+
+    [KernelFact]
     public void DisposingTwiceClosesOnce()
     {
         var program = KernelProgram.Load(ProgramType.Xdp, Asm.Return(Asm.XdpDrop), "sb_twice");

@@ -146,6 +146,23 @@ public class ObjectLoadTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void AProgramTypeTheKernelLacksIsNamedInTheError()
+    {
+        if (SharedData.Folder("samples") is not { } samples)
+        {
+            output.WriteLine("../shared/samples is absent: skipped");
+            return;
+        }
+
+        // SEC("test") names no type; asking for one this kernel does not have (lirc_mode2 needs CONFIG_BPF_LIRC_MODE2).
+        var type = KernelFeatures.IsProgramTypeSupported(ProgramType.LircMode2) ? ProgramType.Unspecified : ProgramType.LircMode2;
+        var error = Assert.Throws<KernelObjectException>(() => KernelObject.Load(Path.Combine(samples, "build", "divzero.o"),
+            new KernelObjectOptions { FallbackProgramType = type }));
+        Assert.Equal("test_divzero", error.ProgramName);
+        Assert.Contains(type == ProgramType.LircMode2 ? "this kernel cannot load LircMode2 programs" : "does not name a program type", error.Message);
+    }
+
+    [KernelFact]
     public void PinnedByNameMapIsReusedBySecondLoad()
     {
         string root = Path.Combine(BpfFileSystem.DefaultMountPoint, $"sharpbpf_pins_{Environment.ProcessId}_{Guid.NewGuid():N}");
