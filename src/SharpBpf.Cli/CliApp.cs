@@ -27,6 +27,8 @@ public static class CliApp
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ConformancePluginCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
+        root.Subcommands.Add(BtfCommand.Create());
+        root.Subcommands.Add(CoreCommand.Create());
         return root;
     }
 
