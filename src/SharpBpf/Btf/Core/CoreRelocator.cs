@@ -58,12 +58,13 @@ public static class CoreRelocator
                 for (int i = 0; i < section.Records.Length; i++)
                 {
                     var record = section.Records[i];
+                    int at = (int)(record.InstructionOffset / Instruction.Size);
+                    int width = code is not null && at < code.Length && code[at].IsLoadImm64 ? 2 : 1;
                     var report = Relocate(session, section.SectionName, i, record, elfSection, code, functions);
                     reports.Add(report);
                     if (report.Outcome is CoreRelocationOutcome.Patched or CoreRelocationOutcome.Poisoned)
                     {
-                        int at = (int)(record.InstructionOffset / Instruction.Size);
-                        applied.Add((elfSection!.Index, at, code![at].IsLoadImm64 ? 2 : 1, report));
+                        applied.Add((elfSection!.Index, at, width, report));
                     }
                 }
             }
@@ -247,6 +248,15 @@ public static class CoreRelocator
         var target = session.Target;
         var localType = local.GetType(record.TypeId);
         string localName = localType.Name;
+        // libbpf looks the candidates up (and logs them) before it parses the access string.
+        List<int>? cands = null;
+        if (record.Kind != BtfCoreRelocationKind.TypeIdLocal && !session.Candidates.TryGetValue(record.TypeId, out cands))
+        {
+            if (localName.Length == 0)
+                throw new CoreRelocationException($"target candidate search failed for [{record.TypeId}] {CoreTypes.KindName(localType.Kind)} : anonymous types have no candidates (<{CoreSpec.KindName(record.Kind)}> relocation doesn't support anonymous types)");
+            cands = FindCandidates(localType, target, log);
+            session.Candidates[record.TypeId] = cands;
+        }
         CoreSpec localSpec;
         try
         {
@@ -262,14 +272,7 @@ public static class CoreRelocator
 
         if (record.Kind == BtfCoreRelocationKind.TypeIdLocal)
             return new CoreResolution { OriginalValue = (ulong)record.TypeId, NewValue = (ulong)record.TypeId, Validate = false };
-        if (localName.Length == 0)
-            throw new CoreRelocationException($"<{CoreSpec.KindName(record.Kind)}> ({(int)record.Kind}) relocation doesn't support anonymous types");
-
-        if (!session.Candidates.TryGetValue(record.TypeId, out var cands))
-        {
-            cands = FindCandidates(localType, target, log);
-            session.Candidates[record.TypeId] = cands;
-        }
+        cands ??= [];
 
         CoreResolution? chosen = null;
         CoreSpec? chosenSpec = null;
