@@ -13,7 +13,7 @@ namespace SharpBpf.Cli.Commands;
 /// </summary>
 internal static class CoreCommand
 {
-    private const string DefaultTarget = "/sys/kernel/btf/vmlinux";
+    private const string DefaultTarget = BtfFile.RunningKernelPath;
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static Command Create()

@@ -5,6 +5,16 @@ namespace SharpBpf.Btf;
 /// <summary>Reads BTF from a file that is either raw BTF (<c>/sys/kernel/btf/vmlinux</c>, a module's BTF) or an ELF object with a <c>.BTF</c> section.</summary>
 public static class BtfFile
 {
+    /// <summary>Where Linux exposes the running kernel's BTF.</summary>
+    public const string RunningKernelPath = "/sys/kernel/btf/vmlinux";
+
+    /// <summary>
+    /// The running kernel's BTF (the default CO-RE target on Linux), or null when the system does not expose it
+    /// (not Linux, or a kernel built without CONFIG_DEBUG_INFO_BTF).
+    /// </summary>
+    /// <exception cref="BtfFormatException">The file exists but is not valid BTF.</exception>
+    public static BtfSpec? TryLoadRunningKernel() => File.Exists(RunningKernelPath) ? BtfSpec.Load(RunningKernelPath) : null;
+
     /// <summary>Whether the bytes start like an ELF file.</summary>
     public static bool IsElf(ReadOnlySpan<byte> data) => data.Length >= 4 && data[0] == 0x7f && data[1] == (byte)'E' && data[2] == (byte)'L' && data[3] == (byte)'F';
 
