@@ -341,7 +341,9 @@ public static class CoreRelocator
             var t = target.GetType(id);
             if (!CoreTypes.KindsCompatible(t, localType)) continue;
             var name = t.NameUtf8;
-            if (name.IsEmpty || CoreTypes.EssentialNameLength(name) != essential || !name[..essential].SequenceEqual(localName[..essential])) continue;
+            // The prefix test first: it rejects almost every type without scanning for a flavour suffix.
+            if (name.IsEmpty || name.Length < essential || !name[..essential].SequenceEqual(localName[..essential])) continue;
+            if (CoreTypes.EssentialNameLength(name) != essential) continue;
             log.Plain($"CO-RE relocating [{localType.Id}] {localKind} {localType.Name}: found target candidate [{id}] {CoreTypes.KindName(t.Kind)} {t.Name} in [vmlinux]");
             result.Add(id);
         }

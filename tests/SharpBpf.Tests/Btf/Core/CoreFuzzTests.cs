@@ -22,7 +22,7 @@ public sealed class CoreFuzzTests
         var random = new Random(4242);
         var ranges = new[] { SectionRange(image, ".BTF.ext"), SectionRange(image, ".BTF") };
         int relocated = 0, rejected = 0;
-        for (int round = 0; round < 300; round++)
+        for (int round = 0; round < 150; round++)
         {
             var copy = (byte[])image.Clone();
             var (start, length) = ranges[round % 2];
@@ -49,7 +49,7 @@ public sealed class CoreFuzzTests
                 rejected++;
             }
         }
-        Assert.True(relocated > 50, $"{relocated} relocated, {rejected} rejected");
+        Assert.True(relocated > 25, $"{relocated} relocated, {rejected} rejected");
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class CoreFuzzTests
         var obj = CoreTestSupport.ProjectObject("core_probe.o");
         var bytes = CoreTargets.OldKernel().Data.ToArray();
         var random = new Random(99);
-        for (int round = 0; round < 300; round++)
+        for (int round = 0; round < 150; round++)
         {
             var copy = (byte[])bytes.Clone();
             for (int i = 0; i < 1 + random.Next(3); i++) copy[24 + random.Next(copy.Length - 24)] = (byte)random.Next(256);

@@ -13,10 +13,17 @@ namespace SharpBpf.Tests.Btf.Core;
 /// </summary>
 public sealed class CoreLibbpfComparisonTests
 {
+    private static readonly Dictionary<string, Lazy<CoreResult>> AgainstVmlinux = new()
+    {
+        ["core_probe.o"] = new(() => CoreRelocator.Apply(CoreTestSupport.ProjectObject("core_probe.o"), BtfTestEnvironment.Vmlinux)),
+        ["core_layouts.o"] = new(() => CoreRelocator.Apply(CoreTestSupport.ProjectObject("core_layouts.o"), BtfTestEnvironment.Vmlinux)),
+    };
+
+    private static CoreResult Relocated(string objectName) => AgainstVmlinux[objectName].Value;
+
     private static void AssertSameAsLibbpf(string objectName)
     {
-        var obj = CoreTestSupport.ProjectObject(objectName);
-        var result = CoreRelocator.Apply(obj, BtfTestEnvironment.Vmlinux);
+        var result = Relocated(objectName);
         var mine = result.Relocations.SelectMany(r => r.Log).ToArray();
         var (_, libbpf) = CoreTestSupport.LibbpfFixture(objectName);
         for (int i = 0; i < Math.Min(mine.Length, libbpf.Length); i++) Assert.Equal(libbpf[i], mine[i]);
@@ -34,8 +41,7 @@ public sealed class CoreLibbpfComparisonTests
     public void PatchedInstructionsCarryTheValuesLibbpfLogged()
     {
         // Every "patched insn #I ... A -> B" line of libbpf must be visible in the relocated code of the function.
-        var obj = CoreTestSupport.ProjectObject("core_layouts.o");
-        var result = CoreRelocator.Apply(obj, BtfTestEnvironment.Vmlinux);
+        var result = Relocated("core_layouts.o");
         var (_, libbpf) = CoreTestSupport.LibbpfFixture("core_layouts.o");
         int checkedLines = 0;
         foreach (var line in libbpf.Where(l => l.Contains("patched insn #", StringComparison.Ordinal) && !l.Contains("mem_sz", StringComparison.Ordinal)))
@@ -68,8 +74,7 @@ public sealed class CoreLibbpfComparisonTests
     [CoreFixtureFact("core_layouts.o")]
     public void PoisonedInstructionsCallTheBadReloHelper()
     {
-        var obj = CoreTestSupport.ProjectObject("core_layouts.o");
-        var result = CoreRelocator.Apply(obj, BtfTestEnvironment.Vmlinux);
+        var result = Relocated("core_layouts.o");
         var (_, libbpf) = CoreTestSupport.LibbpfFixture("core_layouts.o");
         int expected = libbpf.Count(l => l.Contains("w/ invalid insn", StringComparison.Ordinal));
         Assert.True(expected >= 4);
@@ -92,8 +97,7 @@ public sealed class CoreLibbpfComparisonTests
     [BtfRequiresVmlinuxFact]
     public void SubprogramRelocationsAreAppliedInEveryProgramThatAppendsIt()
     {
-        var obj = CoreTestSupport.ProjectObject("core_layouts.o");
-        var result = CoreRelocator.Apply(obj, BtfTestEnvironment.Vmlinux);
+        var result = Relocated("core_layouts.o");
         var sub = result.Relocations.Where(r => r.FunctionName == "read_parent_tgid").ToList();
         Assert.Equal(2, sub.Count);
         Assert.All(sub, r => Assert.Equal(".text", r.SectionName));
