@@ -95,6 +95,24 @@ public sealed class BtfAndCoreCliTests : IDisposable
     }
 
     [Fact]
+    public void SplitBtfIsDumpedOnTopOfItsBase()
+    {
+        // A module-like split BTF: its ids continue the base's, and only its own types are listed.
+        var baseBtf = BtfFile.Load(MiniTarget("mini-new.btf"));
+        var split = new BtfBuilder(baseBtf);
+        int task = baseBtf.FindId("task_struct", BtfKind.Struct);
+        int ptr = split.AddPointer(task);
+        split.AddStruct("module_state", 16, new BtfMemberDefinition("owner", ptr, 0), new BtfMemberDefinition("refs", baseBtf.FindId("int", BtfKind.Int), 64));
+        string path = Path.Combine(_dir, "module.btf");
+        File.WriteAllBytes(path, split.ToArray());
+        var (code, output, error) = Run("btf", "dump", path, "--base", MiniTarget("mini-new.btf"));
+        Assert.True(code == 0, error);
+        Assert.StartsWith($"[{baseBtf.TypeCount}] PTR '(anon)' type_id={task}\n", output, StringComparison.Ordinal);
+        Assert.Contains($"\t'owner' type_id={baseBtf.TypeCount} bits_offset=0\n", output, StringComparison.Ordinal);
+        if (Bpftool("-B", MiniTarget("mini-new.btf"), "btf", "dump", "file", path) is { } expected) Assert.Equal(expected, output);
+    }
+
+    [Fact]
     public void BadBtfInputIsAClearErrorWithExitCode2()
     {
         string garbage = Path.Combine(_dir, "garbage.btf");
