@@ -253,7 +253,7 @@ public static class CoreRelocator
         if (record.Kind != BtfCoreRelocationKind.TypeIdLocal && !session.Candidates.TryGetValue(record.TypeId, out cands))
         {
             if (localName.Length == 0)
-                throw new CoreRelocationException($"target candidate search failed for [{record.TypeId}] {CoreTypes.KindName(localType.Kind)} : anonymous types have no candidates (<{CoreSpec.KindName(record.Kind)}> relocation doesn't support anonymous types)");
+                throw new CoreRelocationException($"target candidate search failed for [{record.TypeId}] {CoreTypes.KindName(localType.Kind)} <anon>: <{CoreSpec.KindName(record.Kind)}> relocation doesn't support anonymous types");
             cands = FindCandidates(localType, target, log);
             session.Candidates[record.TypeId] = cands;
         }
