@@ -174,6 +174,18 @@ public sealed class BtfAndCoreCliTests : IDisposable
     }
 
     [Fact]
+    public void CoreLogIsInLibbpfsFormat()
+    {
+        var (code, output, error) = Run("core", CoreProbe, "--btf", MiniTarget("mini-old.btf"), "--log");
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("# target mini-old.btf", lines[0]);
+        Assert.StartsWith("CO-RE relocating [23] struct task_struct: found target candidate [", lines[1], StringComparison.Ordinal);
+        Assert.Contains("prog 'on_exec': relo #0: <byte_off> [23] struct task_struct.pid (0:2 @ offset 8)", lines);
+        Assert.Contains(lines, l => l.StartsWith("prog 'on_exec': relo #6: substituting insn #23 w/ invalid insn", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void CoreExitsWithOneWhenAProgramCannotBeRelocated()
     {
         // Two flavours of task_struct place pid differently: every pid relocation is ambiguous.

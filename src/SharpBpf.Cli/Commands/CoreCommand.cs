@@ -25,9 +25,10 @@ internal static class CoreCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables." };
+        var log = new Option<bool>("--log") { Description = "Print, per target, the relocation log in the format of libbpf's debug output instead of tables." };
         var command = new Command("core", "Check CO-RE relocation of an object against one or more kernels' BTF: every relocation, and which programs relocate where.")
         {
-            file, targets, json,
+            file, targets, json, log,
         };
         command.SetAction(parse =>
         {
@@ -42,8 +43,22 @@ internal static class CoreCommand
             var names = TargetNames(paths);
             var results = paths.Select((p, i) => CoreRelocator.Apply(obj, BtfFile.Load(p), names[i])).ToList();
             var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(Describe(obj, paths, results), Json));
-            else WriteText(output, obj, paths, results);
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(Describe(obj, paths, results), Json));
+            }
+            else if (parse.GetValue(log))
+            {
+                foreach (var result in results)
+                {
+                    output.WriteLine($"# target {result.TargetName}");
+                    foreach (var line in result.Relocations.SelectMany(r => r.Log)) output.WriteLine(line);
+                }
+            }
+            else
+            {
+                WriteText(output, obj, paths, results);
+            }
             return results.All(r => r.Succeeded) ? 0 : 1;
         });
         return command;
