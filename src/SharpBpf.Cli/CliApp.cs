@@ -32,16 +32,10 @@ public static class CliApp
         root.Subcommands.Add(MapCommand.Create());
         root.Subcommands.Add(LinkCommand.Create());
         root.Subcommands.Add(FeatureCommand.Create());
-        // btf list/show join the btf command when another verb file has already built it (btf dump).
-        if (root.Subcommands.FirstOrDefault(c => c.Name == "btf") is { } btf)
-        {
-            BtfListCommand.AddTo(btf);
-        }
-        else
-        {
-            root.Subcommands.Add(BtfListCommand.Create());
-        }
-
+        var btf = BtfCommand.Create();
+        BtfListCommand.AddTo(btf); // btf list/show (kernel) beside btf dump (files)
+        root.Subcommands.Add(btf);
+        root.Subcommands.Add(CoreCommand.Create());
         return root;
     }
 
