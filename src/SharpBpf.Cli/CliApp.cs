@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ConformancePluginCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root;
     }
 
