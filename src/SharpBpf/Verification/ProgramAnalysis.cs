@@ -118,6 +118,14 @@ internal sealed class ProgramAnalysis
 
     private void MarkPrunePoints()
     {
+        void Mark(int pc)
+        {
+            if (pc >= 0 && pc < _insns.Length)
+            {
+                _prunePoint[pc] = true;
+            }
+        }
+
         for (int pc = 0; pc < _insns.Length; pc++)
         {
             if (_secondSlot[pc])
@@ -126,6 +134,15 @@ internal sealed class ProgramAnalysis
             }
 
             var insn = _insns[pc];
+            if (insn.IsLoadImm64 && insn.Imm64Source == Imm64Source.Function)
+            {
+                // Like a call: the next instruction, the instruction itself and the function.
+                Mark(pc + 2);
+                Mark(pc);
+                Mark(pc + 1 + insn.Immediate);
+                continue;
+            }
+
             if (insn.Class is not (InstructionClass.Jmp or InstructionClass.Jmp32))
             {
                 continue;
@@ -139,19 +156,16 @@ internal sealed class ProgramAnalysis
 
             if (op == JumpOperation.Call)
             {
-                if (pc + 1 < _insns.Length)
-                {
-                    _prunePoint[pc + 1] = true;
-                }
-
+                Mark(pc + 1);
                 if (insn.CallKind == CallKind.Local)
                 {
-                    _prunePoint[pc] = true;
+                    Mark(pc);
+                    Mark(pc + 1 + insn.Immediate);
                 }
 
                 if (CallsCallback(insn))
                 {
-                    _prunePoint[pc] = true;
+                    Mark(pc);
                     _callbackPoint[pc] = true;
                 }
 
@@ -160,16 +174,12 @@ internal sealed class ProgramAnalysis
 
             if (op == JumpOperation.Ja)
             {
-                int target = insn.Opcode == Opcode.Ja32 ? pc + 1 + insn.Immediate : pc + 1 + insn.Offset;
-                if (target >= 0 && target < _insns.Length)
-                {
-                    _prunePoint[target] = true;
-                }
-
+                Mark(insn.Opcode == Opcode.Ja32 ? pc + 1 + insn.Immediate : pc + 1 + insn.Offset);
                 continue;
             }
 
-            _prunePoint[pc] = true;
+            Mark(pc);
+            Mark(pc + 1 + insn.Offset);
         }
     }
 

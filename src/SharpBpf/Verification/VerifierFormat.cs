@@ -9,8 +9,8 @@ public static class VerifierFormat
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>C's <c>%#llx</c>: <c>0</c> for zero, else <c>0x</c> and lowercase hex.</summary>
-    public static string Hex(ulong value) => value == 0 ? "0" : "0x" + value.ToString("x", Inv);
+    /// <summary>The kernel's <c>%#llx</c>: <c>0x</c> and lowercase hex (the kernel's printf writes <c>0x0</c> for zero).</summary>
+    public static string Hex(ulong value) => "0x" + value.ToString("x", Inv);
 
     /// <summary>An unsigned number as the log prints it: decimal up to 65535, else hex.</summary>
     public static string Unsigned(ulong value) => value <= ushort.MaxValue ? value.ToString(Inv) : Hex(value);
@@ -111,7 +111,7 @@ public static class VerifierFormat
             Add("off=" + Signed(reg.Off));
         }
 
-        if (t is RegisterType.Packet or RegisterType.PacketMeta or RegisterType.PacketEnd)
+        if (t is RegisterType.Packet or RegisterType.PacketMeta)
         {
             Add("r=" + Unsigned((ulong)(uint)reg.Range));
         }

@@ -89,6 +89,9 @@ internal sealed partial class VerifierRun
     {
         var reg = RegisterState.Pointer(RegisterType.Memory, RegisterTypeFlags.Ringbuf | RegisterTypeFlags.MaybeNull);
         reg.MemSize = (int)meta.AllocSize;
+
+        // As the kernel: one id for the null check, then the reference's own id replaces it.
+        _ = NewId();
         reg.Id = NewId();
         reg.RefObjId = reg.Id;
         _cur.Refs.Add((reg.Id, _pc));

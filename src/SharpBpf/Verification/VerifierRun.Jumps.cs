@@ -399,9 +399,11 @@ internal sealed partial class VerifierRun
         var frame = _cur.Current;
         if (_cur.CurFrame > 0)
         {
-            var r0 = ReadReg(0);
+            // A subprogram may leave R0 uninitialised: only the caller's later read of it is an error.
+            var r0 = Regs[0];
+            ScratchReg(0);
             var caller = _cur.Frames[_cur.CurFrame - 1];
-            if (r0.Type == RegisterType.Stack && r0.FrameNo == frame.FrameNo)
+            if (r0.Type == RegisterType.Stack)
             {
                 throw Reject("cannot return stack pointer to the caller");
             }

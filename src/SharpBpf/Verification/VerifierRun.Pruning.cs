@@ -59,7 +59,6 @@ internal sealed partial class VerifierRun
                     Log(printFrom ? F($"\nfrom {_prevPc} to {_pc}: safe\n") : F($"{_pc}: safe\n"));
                 }
 
-                _maxStatesPerInsn = Math.Max(_maxStatesPerInsn, statesCount);
                 return true;
             }
 

@@ -103,6 +103,12 @@ internal sealed partial class VerifierRun
             Log(e.Message + "\n");
         }
 
+        if (error is null && LogLevel == 1)
+        {
+            // As the kernel: at level 1 an accepted program's log is only the closing line.
+            _log.Clear();
+        }
+
         var stats = new VerifierStatistics(_processed, _maxStatesPerInsn, _totalStates, _peakStates, 0);
         Log(stats.ToLogLine(_options.MaxProcessedInstructions) + "\n");
         if (error is not null)
