@@ -137,7 +137,7 @@ public static class HelperPrototypes
             new(3, integer, [map, HelperArgument.MapKey], all),
             new(4, integer, [uninit, sizeOrZero, any], tracing, GplOnly: true),
             new(5, integer, [], all),
-            new(6, integer, [mem, size, any, any, any], all, GplOnly: true),
+            new(6, integer, [mem, size], all, GplOnly: true),
             new(7, integer, [], all),
             new(8, integer, [], all),
             new(9, integer, [ctx, any, mem, size, any], tc, ChangesPacketData: true),

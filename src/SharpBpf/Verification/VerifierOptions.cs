@@ -10,8 +10,50 @@ namespace SharpBpf.Verification;
 /// <param name="MaxEntries">The maximum number of entries.</param>
 /// <param name="Flags">BPF_F_* map flags.</param>
 /// <param name="ReadOnlyValue">For frozen read-only global data (<c>.rodata</c>): the value, whose constant loads the verifier reads.</param>
-public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint ValueSize, uint MaxEntries, uint Flags = 0, ReadOnlyMemory<byte>? ReadOnlyValue = null)
+/// <param name="InnerMapIndex">For maps of maps: the index of the inner map template in the same list, else -1.</param>
+public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint ValueSize, uint MaxEntries, uint Flags = 0,
+    ReadOnlyMemory<byte>? ReadOnlyValue = null, int InnerMapIndex = -1)
 {
+    /// <summary>Whether lookups return a map rather than a value.</summary>
+    public bool IsMapOfMaps => Type is MapType.ArrayOfMaps or MapType.HashOfMaps;
+
+    /// <summary>
+    /// The verifier's view of an object's maps, by the indexes its code uses; inner map templates of maps of maps
+    /// are appended after them.
+    /// </summary>
+    public static IReadOnlyList<VerifierMap> FromObject(BpfObject obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var maps = obj.Maps.Select(From).ToList();
+        for (int i = 0; i < obj.Maps.Count; i++)
+        {
+            var m = obj.Maps[i];
+            if (m.Type is not (MapType.ArrayOfMaps or MapType.HashOfMaps))
+            {
+                continue;
+            }
+
+            int inner = -1;
+            if (m.InnerMap is { } template)
+            {
+                maps.Add(From(template));
+                inner = maps.Count - 1;
+            }
+            else if (m.Kind == MapDefinitionKind.Iproute2)
+            {
+                inner = obj.Maps.ToList().FindIndex(x => x.Kind == MapDefinitionKind.Iproute2 && x.Id == m.InnerId && x != m);
+            }
+            else if (m.Kind == MapDefinitionKind.Legacy && m.InnerMapIndex < obj.Maps.Count)
+            {
+                inner = (int)m.InnerMapIndex;
+            }
+
+            maps[i] = maps[i] with { InnerMapIndex = inner };
+        }
+
+        return maps;
+    }
+
     /// <summary>The verifier's view of an object's map definition.</summary>
     public static VerifierMap From(MapDefinition map)
     {
@@ -67,7 +109,7 @@ public sealed class VerifierOptions
         return new VerifierOptions
         {
             ProgramType = program.Type,
-            Maps = obj.Maps.Select(VerifierMap.From).ToList(),
+            Maps = VerifierMap.FromObject(obj),
             LogLevel = logLevel,
         };
     }

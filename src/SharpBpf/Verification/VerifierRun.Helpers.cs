@@ -79,8 +79,14 @@ internal sealed partial class VerifierRun
 
     private RegisterState MapValueOrNull(CallMeta meta)
     {
-        var reg = RegisterState.Pointer(RegisterType.MapValue, RegisterTypeFlags.MaybeNull);
-        reg.MapIndex = meta.MapIndex;
+        var map = _maps[meta.MapIndex];
+        var reg = RegisterState.Pointer(map.IsMapOfMaps ? RegisterType.MapPointer : RegisterType.MapValue, RegisterTypeFlags.MaybeNull);
+        if (map.IsMapOfMaps && (map.InnerMapIndex < 0 || map.InnerMapIndex >= _maps.Count))
+        {
+            throw Reject("map-in-map inner map template is unknown");
+        }
+
+        reg.MapIndex = map.IsMapOfMaps ? map.InnerMapIndex : meta.MapIndex;
         reg.Id = NewId();
         return reg;
     }
@@ -149,7 +155,7 @@ internal sealed partial class VerifierRun
             case HelperArgument.Anything:
                 return;
             case HelperArgument.MapPointer:
-                if (reg.Type != RegisterType.MapPointer)
+                if (reg.Type != RegisterType.MapPointer || reg.Flags != RegisterTypeFlags.None)
                 {
                     throw TypeMismatch(regno, reg, "map_ptr");
                 }
@@ -158,7 +164,7 @@ internal sealed partial class VerifierRun
                 CheckMapCompatibility(proto, _maps[reg.MapIndex]);
                 return;
             case HelperArgument.Context:
-                if (reg.Type != RegisterType.Context)
+                if (reg.Type != RegisterType.Context || reg.Flags != RegisterTypeFlags.None)
                 {
                     throw TypeMismatch(regno, reg, "ctx");
                 }
@@ -411,6 +417,7 @@ internal sealed partial class VerifierRun
     {
         // Taken before the call clobbers R1-R5, so that re-checking the call after the callback sees the arguments.
         var branch = _cur.Clone();
+        branch.CallbackUnrollDepth++;
         var callerRegs = branch.Current.Regs;
         EnterFunction(meta.CallbackTarget, callback: true, callee =>
         {

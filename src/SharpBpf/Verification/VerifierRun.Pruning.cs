@@ -36,7 +36,7 @@ internal sealed partial class VerifierRun
                 {
                     hit = StatesEqual(cp.State, _cur, Exactness.RangeWithin);
                 }
-                else if (StatesMaybeLooping(cp.State, _cur) && StatesEqual(cp.State, _cur, Exactness.Exact))
+                else if (StatesMaybeLooping(cp.State, _cur) && cp.State.CallbackUnrollDepth == _cur.CallbackUnrollDepth && StatesEqual(cp.State, _cur, Exactness.Exact))
                 {
                     throw Reject(F($"infinite loop detected at insn {_pc}"));
                 }

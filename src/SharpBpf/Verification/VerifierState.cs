@@ -67,6 +67,9 @@ internal sealed class VerifierState
 
     public int InsnIdx;
 
+    /// <summary>How many times a callback has been entered on this path (states of different rounds are not a loop).</summary>
+    public int CallbackUnrollDepth;
+
     public FrameState Current => Frames[^1];
 
     public int CurFrame => Frames.Count - 1;
@@ -80,6 +83,7 @@ internal sealed class VerifierState
             Parent = Parent,
             Branches = Branches,
             InsnIdx = InsnIdx,
+            CallbackUnrollDepth = CallbackUnrollDepth,
         };
         return copy;
     }
