@@ -326,10 +326,17 @@ internal sealed partial class VerifierRun
 
     private void CheckMapCompatibility(HelperPrototype proto, VerifierMap map)
     {
+        if (proto.Id == 12 && map.Type != MapType.ProgramArray)
+        {
+            throw Reject("expected prog array map for tail call");
+        }
+
         bool ok = proto.Id switch
         {
             130 or 131 or 132 or 133 or 134 => map.Type == MapType.RingBuffer,
-            25 => map.Type == MapType.PerfEventArray,
+            25 or 22 or 55 => map.Type == MapType.PerfEventArray,
+            27 => map.Type == MapType.StackTrace,
+            33 or 37 => map.Type == MapType.CgroupArray,
             12 => map.Type == MapType.ProgramArray,
             51 => map.Type is MapType.DevMap or MapType.DevMapHash or MapType.CpuMap or MapType.XskMap,
             87 or 88 or 89 => map.Type is MapType.Queue or MapType.Stack or MapType.BloomFilter,

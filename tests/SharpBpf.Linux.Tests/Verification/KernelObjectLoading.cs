@@ -8,7 +8,8 @@ namespace SharpBpf.Linux.Tests.Verification;
 /// <param name="Accepted">Whether the kernel's verifier accepted it.</param>
 /// <param name="Error">The kernel's error line (the last log line before the statistics), or a reason it was not submitted.</param>
 /// <param name="Processed">The kernel's processed instruction count, or -1.</param>
-internal sealed record KernelVerdict(bool Loaded, bool Accepted, string? Error, int Processed);
+/// <param name="Log">The kernel's log (level 1) when it rejected the program.</param>
+internal sealed record KernelVerdict(bool Loaded, bool Accepted, string? Error, int Processed, string? Log = null);
 
 /// <summary>
 /// Loads the programs of a <see cref="BpfObject"/> into the running kernel the way libbpf would (maps created, map
@@ -97,9 +98,9 @@ internal sealed class KernelObjectLoading : IDisposable
     }
 
     /// <summary>Loads one program; the kernel's verdict with its processed count (log level 1).</summary>
-    public KernelVerdict Load(ObjectProgram program)
+    public KernelVerdict Load(ObjectProgram program, ProgramType type)
     {
-        if (program.Type == ProgramType.Unspecified)
+        if (type == ProgramType.Unspecified)
         {
             return new KernelVerdict(false, false, "program type unknown from the section name", -1);
         }
@@ -130,10 +131,10 @@ internal sealed class KernelObjectLoading : IDisposable
         {
             using var loaded = KernelProgram.Load(new ProgramLoadOptions
             {
-                Type = program.Type,
+                Type = type,
                 Instructions = insns,
                 License = _obj.License.Length > 0 ? _obj.License : "GPL",
-                Name = "sb_" + (program.Name.Length > 12 ? program.Name[..12] : program.Name),
+                Name = KernelProgram.KernelName("sb_" + program.Name),
                 LogLevel = 1,
                 ExpectedAttachType = program.ExpectedAttachType ?? default,
                 KernelVersion = _obj.KernelVersion ?? 0,
@@ -144,7 +145,7 @@ internal sealed class KernelObjectLoading : IDisposable
         {
             if (e.VerifierLog is { Length: > 0 } log && !IsSetupError(ErrorLine(log)))
             {
-                return new KernelVerdict(true, false, ErrorLine(log), Processed(log));
+                return new KernelVerdict(true, false, ErrorLine(log), Processed(log), log);
             }
 
             return new KernelVerdict(false, false, e.VerifierLog is { } l ? ErrorLine(l) : e.Message, -1);
