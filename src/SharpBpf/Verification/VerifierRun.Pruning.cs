@@ -197,25 +197,40 @@ internal sealed partial class VerifierRun
                 return false;
             }
 
-            int live;
+            int live, precise;
             if (f == old.Frames.Count - 1)
             {
                 live = _analysis.LiveIn(_pc);
+                precise = _analysis.PreciseIn(_pc);
             }
             else
             {
                 var next = old.Frames[f + 1];
-                live = next.InCallback ? _analysis.LiveIn(next.CallSite) : _analysis.LiveIn(next.CallSite + 1) & ~0x3f;
+                int cont = next.InCallback ? next.CallSite : next.CallSite + 1;
+                live = _analysis.LiveIn(cont) & (next.InCallback ? 0x3ff : ~0x3f);
+                precise = _analysis.PreciseIn(cont);
             }
 
             if (exact == Exactness.Exact)
             {
                 live = 0x3ff;
+                precise = 0x3ff;
             }
 
             for (int r = 0; r < 10; r++)
             {
-                if ((live & (1 << r)) != 0 && !RegSafe(fo.Regs[r], fc.Regs[r], ids, exact))
+                if ((live & (1 << r)) == 0)
+                {
+                    continue;
+                }
+
+                // A scalar whose value matters to no later decision only has to stay a scalar.
+                if ((precise & (1 << r)) == 0 && fo.Regs[r].Type == RegisterType.Scalar && fc.Regs[r].Type == RegisterType.Scalar)
+                {
+                    continue;
+                }
+
+                if (!RegSafe(fo.Regs[r], fc.Regs[r], ids, exact))
                 {
                     return false;
                 }

@@ -58,7 +58,7 @@ internal sealed partial class VerifierRun
         _insns = program.RawInstructions;
         _options = options;
         _maps = options.Maps;
-        _analysis = new ProgramAnalysis(program);
+        _analysis = new ProgramAnalysis(program, mainReturnMatters: ReturnRange(options.ProgramType) is not null);
         _subprogStack = new int[program.FunctionStarts.Length];
     }
 

@@ -49,6 +49,14 @@ public class VerifierCaseTests
     }
 
     [Fact]
+    public void Level_one_log_of_an_accepted_program_is_only_the_closing_line()
+    {
+        var result = Verify(VerifierCases.All.Single(x => x.Name == "bounded_loop"), logLevel: 1);
+        Assert.True(result.Accepted);
+        Assert.StartsWith("processed 204 insns", result.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Log_level_zero_has_no_log()
     {
         var result = Verify(VerifierCases.All.Single(x => x.Name == "packet_checked"), logLevel: 0);
@@ -59,11 +67,12 @@ public class VerifierCaseTests
     [Fact]
     public void Log_prints_instructions_and_register_states_in_the_kernel_format()
     {
-        var result = Verify(VerifierCases.All.Single(x => x.Name == "bounded_loop"), logLevel: 1);
+        var result = Verify(VerifierCases.All.Single(x => x.Name == "bounded_loop"), logLevel: 2);
         var lines = result.Log.Split('\n');
-        Assert.Equal("0: R1=ctx() R10=fp0", lines[0]);
-        Assert.Equal("0: (b7) r0 = 0                        ; R0_w=0", lines[1]);
-        Assert.StartsWith("1: (b7) r1 = 0", lines[2], StringComparison.Ordinal);
+        Assert.Equal("func#0 @0", lines[0]);
+        Assert.Equal("0: R1=ctx() R10=fp0", lines[1]);
+        Assert.Equal("0: (b7) r0 = 0                        ; R0_w=0", lines[2]);
+        Assert.StartsWith("1: (b7) r1 = 0", lines[3], StringComparison.Ordinal);
         Assert.Contains("3: (a5) if r1 < 0x64 goto pc-2", result.Log, StringComparison.Ordinal);
     }
 }
