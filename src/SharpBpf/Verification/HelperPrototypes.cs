@@ -144,6 +144,7 @@ public static class HelperPrototypes
             new(10, integer, [ctx, any, any, any, any], tc, ChangesPacketData: true),
             new(11, integer, [ctx, any, any, any, any], tc, ChangesPacketData: true),
             new(12, HelperReturn.Void, [ctx, map, any], all),
+            new(13, integer, [ctx, any, any], tc, ChangesPacketData: true),
             new(14, integer, [], tracing | HelperAvailability.CgroupSkb),
             new(17, integer, [ctx], tc),
             new(18, integer, [ctx, any, any], tc, ChangesPacketData: true),

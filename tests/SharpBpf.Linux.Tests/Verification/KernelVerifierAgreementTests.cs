@@ -60,7 +60,7 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         }
     }
 
-    [KernelTheory]
+    [ContextKernelTheory]
     [MemberData(nameof(Names))]
     public void Kernel_gives_the_same_verdict_and_error_line(string name)
     {
@@ -80,20 +80,6 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
             var kernelLines = kernelLog.Split('\n');
             Assert.Contains(ours.Error!.Message, kernelLines);
             Assert.Contains(c.Error!, kernelLines);
-        }
-    }
-}
-
-/// <summary>A theory that needs a working, privileged bpf() (see <see cref="KernelFactAttribute"/>).</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class KernelTheoryAttribute : TheoryAttribute
-{
-    public KernelTheoryAttribute()
-    {
-        var status = KernelSupport.Status;
-        if (!status.IsSupported || !status.HasPrivilege)
-        {
-            Skip = $"needs privileged bpf(): {status.Reason}";
         }
     }
 }
