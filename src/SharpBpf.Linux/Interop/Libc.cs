@@ -53,4 +53,45 @@ internal static unsafe partial class Libc
 
     /// <summary>O_RDONLY | O_CLOEXEC.</summary>
     internal const int OpenReadOnly = 0x80000;
+
+    [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall5(long number, void* arg1, long arg2, long arg3, long arg4, long arg5);
+
+    [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(int fd, ulong request, long argument);
+
+    [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
+    internal static partial int SetSocketOption(nint socket, int level, int name, void* value, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "mmap", SetLastError = true)]
+    internal static partial nint MemoryMap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int MemoryUnmap(nint address, nuint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "epoll_create1", SetLastError = true)]
+    internal static partial int EpollCreate(int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "epoll_ctl", SetLastError = true)]
+    internal static partial int EpollControl(int epoll, int operation, int fd, void* ev);
+
+    [LibraryImport(LibraryName, EntryPoint = "epoll_wait", SetLastError = true)]
+    internal static partial int EpollWait(int epoll, void* events, int maxEvents, int timeoutMilliseconds);
+
+    [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
+    internal static partial int EventFd(uint initial, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, void* buffer, nuint count);
+
+    [LibraryImport(LibraryName, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(int fd, void* buffer, nuint count);
+
+    internal const int ProtRead = 1, ProtWrite = 2, MapShared = 1;
+    internal const int EpollCtlAdd = 1, EpollIn = 1;
+    internal const int EfdCloexec = 0x80000, EfdNonblock = 0x800;
+    internal const int EpollCloexec = 0x80000;
+
+    /// <summary>Room for one struct epoll_event on any architecture (12 bytes packed on x86-64, 16 elsewhere).</summary>
+    internal const int EpollEventRoom = 16;
 }

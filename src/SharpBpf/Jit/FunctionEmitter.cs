@@ -66,6 +66,7 @@ internal sealed class FunctionEmitter
     private LocalBuilder _status = null!, _legacyValue = null!, _helper = null!;
     private Label _fallback;
     private Label _ended;
+    private Label _helperEnded;
 
     // The block being emitted: its first pc, its length in instructions, and the index of the current instruction in it.
     private int _blockStart;
@@ -189,6 +190,7 @@ internal sealed class FunctionEmitter
         _helper = _il.DeclareLocal(typeof(HelperRegistration));
         _fallback = _il.DefineLabel();
         _ended = _il.DefineLabel();
+        _helperEnded = _il.DefineLabel();
     }
 
     private void EmitPrologue()
@@ -309,7 +311,22 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Ldarg, SlotsArg);
         _il.Emit(OpCodes.Ldloc, _fallbackPc);
         _il.Emit(OpCodes.Ldloc, _fallbackBudget);
+        _il.Emit(OpCodes.Ldarg, DepthArg);
         _il.Emit(OpCodes.Call, FallbackMethod);
+        _il.Emit(OpCodes.Ret);
+
+        // After a helper call that ended the run or made a tail call: a tail call returns the target's r0 (its
+        // r0-r5 and the budget are already in the slots); anything else unwinds.
+        _il.MarkLabel(_helperEnded);
+        LoadSlot(JitRuntime.EndedSlot);
+        _il.Emit(OpCodes.Ldc_I8, (long)JitRuntime.TailCalled);
+        _il.Emit(OpCodes.Bne_Un, _ended);
+        _il.Emit(OpCodes.Ldarg, SlotsArg);
+        _il.Emit(OpCodes.Ldc_I4, JitRuntime.EndedSlot * 8);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldc_I8, 0L);
+        _il.Emit(OpCodes.Stind_I8);
+        LoadSlot(0);
         _il.Emit(OpCodes.Ret);
 
         // The run has ended inside a callee or a helper: unwind to the entry.
@@ -740,16 +757,22 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Ldarg, ContextArg);
         _il.Emit(OpCodes.Ldloc, _helper);
         _il.Emit(OpCodes.Ldc_I4, pc);
-        for (int i = 1; i <= 5; i++)
+        for (int i = 0; i <= 5; i++)
         {
             _il.Emit(OpCodes.Ldloc, _reg[i]);
         }
 
         _il.Emit(OpCodes.Ldloc, _budget);
         _il.Emit(OpCodes.Ldarg, SlotsArg);
+        _il.Emit(OpCodes.Ldarg, DepthArg);
         _il.Emit(OpCodes.Call, InvokeHelperMethod);
         _il.Emit(OpCodes.Stloc, _reg[0]);
-        BranchIfEnded();
+
+        // Callbacks run by the helper used budget.
+        LoadSlot(JitRuntime.BudgetSlot);
+        _il.Emit(OpCodes.Stloc, _budget);
+        LoadSlot(JitRuntime.EndedSlot);
+        _il.Emit(OpCodes.Brtrue, _helperEnded);
 
         // A helper may have changed the regions.
         ResetCaches();

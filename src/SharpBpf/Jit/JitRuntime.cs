@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using SharpBpf.Isa;
 using SharpBpf.Runtime;
 
@@ -60,20 +61,56 @@ internal static unsafe class JitRuntime
     /// <summary>The helper registered under <paramref name="id"/> in this context's table, or null.</summary>
     public static HelperRegistration? FindHelper(BpfExecutionContext context, long id) => context.Helpers.Find(id);
 
-    /// <summary>Calls a helper as the interpreter does; a helper's Stop marks the run as ended.</summary>
+    /// <summary><see cref="EndedSlot"/> after a helper call: a tail call ran in place of the calling function, which must return r0.</summary>
+    public const ulong TailCalled = 2;
+
+    /// <summary>
+    /// Calls a helper as the interpreter does, from the function at frame <paramref name="depth"/>. A helper's Stop marks
+    /// the run as ended; a tail call runs the target and sets <see cref="EndedSlot"/> to <see cref="TailCalled"/> with
+    /// the target's r0-r5 in the register slots. The budget left afterwards (callbacks use some) is in
+    /// <see cref="BudgetSlot"/>.
+    /// </summary>
     public static ulong InvokeHelper(
-        BpfExecutionContext context, HelperRegistration helper, int pc, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots)
+        BpfExecutionContext context, HelperRegistration helper, int pc, ulong r0, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots, int depth)
     {
         context.CurrentPc = pc;
+        context.CurrentDepth = depth;
 
         // Counted before the call, as the interpreter does, so that a helper's fault reports it.
         context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
-        ulong r0 = helper.Function(context, r1, r2, r3, r4, r5);
+        ulong result = helper.Function(context, r1, r2, r3, r4, r5);
+        if (context.TailCallRequested)
+        {
+            // A failed tail call leaves r0 alone, as the kernel's interpreter does.
+            var target = context.TakeTailCall();
+            result = target is null ? r0 : TailCall(context, target, r1, r2, r3, r4, r5, slots, depth);
+        }
+
         if (context.StopRequested)
         {
-            context.InstructionsExecuted = (long)slots[RunBudgetSlot] - budget;
             slots[EndedSlot] = 1;
             slots[EndValueSlot] = context.StopValue;
+        }
+
+        slots[BudgetSlot] = (ulong)((long)slots[RunBudgetSlot] - context.InstructionsExecuted);
+        return result;
+    }
+
+    [SkipLocalsInit]
+    private static ulong TailCall(BpfExecutionContext context, ExecutableProgram target, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, ulong* slots, int depth)
+    {
+        ulong* registers = stackalloc ulong[RegisterSlots];
+        new Span<ulong>(registers, RegisterSlots).Clear();
+        registers[1] = r1;
+        registers[2] = r2;
+        registers[3] = r3;
+        registers[4] = r4;
+        registers[5] = r5;
+        ulong r0 = context.RunTailCall(target, registers, depth);
+        if (!context.StopRequested)
+        {
+            new Span<ulong>(registers, 6).CopyTo(new Span<ulong>(slots, 6));
+            slots[EndedSlot] = TailCalled;
         }
 
         return r0;
@@ -148,9 +185,9 @@ internal static unsafe class JitRuntime
     /// it faults (memory, budget, helper, call target...) or ends the program (an out-of-bounds legacy load), so the
     /// run ends here; the result is recorded as the run's r0.
     /// </summary>
-    public static ulong Fallback(BpfExecutionContext context, ProgramImage image, ulong* slots, int pc, long budget)
+    public static ulong Fallback(BpfExecutionContext context, ProgramImage image, ulong* slots, int pc, long budget, int depth)
     {
-        ulong r0 = Interpreter.Execute(context, image, slots, pc, budget, (long)slots[RunBudgetSlot]);
+        ulong r0 = Interpreter.Execute(context, image, slots, pc, budget, (long)slots[RunBudgetSlot], depth);
         slots[EndedSlot] = 1;
         slots[EndValueSlot] = r0;
         return r0;

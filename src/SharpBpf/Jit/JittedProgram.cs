@@ -27,6 +27,8 @@ namespace SharpBpf.Jit;
 public sealed class JittedProgram : ExecutableProgram
 {
     private readonly JitFunction _entry;
+    private readonly DynamicMethod[] _functions;
+    private JitFunction?[]? _delegates;
 
     /// <summary>Compiles a program.</summary>
     /// <param name="program">The program.</param>
@@ -48,6 +50,7 @@ public sealed class JittedProgram : ExecutableProgram
             new FunctionEmitter(Image, i, functions, isChecked).Emit();
         }
 
+        _functions = functions;
         _entry = functions[0].CreateDelegate<JitFunction>();
         CompileTime = timer.Elapsed;
     }
@@ -76,6 +79,7 @@ public sealed class JittedProgram : ExecutableProgram
         context.RunBudget = budget;
         context.RunningCode = Image.Code;
         context.RunningImage = Image;
+        context.RunningProgram = this;
         slots[JitRuntime.BudgetSlot] = (ulong)budget;
         slots[JitRuntime.RunBudgetSlot] = (ulong)budget;
         slots[JitRuntime.StackStartSlot] = context.Stack.Start;
@@ -90,6 +94,53 @@ public sealed class JittedProgram : ExecutableProgram
 
         context.InstructionsExecuted = budget - (long)slots[JitRuntime.BudgetSlot];
         return r0;
+    }
+
+    /// <inheritdoc/>
+    [SkipLocalsInit]
+    internal override unsafe ulong RunNested(BpfExecutionContext context, ulong* registers, int functionPc, int depth, long budget)
+    {
+        var function = FunctionAt(functionPc);
+        ulong* slots = stackalloc ulong[JitRuntime.SlotCount];
+        new Span<ulong>(slots, JitRuntime.SlotCount).Clear();
+        new Span<ulong>(registers, 10).CopyTo(new Span<ulong>(slots, 10));
+        slots[JitRuntime.BudgetSlot] = (ulong)budget;
+        slots[JitRuntime.RunBudgetSlot] = (ulong)context.RunBudget;
+        slots[JitRuntime.StackStartSlot] = context.Stack.Start;
+        slots[JitRuntime.StackLengthSlot] = (ulong)context.Stack.Length;
+
+        var savedCode = context.RunningCode;
+        var savedImage = context.RunningImage;
+        var savedProgram = context.RunningProgram;
+        context.RunningCode = Image.Code;
+        context.RunningImage = Image;
+        context.RunningProgram = this;
+        ulong r0 = function(Image, context, slots, depth);
+        context.RunningCode = savedCode;
+        context.RunningImage = savedImage;
+        context.RunningProgram = savedProgram;
+        if (slots[JitRuntime.EndedSlot] != 0)
+        {
+            return slots[JitRuntime.EndValueSlot];
+        }
+
+        new Span<ulong>(slots, 6).CopyTo(new Span<ulong>(registers, 6));
+        registers[10] = context.FramePointer(depth);
+        context.InstructionsExecuted = context.RunBudget - (long)slots[JitRuntime.BudgetSlot];
+        return r0;
+    }
+
+    /// <summary>The compiled function that starts at <paramref name="pc"/> (a start listed in <see cref="BpfProgram.FunctionStarts"/>).</summary>
+    private JitFunction FunctionAt(int pc)
+    {
+        if (pc == 0)
+        {
+            return _entry;
+        }
+
+        var delegates = _delegates ??= new JitFunction?[_functions.Length];
+        int index = Program.FunctionStarts.AsSpan().BinarySearch(pc);
+        return delegates[index] ??= _functions[index].CreateDelegate<JitFunction>();
     }
 }
 

@@ -114,6 +114,16 @@ public class HashMap : BpfMap
         return _arena.Address(slot, IsPerCpu ? cpu : 0);
     }
 
+    /// <summary>
+    /// The value address of <paramref name="key"/> for <paramref name="cpu"/>, or 0, without marking an LRU element
+    /// as used (what <c>bpf_for_each_map_elem</c> hands its callback).
+    /// </summary>
+    internal ulong IterationValueAddress(ReadOnlySpan<byte> key, int cpu)
+    {
+        int slot = Find(key, Hash(key));
+        return slot < 0 ? 0 : _arena.Address(slot, IsPerCpu ? cpu : 0);
+    }
+
     /// <inheritdoc/>
     public override MapResult UpdateFromProgram(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu) =>
         UpdateElement(key, value, flags, cpu);

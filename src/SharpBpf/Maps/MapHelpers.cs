@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using SharpBpf.Runtime;
+using SharpBpf.Runtime.Helpers;
 
 namespace SharpBpf.Maps;
 
@@ -17,6 +19,9 @@ public static class MapHelpers
 
     /// <summary>bpf_map_delete_elem(map, key).</summary>
     public const int MapDeleteElem = 3;
+
+    /// <summary>bpf_tail_call(ctx, prog_array, index): continues with the program in the slot (see <see cref="BpfExecutionContext.MaxTailCalls"/>).</summary>
+    public const int TailCall = 12;
 
     /// <summary>bpf_perf_event_output(ctx, map, flags, data, size).</summary>
     public const int PerfEventOutput = 25;
@@ -50,6 +55,9 @@ public static class MapHelpers
 
     /// <summary>bpf_ringbuf_query(ringbuf, flags).</summary>
     public const int RingbufQuery = 134;
+
+    /// <summary>bpf_for_each_map_elem(map, callback, callback_ctx, flags): the number of elements visited.</summary>
+    public const int ForEachMapElem = 164;
 
     /// <summary>bpf_map_lookup_percpu_elem(map, key, cpu): the value's address on that CPU, or 0.</summary>
     public const int MapLookupPercpuElem = 195;
@@ -155,6 +163,31 @@ public static class MapHelpers
         table.Register(RingbufQuery, "bpf_ringbuf_query", (ctx, r1, r2, _, _, _) =>
             Ring(ctx, maps, r1, "bpf_ringbuf_query").Query(r2));
 
+        table.Register(TailCall, "bpf_tail_call", (ctx, _, r2, r3, _, _) =>
+        {
+            var array = Map(ctx, maps, r2) as ProgramArrayMap
+                ?? throw Fault(ctx, $"bpf_tail_call: r2 = 0x{r2:x} is not a program array");
+
+            // The kernel's order: the index (a u32) against max_entries, then the count, then the slot; any failure
+            // lets the program continue after the call.
+            uint index = (uint)r3;
+            var target = index < (uint)array.MaxEntries && ctx.TryCountTailCall() ? array.Get(index) : null;
+            ctx.RequestTailCall(target);
+            return 0;
+        });
+
+        table.Register(ForEachMapElem, "bpf_for_each_map_elem", (ctx, r1, r2, r3, r4, _) =>
+        {
+            var map = Map(ctx, maps, r1);
+            return map switch
+            {
+                ArrayMap array => r4 != 0 ? unchecked((ulong)Errno.EINVAL) : ForEachArrayElement(ctx, array, r2, r3),
+                HashMap hash when map.Type is MapType.Hash or MapType.PerCpuHash or MapType.LruHash or MapType.LruPerCpuHash =>
+                    r4 != 0 ? unchecked((ulong)Errno.EINVAL) : ForEachHashElement(ctx, hash, r2, r3),
+                _ => throw Fault(ctx, $"bpf_for_each_map_elem: map '{map.Name}' ({map.Type}) cannot be iterated (arrays and hashes only)"),
+            };
+        });
+
         table.Register(SpinLock, "bpf_spin_lock", (ctx, r1, _, _, _, _) =>
         {
             ref int word = ref LockWord(ctx, r1, "bpf_spin_lock");
@@ -214,6 +247,69 @@ public static class MapHelpers
 
         held.Clear();
         return count;
+    }
+
+    // bpf_for_each_array_elem: every index in order, the CPU's own value of per-CPU arrays; the count includes the
+    // element whose callback stopped the walk.
+    private static ulong ForEachArrayElement(BpfExecutionContext ctx, ArrayMap array, ulong callback, ulong callbackContext)
+    {
+        int cpu = Cpu(ctx, array);
+        var key = ctx.RentCallbackKey(sizeof(uint));
+        try
+        {
+            ulong visited = 0;
+            for (int i = 0; i < array.MaxEntries; i++)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(key.AsSpan(), (uint)i);
+                visited++;
+                ulong stop = ctx.InvokeCallback(callback, array.Handle, key.Start, array.ElementAddress(i, array.IsPerCpu ? cpu : 0), callbackContext);
+                if (stop != 0 || ctx.IsStopped)
+                {
+                    break;
+                }
+            }
+
+            return visited;
+        }
+        finally
+        {
+            ctx.RemoveRegion(key);
+        }
+    }
+
+    // bpf_for_each_hash_elem: the elements present when the walk starts (in the map's key order), skipping those a
+    // callback deleted before their turn.
+    private static ulong ForEachHashElement(BpfExecutionContext ctx, HashMap hash, ulong callback, ulong callbackContext)
+    {
+        int cpu = Cpu(ctx, hash);
+        var keys = hash.Keys().ToList();
+        var key = ctx.RentCallbackKey(hash.KeySize);
+        try
+        {
+            ulong visited = 0;
+            foreach (var current in keys)
+            {
+                ulong value = hash.IterationValueAddress(current, cpu);
+                if (value == 0)
+                {
+                    continue;
+                }
+
+                current.CopyTo(key.AsSpan());
+                visited++;
+                ulong stop = ctx.InvokeCallback(callback, hash.Handle, key.Start, value, callbackContext);
+                if (stop != 0 || ctx.IsStopped)
+                {
+                    break;
+                }
+            }
+
+            return visited;
+        }
+        finally
+        {
+            ctx.RemoveRegion(key);
+        }
     }
 
     private static BpfMap Map(BpfExecutionContext ctx, MapSet maps, ulong handle) =>

@@ -18,8 +18,12 @@ public sealed class BpfExecutionContext
     /// <summary>The default instruction budget of one run.</summary>
     public const long DefaultInstructionBudget = 100_000_000;
 
+    /// <summary>The most tail calls one run may chain (the kernel's MAX_TAIL_CALL_CNT); the next one fails.</summary>
+    public const int MaxTailCalls = 33;
+
     private MemoryRegion[] _local = new MemoryRegion[8];
     private int _localCount;
+    private MemoryRegion?[]? _callbackKeys;
 
     /// <summary>Creates a context with a fresh stack.</summary>
     /// <param name="helpers">The helpers programs may call; an empty table when null.</param>
@@ -72,6 +76,24 @@ public sealed class BpfExecutionContext
     internal ProgramImage? RunningImage { get; set; }
 
     internal ulong StopValue { get; private set; }
+
+    /// <summary>The program running on this context (changes on tail calls), for callbacks and tail calls.</summary>
+    internal ExecutableProgram? RunningProgram { get; set; }
+
+    /// <summary>The frame depth (0 = main program) of the function that made the current helper call.</summary>
+    internal int CurrentDepth { get; set; }
+
+    /// <summary>The tail calls this run has made so far (counted as the kernel does, see <see cref="TryCountTailCall"/>).</summary>
+    internal int TailCallCount { get; private set; }
+
+    /// <summary>Set by the tail-call helper: the engine must look at <see cref="TailCallTarget"/> and keep r0 as it was.</summary>
+    internal bool TailCallRequested { get; private set; }
+
+    /// <summary>The program a successful tail call continues with, or null when the tail call failed.</summary>
+    internal ExecutableProgram? TailCallTarget { get; private set; }
+
+    /// <summary>Whether a helper has ended the run (<see cref="Stop"/>, also from inside a callback); a helper that runs callbacks must then return at once.</summary>
+    public bool IsStopped => StopRequested;
 
     internal ReadOnlySpan<MemoryRegion> LocalRegions => _local.AsSpan(0, _localCount);
 
@@ -187,6 +209,120 @@ public sealed class BpfExecutionContext
         StopRequested = false;
         StopValue = 0;
         InstructionsExecuted = 0;
+        TailCallCount = 0;
+        TailCallRequested = false;
+        TailCallTarget = null;
+    }
+
+    /// <summary>
+    /// Calls the function of the running program that starts at <paramref name="function"/> (an address from
+    /// <c>lddw src=4</c>) with r1-r5, in a fresh frame one deeper than the helper's caller, as the kernel runs the
+    /// callbacks of <c>bpf_loop</c> and <c>bpf_for_each_map_elem</c>; returns its r0. Its instructions count against
+    /// the run's budget and its faults end the run like any other. When it ends the run (a helper's
+    /// <see cref="Stop"/>), <see cref="IsStopped"/> becomes true: return from the helper at once.
+    /// </summary>
+    /// <exception cref="BpfExecutionException">The address is not a function of the program, the frame limit is reached, or the callback faulted.</exception>
+    public unsafe ulong InvokeCallback(ulong function, ulong r1 = 0, ulong r2 = 0, ulong r3 = 0, ulong r4 = 0, ulong r5 = 0)
+    {
+        var program = RunningProgram ?? throw new InvalidOperationException("callbacks can only be invoked by a helper during a run");
+        int pc = CurrentPc;
+        int depth = CurrentDepth;
+        var image = RunningImage!;
+        int start = image.FunctionAt(function);
+        if (start < 0)
+        {
+            throw HelperCallFault(FaultKind.InvalidCallTarget, $"callback 0x{function:x} is not the start of a function of the program");
+        }
+
+        if (depth + 1 >= MaxFrames)
+        {
+            throw Interpreter.CallDepthFault(this, RunBudget - InstructionsExecuted, pc, depth);
+        }
+
+        ulong* registers = stackalloc ulong[16];
+        new Span<ulong>(registers, 16).Clear();
+        registers[1] = r1;
+        registers[2] = r2;
+        registers[3] = r3;
+        registers[4] = r4;
+        registers[5] = r5;
+        ulong r0 = program.RunNested(this, registers, start, depth + 1, RunBudget - InstructionsExecuted);
+
+        // Nested helper calls moved these; the calling helper may fault or call again.
+        CurrentPc = pc;
+        CurrentDepth = depth;
+        return r0;
+    }
+
+    /// <summary>
+    /// A read-only scratch region of <paramref name="size"/> bytes for the key a helper at the current depth hands its
+    /// callbacks (the kernel passes a pointer to its own stack), registered while it is in use. One per frame depth and
+    /// reused across runs, so the addresses a program sees do not change from run to run.
+    /// </summary>
+    internal MemoryRegion RentCallbackKey(int size)
+    {
+        var keys = _callbackKeys ??= new MemoryRegion?[MaxFrames];
+        var key = keys[CurrentDepth];
+        if (key is null || key.Length != size)
+        {
+            key = keys[CurrentDepth] = MemoryRegion.Allocate(size, MemoryAccess.Read, MemoryRegionKind.HelperMemory, $"callback key {CurrentDepth}");
+        }
+
+        AddRegion(key);
+        return key;
+    }
+
+    /// <summary>
+    /// For the <c>bpf_tail_call</c> helper: counts one tail call unless <see cref="MaxTailCalls"/> have been made, as
+    /// the kernel counts them (after the index check, before looking at the slot: a call to an empty slot counts).
+    /// </summary>
+    internal bool TryCountTailCall()
+    {
+        if (TailCallCount >= MaxTailCalls)
+        {
+            return false;
+        }
+
+        TailCallCount++;
+        return true;
+    }
+
+    /// <summary>
+    /// For the <c>bpf_tail_call</c> helper: asks the engine to continue with <paramref name="target"/> in place of the
+    /// current function, or (null) records a failed tail call, after which the program continues with r0 unchanged.
+    /// </summary>
+    internal void RequestTailCall(ExecutableProgram? target)
+    {
+        TailCallRequested = true;
+        TailCallTarget = target;
+    }
+
+    /// <summary>Takes the pending tail call (null when it failed) and clears the request.</summary>
+    internal ExecutableProgram? TakeTailCall()
+    {
+        var target = TailCallTarget;
+        TailCallRequested = false;
+        TailCallTarget = null;
+        return target;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="target"/> in place of the function at <paramref name="depth"/> that called the tail-call
+    /// helper: the same frame (r10 and stack), r1-r5 as the call left them, r0 and r6-r9 zero. Returns the target's
+    /// r0, with its final r1-r5 in <paramref name="registers"/>; the caller then returns from its function.
+    /// </summary>
+    internal unsafe ulong RunTailCall(ExecutableProgram target, ulong* registers, int depth)
+    {
+        registers[0] = 0;
+        registers[6] = registers[7] = registers[8] = registers[9] = 0;
+        return target.RunNested(this, registers, 0, depth, RunBudget - InstructionsExecuted);
+    }
+
+    private BpfExecutionException HelperCallFault(FaultKind kind, string message)
+    {
+        var code = RunningCode;
+        var instruction = code is not null && (uint)CurrentPc < (uint)code.Length ? code[CurrentPc] : default;
+        return new BpfExecutionException(new ExecutionFault(kind, CurrentPc, instruction, $"{FaultLocation.Describe(code, CurrentPc, instruction)}: {message}"));
     }
 
     /// <summary>Builds the fault for an access that no region allows.</summary>

@@ -63,6 +63,16 @@ public abstract class ExecutableProgram
     public abstract ulong Run(BpfExecutionContext context, ulong r1 = 0, ulong r2 = 0, ulong r3 = 0, ulong r4 = 0, ulong r5 = 0);
 
     /// <summary>
+    /// Runs the function starting at <paramref name="functionPc"/> inside a run already under way on
+    /// <paramref name="context"/> (a tail call into this program, a callback): frame <paramref name="depth"/>, registers
+    /// r0-r9 from <paramref name="registers"/> (16 slots; r10 is set here), <paramref name="budget"/> instructions left.
+    /// Returns r0 and leaves the function's final r0-r5 in <paramref name="registers"/> and the run's count in
+    /// <see cref="BpfExecutionContext.InstructionsExecuted"/>; when the run ended inside (a helper's Stop), returns the
+    /// stop value with <see cref="BpfExecutionContext.IsStopped"/> set. The context's running program is restored.
+    /// </summary>
+    internal abstract unsafe ulong RunNested(BpfExecutionContext context, ulong* registers, int functionPc, int depth, long budget);
+
+    /// <summary>
     /// Runs the program over plain input memory, as the conformance cases do: the bytes are copied into a
     /// read-write "input" region, r1 = its address (0 when empty) and r2 = its length; the bytes the program
     /// wrote are copied back.

@@ -40,6 +40,10 @@ public sealed class Interpreter : ExecutableProgram
 
     private struct CallStack
     {
+        /// <summary>The frame depth of the function the execution started in (above 0 for callbacks and tail calls).</summary>
+        public int Base;
+
+        /// <summary>The frames pushed since.</summary>
         public int Depth;
         public FrameArray Frames;
     }
@@ -60,11 +64,28 @@ public sealed class Interpreter : ExecutableProgram
         reg[4] = r4;
         reg[5] = r5;
         reg[10] = context.FramePointer(0);
-        return Execute(context, Image, reg, 0, context.InstructionBudget, context.InstructionBudget);
+        context.RunningProgram = this;
+        return Execute(context, Image, reg, 0, context.InstructionBudget, context.InstructionBudget, 0);
+    }
+
+    /// <inheritdoc/>
+    internal override unsafe ulong RunNested(BpfExecutionContext context, ulong* registers, int functionPc, int depth, long budget)
+    {
+        var savedCode = context.RunningCode;
+        var savedImage = context.RunningImage;
+        var savedProgram = context.RunningProgram;
+        context.RunningProgram = this;
+        registers[10] = context.FramePointer(depth);
+        ulong r0 = Execute(context, Image, registers, functionPc, budget, context.RunBudget, depth);
+        context.RunningCode = savedCode;
+        context.RunningImage = savedImage;
+        context.RunningProgram = savedProgram;
+        return r0;
     }
 
     /// <summary>
-    /// Runs from <paramref name="pc"/> in frame 0 with the given registers (16 slots) and budget. Other engines use it
+    /// Runs from <paramref name="pc"/> in frame <paramref name="baseDepth"/> with the given registers (16 slots) and budget;
+    /// the exit of that function ends the execution. Other engines use it
     /// to finish a stretch of straight-line code with the interpreter's exact fault behaviour; <paramref name="runBudget"/>
     /// is the budget the whole run started with (for fault messages and <see cref="BpfExecutionContext.InstructionsExecuted"/>).
     /// </summary>
@@ -74,12 +95,13 @@ public sealed class Interpreter : ExecutableProgram
     /// </remarks>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe ulong Execute(BpfExecutionContext context, ProgramImage image, ulong* reg, int pc, long budget, long runBudget)
+    internal static unsafe ulong Execute(BpfExecutionContext context, ProgramImage image, ulong* reg, int pc, long budget, long runBudget, int baseDepth)
     {
         context.RunBudget = runBudget;
         context.RunningCode = image.Code;
         context.RunningImage = image;
         CallStack calls = default;
+        calls.Base = baseDepth;
 
         // One-region caches for loads and for stores/atomics, primed with the stack: most accesses hit them.
         // Only regions of at least 8 bytes are cached, so "Length - size" never wraps.
@@ -345,8 +367,10 @@ public sealed class Interpreter : ExecutableProgram
                 {
                     if (!LegacyLoad(context, budget, pc - 1, raw, reg))
                     {
-                        // The kernel ends the program with r0 = 0 on an out-of-bounds legacy load.
+                        // The kernel ends the program with r0 = 0 on an out-of-bounds legacy load (the whole run,
+                        // also from a callback or a tail-called program: hence a stop).
                         context.InstructionsExecuted = context.RunBudget - budget;
+                        context.Stop(0);
                         return 0;
                     }
 
@@ -367,24 +391,44 @@ public sealed class Interpreter : ExecutableProgram
                         throw KfuncFault(context, budget, pc - 1, imm);
                     }
 
-                    if (CallHelper(context, budget, pc - 1, (uint)imm, reg, missing: FaultKind.UnknownHelper))
+                {
+                    int status = CallHelper(context, budget, pc - 1, (uint)imm, reg, calls.Base + calls.Depth);
+
+                    // Callbacks the helper ran used budget; a helper may have changed the regions.
+                    budget = context.RunBudget - context.InstructionsExecuted;
+                    cache.Reset(context.Stack);
+                    if (status != HelperContinue)
                     {
-                        return context.StopValue;
+                        if (status == HelperStopped || calls.Depth == 0)
+                        {
+                            return status == HelperStopped ? context.StopValue : reg[0];
+                        }
+
+                        // A tail call ran in place of this function: return to its caller.
+                        pc = PopFrame(context, ref calls, reg);
                     }
 
-                    cache.Reset(context.Stack); // a helper may have changed the regions
                     break;
+                }
+
                 case 0x8d:
                 {
                     ulong target = reg[dst];
                     if (context.Helpers.Find((long)target) is not null)
                     {
-                        if (CallHelper(context, budget, pc - 1, target, reg, missing: FaultKind.UnknownHelper))
+                        int status = CallHelper(context, budget, pc - 1, target, reg, calls.Base + calls.Depth);
+                        budget = context.RunBudget - context.InstructionsExecuted;
+                        cache.Reset(context.Stack);
+                        if (status != HelperContinue)
                         {
-                            return context.StopValue;
+                            if (status == HelperStopped || calls.Depth == 0)
+                            {
+                                return status == HelperStopped ? context.StopValue : reg[0];
+                            }
+
+                            pc = PopFrame(context, ref calls, reg);
                         }
 
-                        cache.Reset(context.Stack);
                         break;
                     }
 
@@ -468,9 +512,10 @@ public sealed class Interpreter : ExecutableProgram
     private static unsafe void PushFrame(BpfExecutionContext context, long budget, ref CallStack calls, ulong* reg, int returnPc)
     {
         int depth = calls.Depth;
-        if (depth + 1 >= BpfExecutionContext.MaxFrames)
+        int absolute = calls.Base + depth;
+        if (absolute + 1 >= BpfExecutionContext.MaxFrames)
         {
-            throw CallDepthFault(context, budget, returnPc - 1, depth);
+            throw CallDepthFault(context, budget, returnPc - 1, absolute);
         }
 
         ref Frame frame = ref calls.Frames[depth];
@@ -480,7 +525,7 @@ public sealed class Interpreter : ExecutableProgram
         frame.R8 = reg[8];
         frame.R9 = reg[9];
         calls.Depth = depth + 1;
-        reg[10] = context.FramePointer(depth + 1);
+        reg[10] = context.FramePointer(absolute + 1);
     }
 
     /// <summary>The fault of a call at <paramref name="pc"/>, made at <paramref name="depth"/> (0 = main program), that needs a frame too many.</summary>
@@ -498,19 +543,47 @@ public sealed class Interpreter : ExecutableProgram
         reg[7] = frame.R7;
         reg[8] = frame.R8;
         reg[9] = frame.R9;
-        reg[10] = context.FramePointer(depth);
+        reg[10] = context.FramePointer(calls.Base + depth);
         return frame.ReturnPc;
     }
 
-    /// <summary>Calls a helper with r1-r5; returns true when the helper stopped the program.</summary>
+    /// <summary><see cref="CallHelper"/>: carry on after the call.</summary>
+    private const int HelperContinue = 0;
+
+    /// <summary><see cref="CallHelper"/>: the run has ended (a helper's Stop); r0 is the stop value.</summary>
+    private const int HelperStopped = 1;
+
+    /// <summary><see cref="CallHelper"/>: a tail call ran in place of the calling function, whose caller gets r0.</summary>
+    private const int HelperTailCalled = 2;
+
+    /// <summary>
+    /// Calls a helper with r1-r5 from the function at frame <paramref name="depth"/> and performs what it asked for:
+    /// returns <see cref="HelperContinue"/>, <see cref="HelperStopped"/> or <see cref="HelperTailCalled"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe bool CallHelper(BpfExecutionContext context, long budget, int pc, ulong id, ulong* reg, FaultKind missing)
+    private static unsafe int CallHelper(BpfExecutionContext context, long budget, int pc, ulong id, ulong* reg, int depth)
     {
-        var helper = context.Helpers.Find((long)id) ?? throw SimpleFault(context, budget, missing, pc, $"call to unknown helper {id}");
+        var helper = context.Helpers.Find((long)id) ?? throw SimpleFault(context, budget, FaultKind.UnknownHelper, pc, $"call to unknown helper {id}");
         context.CurrentPc = pc;
+        context.CurrentDepth = depth;
         context.InstructionsExecuted = context.RunBudget - budget;
-        reg[0] = helper.Function(context, reg[1], reg[2], reg[3], reg[4], reg[5]);
-        return context.StopRequested;
+        ulong r0 = helper.Function(context, reg[1], reg[2], reg[3], reg[4], reg[5]);
+        if (context.TailCallRequested)
+        {
+            // A failed tail call leaves r0 alone, as the kernel's interpreter does.
+            var target = context.TakeTailCall();
+            if (target is not null)
+            {
+                context.RunTailCall(target, reg, depth);
+                return context.StopRequested ? HelperStopped : HelperTailCalled;
+            }
+        }
+        else
+        {
+            reg[0] = r0;
+        }
+
+        return context.StopRequested ? HelperStopped : HelperContinue;
     }
 
     /// <summary>A legacy packet load into r0; false when it is out of bounds (the program then ends with 0).</summary>

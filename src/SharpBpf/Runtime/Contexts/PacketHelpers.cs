@@ -46,6 +46,12 @@ public static class PacketHelpers
     /// <summary>bpf_xdp_adjust_tail(xdp_md, delta).</summary>
     public const int XdpAdjustTail = 65;
 
+    /// <summary>bpf_xdp_load_bytes(xdp_md, offset, buf, len).</summary>
+    public const int XdpLoadBytes = 189;
+
+    /// <summary>bpf_xdp_store_bytes(xdp_md, offset, buf, len).</summary>
+    public const int XdpStoreBytes = 190;
+
     /// <summary>BPF_F_RECOMPUTE_CSUM.</summary>
     public const ulong RecomputeChecksumFlag = 1;
 
@@ -146,6 +152,12 @@ public static class PacketHelpers
             xdp.Redirect = new PacketRedirect(null, r1, r2, r3);
             return (ulong)XdpAction.Redirect;
         });
+
+        table.Register(XdpLoadBytes, "bpf_xdp_load_bytes", (ctx, r1, r2, r3, r4, _) =>
+            XdpCopy(ctx, r1, r2, r3, r4, store: false));
+
+        table.Register(XdpStoreBytes, "bpf_xdp_store_bytes", (ctx, r1, r2, r3, r4, _) =>
+            XdpCopy(ctx, r1, r2, r3, r4, store: true));
 
         table.Register(SkbLoadBytes, "bpf_skb_load_bytes", (ctx, r1, r2, r3, r4, _) =>
         {
@@ -343,4 +355,37 @@ public static class PacketHelpers
 
     private static int Size(BpfExecutionContext ctx, ulong size, string helper) =>
         size <= int.MaxValue ? (int)size : throw ProgramContext.HelperFault(ctx, $"{helper}: size {size} is out of range");
+
+    // bpf_xdp_load_bytes/bpf_xdp_store_bytes (bpf_xdp_pointer): offset or length above 0xffff is -EFAULT, a range past
+    // the packet -EINVAL; the VM's frames are linear (no fragments).
+    private static ulong XdpCopy(BpfExecutionContext ctx, ulong context, ulong offsetArgument, ulong buffer, ulong lengthArgument, bool store)
+    {
+        string helper = store ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes";
+        var xdp = ProgramContext.FromHelperArgument<XdpContext>(ctx, context, helper);
+        uint offset = (uint)offsetArgument;
+        uint length = (uint)lengthArgument;
+        if (offset > 0xffff || length > 0xffff)
+        {
+            return unchecked((ulong)Errno.EFAULT);
+        }
+
+        var bytes = ctx.GetSpan(buffer, (int)length, store ? MemoryAccess.Read : MemoryAccess.Write);
+        var packet = xdp.Packet;
+        if (offset + length > (uint)packet.Length)
+        {
+            return unchecked((ulong)Errno.EINVAL);
+        }
+
+        var range = packet.Slice((int)offset, (int)length);
+        if (store)
+        {
+            bytes.CopyTo(range);
+        }
+        else
+        {
+            range.CopyTo(bytes);
+        }
+
+        return 0;
+    }
 }

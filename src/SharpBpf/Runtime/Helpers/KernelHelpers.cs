@@ -164,6 +164,8 @@ public static class KernelHelpers
             return (ulong)text.Length + 1;
         });
 
+        Calls.LoopHelper.Register(table);
+
         if (options.IncludePacketHelpers)
         {
             PacketHelpers.Register(table, options);
