@@ -36,6 +36,7 @@ public static class CliApp
         BtfListCommand.AddTo(btf); // btf list/show (kernel) beside btf dump (files)
         root.Subcommands.Add(btf);
         root.Subcommands.Add(CoreCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root;
     }
 

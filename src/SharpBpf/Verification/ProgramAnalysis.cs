@@ -1,0 +1,518 @@
+using System.Globalization;
+using SharpBpf.Isa;
+
+namespace SharpBpf.Verification;
+
+/// <summary>
+/// The static passes before the walk: the control-flow check (<c>check_cfg</c>: every instruction reachable), the
+/// prune points where states are compared, and register liveness (which registers a later instruction may read).
+/// </summary>
+internal sealed class ProgramAnalysis
+{
+    private readonly Instruction[] _insns;
+    private readonly bool[] _prunePoint;
+    private readonly bool[] _callbackPoint;
+    private readonly bool[] _secondSlot;
+    private readonly ushort[] _liveIn;
+    private readonly ushort[] _preciseIn;
+    private readonly int[] _subprogOf;
+
+    public sealed class CfgRejection(int pc, string message) : Exception(message)
+    {
+        public int Pc { get; } = pc;
+    }
+
+    public ProgramAnalysis(BpfProgram program, bool mainReturnMatters = false)
+    {
+        _insns = program.RawInstructions;
+        int n = _insns.Length;
+        _prunePoint = new bool[n];
+        _callbackPoint = new bool[n];
+        _secondSlot = new bool[n];
+        _liveIn = new ushort[n];
+        _preciseIn = new ushort[n];
+        _subprogOf = new int[n];
+        Starts = [.. program.FunctionStarts];
+        for (int f = 0; f < Starts.Length; f++)
+        {
+            int end = f + 1 < Starts.Length ? Starts[f + 1] : n;
+            for (int pc = Starts[f]; pc < end; pc++)
+            {
+                _subprogOf[pc] = f;
+            }
+        }
+
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (_insns[pc].IsLoadImm64)
+            {
+                _secondSlot[pc + 1] = true;
+                pc++;
+            }
+        }
+
+        MarkPrunePoints();
+        ComputeLiveness();
+        _mainReturnMatters = mainReturnMatters;
+        ComputePrecision();
+    }
+
+    private readonly bool _mainReturnMatters;
+
+    /// <summary>
+    /// The scalar registers whose exact value may matter to a safety decision on some path from <paramref name="pc"/>
+    /// (used as a pointer offset, in a comparison, as a helper or subprogram argument, stored to memory, returned): the
+    /// static counterpart of the kernel's precision marks. Other scalars may differ between states being compared.
+    /// </summary>
+    public int PreciseIn(int pc) => _preciseIn[pc];
+
+    /// <summary>(registers whose value always matters here, transfer: needed-before given needed-after, defined registers).</summary>
+    private int PreciseBefore(int pc, int neededAfter)
+    {
+        var insn = _insns[pc];
+        int dst = 1 << insn.Dst, src = 1 << insn.Src;
+        bool dstNeeded = (neededAfter & dst) != 0;
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu:
+            case InstructionClass.Alu64:
+            {
+                var op = insn.AluOperation;
+                bool reg = insn.Source == OperandSource.Register;
+                if (op == AluOperation.Mov)
+                {
+                    int rest = neededAfter & ~dst;
+                    return reg && dstNeeded ? rest | src : rest;
+                }
+
+                if (op is AluOperation.Add or AluOperation.Sub && reg)
+                {
+                    // Either operand may be a pointer: both take part in a pointer-arithmetic decision.
+                    return neededAfter | dst | src;
+                }
+
+                if (!dstNeeded)
+                {
+                    return neededAfter & ~dst;
+                }
+
+                return neededAfter | dst | (reg ? src : 0);
+            }
+
+            case InstructionClass.Ldx:
+                return (neededAfter & ~dst) | src;
+            case InstructionClass.St:
+                return neededAfter | dst;
+            case InstructionClass.Stx:
+                if (insn.MemoryMode == MemoryMode.Atomic)
+                {
+                    return neededAfter | dst | src | 1;
+                }
+
+                return neededAfter | dst | src;
+            case InstructionClass.Ld:
+                if (insn.IsLoadImm64)
+                {
+                    return neededAfter & ~dst;
+                }
+
+                return (neededAfter & ~CallerSaved) | (1 << 6) | (insn.MemoryMode == MemoryMode.Ind ? src : 0);
+            default:
+            {
+                var op = insn.JumpOperation;
+                if (op == JumpOperation.Call)
+                {
+                    return (neededAfter & ~CallerSaved) | ArgRegs;
+                }
+
+                if (op == JumpOperation.Exit)
+                {
+                    return _subprogOf[pc] != 0 || _mainReturnMatters ? 1 : 0;
+                }
+
+                if (op == JumpOperation.Ja)
+                {
+                    return neededAfter;
+                }
+
+                return neededAfter | dst | (insn.Source == OperandSource.Register ? src : 0);
+            }
+        }
+    }
+
+    private void ComputePrecision()
+    {
+        int n = _insns.Length;
+        var work = new Queue<int>();
+        var queued = new bool[n];
+        var preds = new List<int>[n];
+        for (int pc = 0; pc < n; pc++)
+        {
+            preds[pc] = [];
+        }
+
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (_secondSlot[pc])
+            {
+                continue;
+            }
+
+            var insn = _insns[pc];
+            foreach (int next in Successors(pc))
+            {
+                if (next >= 0 && next < n && !(insn.Opcode == Opcode.Call && next != pc + 1) && !(insn.IsLoadImm64 && next != pc + 2))
+                {
+                    preds[next].Add(pc);
+                }
+            }
+
+            work.Enqueue(pc);
+            queued[pc] = true;
+        }
+
+        while (work.Count > 0)
+        {
+            int pc = work.Dequeue();
+            queued[pc] = false;
+            int after = 0;
+            var insn = _insns[pc];
+            foreach (int next in Successors(pc))
+            {
+                if (next >= 0 && next < n && !(insn.Opcode == Opcode.Call && next != pc + 1) && !(insn.IsLoadImm64 && next != pc + 2))
+                {
+                    after |= _preciseIn[next];
+                }
+            }
+
+            int before = PreciseBefore(pc, after) | _preciseIn[pc];
+            if (before != _preciseIn[pc])
+            {
+                _preciseIn[pc] = (ushort)before;
+                foreach (int p in preds[pc])
+                {
+                    if (!queued[p])
+                    {
+                        queued[p] = true;
+                        work.Enqueue(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The first instruction of each subprogram.</summary>
+    public int[] Starts { get; }
+
+    /// <summary>The subprogram an instruction belongs to.</summary>
+    public int SubprogOf(int pc) => _subprogOf[pc];
+
+    /// <summary>Whether states are compared (and checkpoints made) at this instruction.</summary>
+    public bool IsPrunePoint(int pc) => _prunePoint[pc];
+
+    /// <summary>Whether this instruction calls a callback (a loop of the callback is pruned against states still on the path).</summary>
+    public bool IsCallbackPoint(int pc) => _callbackPoint[pc];
+
+    /// <summary>The registers (bit i for Ri) a path starting at <paramref name="pc"/> may read before writing.</summary>
+    public int LiveIn(int pc) => _liveIn[pc];
+
+    /// <summary>Helpers that take a callback (bpf_loop, for_each_map_elem...).</summary>
+    public static bool CallsCallback(Instruction insn) =>
+        insn.Opcode == Opcode.Call && insn.CallKind == CallKind.Helper && insn.Immediate is 181 or 164;
+
+    private IEnumerable<int> Successors(int pc)
+    {
+        var insn = _insns[pc];
+        int next = pc + (insn.IsLoadImm64 ? 2 : 1);
+        if (insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32)
+        {
+            var op = insn.JumpOperation;
+            if (op == JumpOperation.Exit && insn.Class == InstructionClass.Jmp)
+            {
+                yield break;
+            }
+
+            if (op == JumpOperation.Call && insn.Class == InstructionClass.Jmp)
+            {
+                yield return next;
+                if (insn.CallKind == CallKind.Local)
+                {
+                    yield return pc + 1 + insn.Immediate;
+                }
+
+                yield break;
+            }
+
+            if (op == JumpOperation.Ja)
+            {
+                yield return insn.Opcode == Opcode.Ja32 ? pc + 1 + insn.Immediate : pc + 1 + insn.Offset;
+                yield break;
+            }
+
+            yield return next;
+            yield return pc + 1 + insn.Offset;
+            yield break;
+        }
+
+        if (insn.IsLoadImm64 && insn.Imm64Source == Imm64Source.Function)
+        {
+            yield return next;
+            yield return pc + 1 + insn.Immediate;
+            yield break;
+        }
+
+        yield return next;
+    }
+
+    private void MarkPrunePoints()
+    {
+        void Mark(int pc)
+        {
+            if (pc >= 0 && pc < _insns.Length)
+            {
+                _prunePoint[pc] = true;
+            }
+        }
+
+        for (int pc = 0; pc < _insns.Length; pc++)
+        {
+            if (_secondSlot[pc])
+            {
+                continue;
+            }
+
+            var insn = _insns[pc];
+            if (insn.IsLoadImm64 && insn.Imm64Source == Imm64Source.Function)
+            {
+                // Like a call: the next instruction, the instruction itself and the function.
+                Mark(pc + 2);
+                Mark(pc);
+                Mark(pc + 1 + insn.Immediate);
+                continue;
+            }
+
+            if (insn.Class is not (InstructionClass.Jmp or InstructionClass.Jmp32))
+            {
+                continue;
+            }
+
+            var op = insn.JumpOperation;
+            if (op == JumpOperation.Exit)
+            {
+                continue;
+            }
+
+            if (op == JumpOperation.Call)
+            {
+                Mark(pc + 1);
+                if (insn.CallKind == CallKind.Local)
+                {
+                    Mark(pc);
+                    Mark(pc + 1 + insn.Immediate);
+                }
+
+                if (CallsCallback(insn))
+                {
+                    Mark(pc);
+                    _callbackPoint[pc] = true;
+                }
+
+                continue;
+            }
+
+            if (op == JumpOperation.Ja)
+            {
+                Mark(insn.Opcode == Opcode.Ja32 ? pc + 1 + insn.Immediate : pc + 1 + insn.Offset);
+                continue;
+            }
+
+            Mark(pc);
+            Mark(pc + 1 + insn.Offset);
+        }
+    }
+
+    /// <summary>Every instruction must be reachable from the entry (through calls too).</summary>
+    public void CheckControlFlow()
+    {
+        int n = _insns.Length;
+        var seen = new bool[n];
+        var work = new Stack<int>();
+        work.Push(0);
+        seen[0] = true;
+        while (work.Count > 0)
+        {
+            int pc = work.Pop();
+            foreach (int next in Successors(pc))
+            {
+                if (next < 0 || next >= n)
+                {
+                    throw new CfgRejection(pc, string.Create(CultureInfo.InvariantCulture, $"jump out of range from insn {pc} to {next}"));
+                }
+
+                if (_secondSlot[next])
+                {
+                    throw new CfgRejection(pc, string.Create(CultureInfo.InvariantCulture, $"jump into the middle of ldimm64 insn {next - 1}"));
+                }
+
+                if (!seen[next])
+                {
+                    seen[next] = true;
+                    work.Push(next);
+                }
+            }
+        }
+
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (!seen[pc] && !_secondSlot[pc])
+            {
+                throw new CfgRejection(pc, string.Create(CultureInfo.InvariantCulture, $"unreachable insn {pc}"));
+            }
+        }
+    }
+
+    private const int ArgRegs = 0b11_1110;
+    private const int CallerSaved = 0b11_1111;
+
+    private (int Use, int Def) UseDef(int pc)
+    {
+        var insn = _insns[pc];
+        int dst = 1 << insn.Dst, src = 1 << insn.Src;
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu:
+            case InstructionClass.Alu64:
+            {
+                var op = insn.AluOperation;
+                if (op == AluOperation.Mov)
+                {
+                    return (insn.Source == OperandSource.Register ? src : 0, dst);
+                }
+
+                if (op is AluOperation.Neg or AluOperation.End)
+                {
+                    return (dst, dst);
+                }
+
+                return ((insn.Source == OperandSource.Register ? src : 0) | dst, dst);
+            }
+
+            case InstructionClass.Ldx:
+                return (src, dst);
+            case InstructionClass.St:
+                return (dst, 0);
+            case InstructionClass.Stx:
+                if (insn.MemoryMode == MemoryMode.Atomic)
+                {
+                    int imm = insn.Immediate;
+                    if (imm == (int)AtomicOperation.CmpXchg)
+                    {
+                        return (dst | src | 1, 1);
+                    }
+
+                    return (dst | src, (imm & 1) != 0 ? src : 0);
+                }
+
+                return (dst | src, 0);
+            case InstructionClass.Ld:
+                if (insn.IsLoadImm64)
+                {
+                    return (0, dst);
+                }
+
+                // Legacy packet loads read the context in R6 (and the index register), clobber R1-R5 and set R0.
+                return ((1 << 6) | (insn.MemoryMode == MemoryMode.Ind ? src : 0), CallerSaved);
+            default:
+            {
+                var op = insn.JumpOperation;
+                if (op == JumpOperation.Call)
+                {
+                    return (ArgRegs, CallerSaved);
+                }
+
+                if (op == JumpOperation.Exit)
+                {
+                    return (1, 0);
+                }
+
+                if (op == JumpOperation.Ja)
+                {
+                    return (0, 0);
+                }
+
+                return (dst | (insn.Source == OperandSource.Register ? src : 0), 0);
+            }
+        }
+    }
+
+    private void ComputeLiveness()
+    {
+        int n = _insns.Length;
+        var preds = new List<int>[n];
+        var useDef = new (int Use, int Def)[n];
+        for (int pc = 0; pc < n; pc++)
+        {
+            preds[pc] = [];
+        }
+
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (_secondSlot[pc])
+            {
+                continue;
+            }
+
+            useDef[pc] = UseDef(pc);
+            foreach (int next in Successors(pc))
+            {
+                // A call's edge into the callee does not carry the caller's registers: liveness flows along the return edge.
+                var insn = _insns[pc];
+                if (next >= 0 && next < n && !(insn.Opcode == Opcode.Call && next != pc + 1) && !(insn.IsLoadImm64 && next != pc + 2))
+                {
+                    preds[next].Add(pc);
+                }
+            }
+        }
+
+        var work = new Queue<int>();
+        var queued = new bool[n];
+        for (int pc = n - 1; pc >= 0; pc--)
+        {
+            if (!_secondSlot[pc])
+            {
+                work.Enqueue(pc);
+                queued[pc] = true;
+            }
+        }
+
+        while (work.Count > 0)
+        {
+            int pc = work.Dequeue();
+            queued[pc] = false;
+            int liveOut = 0;
+            var insn = _insns[pc];
+            foreach (int next in Successors(pc))
+            {
+                if (next >= 0 && next < n && !(insn.Opcode == Opcode.Call && next != pc + 1) && !(insn.IsLoadImm64 && next != pc + 2))
+                {
+                    liveOut |= _liveIn[next];
+                }
+            }
+
+            var (use, def) = useDef[pc];
+            int liveIn = use | (liveOut & ~def);
+            if (liveIn != _liveIn[pc])
+            {
+                _liveIn[pc] = (ushort)liveIn;
+                foreach (int p in preds[pc])
+                {
+                    if (!queued[p])
+                    {
+                        queued[p] = true;
+                        work.Enqueue(p);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using SharpBpf.Isa;
+
+namespace SharpBpf.Verification;
+
+/// <summary>
+/// The BPF verifier: proves a program safe the way the Linux kernel's verifier does (kernel/bpf/verifier.c, the
+/// privileged rule set), path by path, with the kernel's verdict, error wording and log format.
+/// </summary>
+public static class Verifier
+{
+    /// <summary>Verifies <paramref name="program"/> for the program type and maps in <paramref name="options"/>.</summary>
+    public static VerifierResult Verify(BpfProgram program, VerifierOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(options);
+        return new VerifierRun(program, options).Run();
+    }
+
+    /// <summary>Verifies raw instructions, reporting structural errors (which <see cref="BpfProgram.Create"/> throws) as rejections.</summary>
+    public static VerifierResult Verify(ReadOnlySpan<Instruction> instructions, VerifierOptions options, string name = "prog")
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        BpfProgram program;
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            program = BpfProgram.Create(instructions, name);
+        }
+        catch (BpfValidationException e)
+        {
+            var insn = e.Pc >= 0 && e.Pc < instructions.Length ? instructions[e.Pc] : default;
+            var error = new VerifierError(e.Pc, insn, e.Reason);
+            string log = options.LogLevel > 0 ? e.Reason + "\n" + new VerifierStatistics(0, 0, 0, 0, 0).ToLogLine(options.MaxProcessedInstructions) + "\n" : "";
+            return new VerifierResult(false, error, log, new VerifierStatistics(0, 0, 0, 0, 0), watch.Elapsed);
+        }
+
+        return Verify(program, options);
+    }
+}
+
+/// <summary>A rejection raised inside the walk; caught by <see cref="VerifierRun.Run"/>.</summary>
+internal sealed class VerifierRejection(string message) : Exception(message);

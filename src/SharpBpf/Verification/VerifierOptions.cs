@@ -1,0 +1,116 @@
+using SharpBpf.Objects;
+
+namespace SharpBpf.Verification;
+
+/// <summary>What the verifier knows about one map the program refers to (by index, as <c>lddw rX, map</c> does).</summary>
+/// <param name="Name">The map's name (the log prints its first 15 characters).</param>
+/// <param name="Type">The map type.</param>
+/// <param name="KeySize">The key size in bytes.</param>
+/// <param name="ValueSize">The value size in bytes.</param>
+/// <param name="MaxEntries">The maximum number of entries.</param>
+/// <param name="Flags">BPF_F_* map flags.</param>
+/// <param name="ReadOnlyValue">For frozen read-only global data (<c>.rodata</c>): the value, whose constant loads the verifier reads.</param>
+/// <param name="InnerMapIndex">For maps of maps: the index of the inner map template in the same list, else -1.</param>
+public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint ValueSize, uint MaxEntries, uint Flags = 0,
+    ReadOnlyMemory<byte>? ReadOnlyValue = null, int InnerMapIndex = -1)
+{
+    /// <summary>Whether lookups return a map rather than a value.</summary>
+    public bool IsMapOfMaps => Type is MapType.ArrayOfMaps or MapType.HashOfMaps;
+
+    /// <summary>
+    /// The verifier's view of an object's maps, by the indexes its code uses; inner map templates of maps of maps
+    /// are appended after them.
+    /// </summary>
+    public static IReadOnlyList<VerifierMap> FromObject(BpfObject obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var maps = obj.Maps.Select(From).ToList();
+        for (int i = 0; i < obj.Maps.Count; i++)
+        {
+            var m = obj.Maps[i];
+            if (m.Type is not (MapType.ArrayOfMaps or MapType.HashOfMaps))
+            {
+                continue;
+            }
+
+            int inner = -1;
+            if (m.InnerMap is { } template)
+            {
+                maps.Add(From(template));
+                inner = maps.Count - 1;
+            }
+            else if (m.Kind == MapDefinitionKind.Iproute2)
+            {
+                inner = obj.Maps.ToList().FindIndex(x => x.Kind == MapDefinitionKind.Iproute2 && x.Id == m.InnerId && x != m);
+            }
+            else if (m.Kind == MapDefinitionKind.Legacy && m.InnerMapIndex < obj.Maps.Count)
+            {
+                inner = (int)m.InnerMapIndex;
+            }
+
+            maps[i] = maps[i] with { InnerMapIndex = inner };
+        }
+
+        return maps;
+    }
+
+    /// <summary>The verifier's view of an object's map definition.</summary>
+    public static VerifierMap From(MapDefinition map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var rodata = map.Kind == MapDefinitionKind.GlobalData && map.IsReadOnly ? map.InitialValue : null;
+        return new VerifierMap(map.Name, map.Type, map.KeySize, map.ValueSize, map.MaxEntries, map.Flags, rodata);
+    }
+}
+
+/// <summary>The kernel's program-load flags that change verification.</summary>
+[Flags]
+public enum VerifierFlags
+{
+    /// <summary>None.</summary>
+    None = 0,
+    /// <summary>BPF_F_STRICT_ALIGNMENT: check pointer alignment as on strict-alignment architectures.</summary>
+    StrictAlignment = 1,
+    /// <summary>BPF_F_ANY_ALIGNMENT: skip alignment checks.</summary>
+    AnyAlignment = 2,
+    /// <summary>BPF_F_TEST_STATE_FREQ: create a pruning checkpoint at every prune point.</summary>
+    TestStateFrequency = 8,
+}
+
+/// <summary>Options of <see cref="Verifier.Verify(Isa.BpfProgram, VerifierOptions)"/>.</summary>
+public sealed class VerifierOptions
+{
+    /// <summary>The program type, which decides the context, the helpers and the return value rules.</summary>
+    public ProgramType ProgramType { get; init; } = ProgramType.SocketFilter;
+
+    /// <summary>The maps, by the index <c>lddw</c> instructions use.</summary>
+    public IReadOnlyList<VerifierMap> Maps { get; init; } = [];
+
+    /// <summary>The log level: 0 none, 1 the failing path with states, 2 every instruction of every path.</summary>
+    public int LogLevel { get; init; }
+
+    /// <summary>The most instructions to process before giving up (the kernel's BPF_COMPLEXITY_LIMIT_INSNS).</summary>
+    public int MaxProcessedInstructions { get; init; } = 1_000_000;
+
+    /// <summary>Load flags.</summary>
+    public VerifierFlags Flags { get; init; }
+
+    /// <summary>Stops the run cleanly (as a rejection) after this long, when set.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+
+    /// <summary>Limits the log to this many characters (the rest is dropped, as the kernel truncates); 0 for no limit.</summary>
+    public int MaxLogLength { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Options for a program of an object: its type and the object's maps.</summary>
+    public static VerifierOptions For(BpfObject obj, ObjectProgram program, int logLevel = 0)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        ArgumentNullException.ThrowIfNull(program);
+        return new VerifierOptions
+        {
+            ProgramType = program.Type,
+            Maps = VerifierMap.FromObject(obj),
+            LogLevel = logLevel,
+        };
+    }
+}

@@ -1,0 +1,436 @@
+using SharpBpf.Isa;
+
+namespace SharpBpf.Verification;
+
+internal sealed partial class VerifierRun
+{
+    private const long MaxVarSize = 1 << 29;
+    private const string MemTypes = "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_";
+
+    private sealed class CallMeta
+    {
+        public int MapIndex = -1;
+        public int MemRegno = -1;
+        public bool MemIsWrite;
+        public long AllocSize = -1;
+        public int ReleaseRefObjId;
+        public int CallbackTarget = -1;
+    }
+
+    private StepOutcome CheckHelperCall(Instruction insn)
+    {
+        int id = insn.Immediate;
+        string? name = HelperNames.Find(id);
+        if (name is null)
+        {
+            throw Reject(F($"invalid func unknown#{id}"));
+        }
+
+        var proto = HelperPrototypes.Find(id);
+        if (proto is null || !HelperPrototypes.IsAvailable(proto, _options.ProgramType))
+        {
+            throw Reject(F($"program of this type cannot use helper {name}#{id}"));
+        }
+
+        var meta = new CallMeta();
+        for (int i = 0; i < 5; i++)
+        {
+            var arg = i < proto.Arguments.Length ? proto.Arguments[i] : HelperArgument.None;
+            CheckArgument(proto, i + 1, arg, meta);
+        }
+
+        if (meta.ReleaseRefObjId != 0)
+        {
+            ReleaseReference(meta.ReleaseRefObjId);
+        }
+
+        if (meta.CallbackTarget >= 0)
+        {
+            PushCallback(meta);
+        }
+
+        // The call clobbers R0-R5.
+        for (int i = 0; i <= 5; i++)
+        {
+            Regs[i] = default;
+            ScratchReg(i);
+        }
+
+        var r0 = proto.Return switch
+        {
+            HelperReturn.Void => default,
+            HelperReturn.MapValueOrNull => MapValueOrNull(meta),
+            HelperReturn.RingbufMemoryOrNull => RingbufMemory(meta),
+            _ => RegisterState.UnknownScalar(),
+        };
+        if (r0.Type != RegisterType.NotInit)
+        {
+            SetReg(0, r0);
+        }
+
+        if (proto.ChangesPacketData)
+        {
+            ClearPacketPointers();
+        }
+
+        _pc++;
+        return StepOutcome.Continue;
+    }
+
+    private RegisterState MapValueOrNull(CallMeta meta)
+    {
+        var map = _maps[meta.MapIndex];
+        var reg = RegisterState.Pointer(map.IsMapOfMaps ? RegisterType.MapPointer : RegisterType.MapValue, RegisterTypeFlags.MaybeNull);
+        if (map.IsMapOfMaps && (map.InnerMapIndex < 0 || map.InnerMapIndex >= _maps.Count))
+        {
+            throw Reject("map-in-map inner map template is unknown");
+        }
+
+        reg.MapIndex = map.IsMapOfMaps ? map.InnerMapIndex : meta.MapIndex;
+        reg.Id = NewId();
+        return reg;
+    }
+
+    private RegisterState RingbufMemory(CallMeta meta)
+    {
+        var reg = RegisterState.Pointer(RegisterType.Memory, RegisterTypeFlags.Ringbuf | RegisterTypeFlags.MaybeNull);
+        reg.MemSize = (int)meta.AllocSize;
+
+        // As the kernel: one id for the null check, then the reference's own id replaces it.
+        _ = NewId();
+        reg.Id = NewId();
+        reg.RefObjId = reg.Id;
+        _cur.Refs.Add((reg.Id, _pc));
+        return reg;
+    }
+
+    private void ClearPacketPointers()
+    {
+        foreach (var (frame, index, spilled) in AllRegisters().ToList())
+        {
+            ref var reg = ref RegAt(frame, index, spilled);
+            if (IsAnyPacket(reg))
+            {
+                bool written = reg.Written;
+                reg = RegisterState.UnknownScalar();
+                reg.Written = written;
+            }
+        }
+    }
+
+    private void ReleaseReference(int refObjId)
+    {
+        _cur.Refs.RemoveAll(r => r.Id == refObjId);
+        foreach (var (frame, index, spilled) in AllRegisters().ToList())
+        {
+            ref var reg = ref RegAt(frame, index, spilled);
+            if (reg.RefObjId == refObjId)
+            {
+                bool written = reg.Written;
+                reg = RegisterState.UnknownScalar();
+                reg.Written = written;
+            }
+        }
+    }
+
+    private VerifierRejection TypeMismatch(int regno, in RegisterState reg, string expected) =>
+        Reject(F($"R{regno} type={TypeName(reg)} expected={expected}"));
+
+    private static bool IsNullScalar(in RegisterState reg) => reg.Type == RegisterType.Scalar && reg.VarOff.IsConst && reg.VarOff.Value == 0;
+
+    private static bool IsMemType(in RegisterState reg) =>
+        reg.Flags is RegisterTypeFlags.None or RegisterTypeFlags.Ringbuf && (reg.Flags == RegisterTypeFlags.None || reg.Type == RegisterType.Memory) &&
+        reg.Type is RegisterType.Stack or RegisterType.Packet or RegisterType.PacketMeta or RegisterType.MapKey or RegisterType.MapValue or RegisterType.Memory;
+
+    private void CheckArgument(HelperPrototype proto, int regno, HelperArgument arg, CallMeta meta)
+    {
+        if (arg == HelperArgument.None)
+        {
+            return;
+        }
+
+        var reg = ReadReg(regno);
+        switch (arg)
+        {
+            case HelperArgument.Anything:
+                return;
+            case HelperArgument.MapPointer:
+                if (reg.Type != RegisterType.MapPointer || reg.Flags != RegisterTypeFlags.None)
+                {
+                    throw TypeMismatch(regno, reg, "map_ptr");
+                }
+
+                meta.MapIndex = reg.MapIndex;
+                CheckMapCompatibility(proto, _maps[reg.MapIndex]);
+                return;
+            case HelperArgument.Context:
+                if (reg.Type != RegisterType.Context || reg.Flags != RegisterTypeFlags.None)
+                {
+                    throw TypeMismatch(regno, reg, "ctx");
+                }
+
+                if (reg.Off != 0)
+                {
+                    throw Reject(F($"dereference of modified ctx ptr R{regno} off={reg.Off} disallowed"));
+                }
+
+                return;
+            case HelperArgument.MapKey:
+            case HelperArgument.MapValue:
+            case HelperArgument.UninitMapValue:
+            {
+                if (!IsMemType(reg))
+                {
+                    throw TypeMismatch(regno, reg, MemTypes);
+                }
+
+                if (meta.MapIndex < 0)
+                {
+                    throw Reject(arg == HelperArgument.MapKey ? "invalid map_ptr to access map->key" : "invalid map_ptr to access map->value");
+                }
+
+                var map = _maps[meta.MapIndex];
+                int size = (int)(arg == HelperArgument.MapKey ? map.KeySize : map.ValueSize);
+                CheckHelperMemAccess(regno, reg, size, zeroSizeAllowed: false, write: arg == HelperArgument.UninitMapValue);
+                return;
+            }
+
+            case HelperArgument.ReadMemory:
+            case HelperArgument.ReadMemoryOrNull:
+            case HelperArgument.WriteMemory:
+                if (arg == HelperArgument.ReadMemoryOrNull && IsNullScalar(reg))
+                {
+                    meta.MemRegno = -1;
+                    return;
+                }
+
+                if (!IsMemType(reg))
+                {
+                    throw TypeMismatch(regno, reg, MemTypes);
+                }
+
+                meta.MemRegno = regno;
+                meta.MemIsWrite = arg == HelperArgument.WriteMemory;
+                return;
+            case HelperArgument.Size:
+            case HelperArgument.SizeOrZero:
+            {
+                if (reg.Type != RegisterType.Scalar)
+                {
+                    throw TypeMismatch(regno, reg, "scalar");
+                }
+
+                bool zeroOk = arg == HelperArgument.SizeOrZero;
+                if (reg.SMin < 0)
+                {
+                    throw Reject(F($"R{regno} min value is negative, either use unsigned or 'var &= const'"));
+                }
+
+                if (reg.UMin == 0 && !zeroOk)
+                {
+                    throw Reject(F($"R{regno} invalid zero-sized read: u64=[{(long)reg.UMin},{(long)reg.UMax}]"));
+                }
+
+                if (reg.UMax >= MaxVarSize)
+                {
+                    throw Reject(F($"R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"));
+                }
+
+                if (meta.MemRegno >= 0)
+                {
+                    var mem = Regs[meta.MemRegno];
+                    CheckHelperMemAccess(meta.MemRegno, mem, (int)reg.UMax, zeroOk, meta.MemIsWrite);
+                }
+
+                meta.MemRegno = -1;
+                return;
+            }
+
+            case HelperArgument.AllocSizeOrZero:
+                if (reg.Type != RegisterType.Scalar)
+                {
+                    throw TypeMismatch(regno, reg, "scalar");
+                }
+
+                if (!reg.VarOff.IsConst)
+                {
+                    throw Reject(F($"R{regno} is not a known constant'"));
+                }
+
+                meta.AllocSize = (long)reg.VarOff.Value;
+                return;
+            case HelperArgument.ReleaseRingbufMemory:
+                if (reg.Type != RegisterType.Memory || reg.Flags != RegisterTypeFlags.Ringbuf)
+                {
+                    throw TypeMismatch(regno, reg, "ringbuf_mem");
+                }
+
+                if (reg.RefObjId == 0)
+                {
+                    throw Reject(F($"R{regno} must be referenced when passed to release function"));
+                }
+
+                if (reg.Off != 0 || !reg.VarOff.IsConst || reg.VarOff.Value != 0)
+                {
+                    throw Reject(F($"R{regno} must have zero offset when passed to release func"));
+                }
+
+                meta.ReleaseRefObjId = reg.RefObjId;
+                return;
+            case HelperArgument.Function:
+                if (reg.Type != RegisterType.Function)
+                {
+                    throw TypeMismatch(regno, reg, "func");
+                }
+
+                meta.CallbackTarget = reg.FrameNo;
+                return;
+            case HelperArgument.StackOrNull:
+                if (!IsNullScalar(reg) && reg.Type != RegisterType.Stack)
+                {
+                    throw TypeMismatch(regno, reg, "fp");
+                }
+
+                return;
+            case HelperArgument.ConstString:
+                CheckConstString(regno, reg);
+                return;
+        }
+    }
+
+    private void CheckConstString(int regno, in RegisterState reg)
+    {
+        if (reg.Type != RegisterType.MapValue || reg.MaybeNull)
+        {
+            throw TypeMismatch(regno, reg, "map_value");
+        }
+
+        var map = _maps[reg.MapIndex];
+        if (map.ReadOnlyValue is not { } bytes)
+        {
+            throw Reject(F($"R{regno} does not point to a readonly map'"));
+        }
+
+        if (!reg.VarOff.IsConst)
+        {
+            throw Reject(F($"R{regno} is not a constant address'"));
+        }
+
+        int start = reg.Off + (int)reg.VarOff.Value;
+        var span = bytes.Span;
+        if (start < 0 || start >= span.Length || span[start..].IndexOf((byte)0) < 0)
+        {
+            throw Reject("string is not zero-terminated");
+        }
+    }
+
+    private void CheckMapCompatibility(HelperPrototype proto, VerifierMap map)
+    {
+        if (proto.Id == 12 && map.Type != MapType.ProgramArray)
+        {
+            throw Reject("expected prog array map for tail call");
+        }
+
+        bool ok = proto.Id switch
+        {
+            130 or 131 or 132 or 133 or 134 => map.Type == MapType.RingBuffer,
+            25 or 22 or 55 => map.Type == MapType.PerfEventArray,
+            27 => map.Type == MapType.StackTrace,
+            33 or 37 => map.Type == MapType.CgroupArray,
+            12 => map.Type == MapType.ProgramArray,
+            51 => map.Type is MapType.DevMap or MapType.DevMapHash or MapType.CpuMap or MapType.XskMap,
+            87 or 88 or 89 => map.Type is MapType.Queue or MapType.Stack or MapType.BloomFilter,
+            1 or 2 or 3 or 195 => map.Type is not (MapType.RingBuffer or MapType.PerfEventArray or MapType.ProgramArray or MapType.Queue or MapType.Stack),
+            _ => true,
+        };
+        bool mapOnlyForHelper = map.Type switch
+        {
+            MapType.RingBuffer => proto.Id is 130 or 131 or 132 or 133 or 134,
+            MapType.PerfEventArray => proto.Id is 25 or 22 or 55 or 67,
+            MapType.ProgramArray => proto.Id == 12,
+            _ => true,
+        };
+        if (!ok || !mapOnlyForHelper)
+        {
+            throw Reject(F($"cannot pass map_type {(int)map.Type} into func {proto.Name}#{proto.Id}"));
+        }
+    }
+
+    /// <summary>Memory a helper reads or writes through a pointer argument (<c>check_helper_mem_access</c>).</summary>
+    private void CheckHelperMemAccess(int regno, in RegisterState reg, int size, bool zeroSizeAllowed, bool write)
+    {
+        switch (reg.Type)
+        {
+            case RegisterType.Packet:
+            case RegisterType.PacketMeta:
+                CheckPacketAccess(regno, reg, reg.Off, size, zeroSizeAllowed);
+                return;
+            case RegisterType.MapKey:
+                if (write)
+                {
+                    throw Reject(F($"R{regno} cannot write into {TypeName(reg)}"));
+                }
+
+                CheckMemRegion(regno, reg, reg.Off, size, (int)_maps[reg.MapIndex].KeySize, zeroSizeAllowed);
+                return;
+            case RegisterType.MapValue:
+            {
+                var map = _maps[reg.MapIndex];
+                uint flags = map.Flags | (map.ReadOnlyValue is not null ? MapFlagReadOnlyProgram : 0);
+                if (write && (flags & MapFlagReadOnlyProgram) != 0)
+                {
+                    throw Reject(F($"write into map forbidden, value_size={map.ValueSize} off={reg.Off} size={size}"));
+                }
+
+                CheckMemRegion(regno, reg, reg.Off, size, (int)map.ValueSize, zeroSizeAllowed);
+                return;
+            }
+
+            case RegisterType.Memory:
+                CheckMemRegion(regno, reg, reg.Off, size, reg.MemSize, zeroSizeAllowed);
+                return;
+            case RegisterType.Stack:
+            {
+                if (size == 0 && zeroSizeAllowed)
+                {
+                    return;
+                }
+
+                CheckStackBounds(regno, reg, reg.Off, size, " indirect access to");
+                if (write)
+                {
+                    var frame = StackFrameOf(reg);
+                    long min = reg.VarOff.IsConst ? (long)reg.VarOff.Value + reg.Off : reg.SMin + reg.Off;
+                    long max = (reg.VarOff.IsConst ? (long)reg.VarOff.Value + reg.Off : reg.SMax + reg.Off) + size;
+                    for (long a = min; a < max; a++)
+                    {
+                        MarkStackByte(frame, (int)(-a - 1), StackByte.Misc);
+                    }
+                }
+
+                return;
+            }
+
+            default:
+                throw Reject(F($"R{regno} type={TypeName(reg)} expected=fp"));
+        }
+    }
+
+    /// <summary>
+    /// A helper that calls a callback (bpf_loop): the callback is explored as a call from here, and after it returns
+    /// the helper call is checked again with what the callback did, until the states converge.
+    /// </summary>
+    private void PushCallback(CallMeta meta)
+    {
+        // Taken before the call clobbers R1-R5, so that re-checking the call after the callback sees the arguments.
+        var branch = _cur.Clone();
+        branch.CallbackUnrollDepth++;
+        var callerRegs = branch.Current.Regs;
+        EnterFunction(meta.CallbackTarget, callback: true, callee =>
+        {
+            callee.Regs[1] = RegisterState.UnknownScalar();
+            callee.Regs[2] = callerRegs[3];
+        }, branch);
+        PushBranch(branch, meta.CallbackTarget);
+    }
+}

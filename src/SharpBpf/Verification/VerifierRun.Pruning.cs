@@ -1,0 +1,346 @@
+namespace SharpBpf.Verification;
+
+internal sealed partial class VerifierRun
+{
+    private enum Exactness
+    {
+        NotExact,
+        RangeWithin,
+        Exact,
+    }
+
+    /// <summary>
+    /// At a prune point: ends the path when an explored state already covers this one, and otherwise may keep this
+    /// state as a checkpoint (<c>is_state_visited</c>). Returns true when the path is pruned.
+    /// </summary>
+    private bool IsStateVisited(bool printFrom)
+    {
+        bool callbackPoint = _analysis.IsCallbackPoint(_pc);
+        bool forceNew = (_options.Flags & VerifierFlags.TestStateFrequency) != 0 || callbackPoint;
+        bool addNew = forceNew || (_jmpsProcessed - _prevJmpsProcessed >= 2 && _processed - _prevInsnProcessed >= 8);
+        if (!_explored.TryGetValue(_pc, out var list))
+        {
+            list = [];
+            _explored[_pc] = list;
+        }
+
+        int statesCount = 0;
+        for (int i = 0; i < list.Count; i++)
+        {
+            var cp = list[i];
+            statesCount++;
+            bool hit = false;
+            if (cp.State.Branches > 0)
+            {
+                if (callbackPoint)
+                {
+                    hit = StatesEqual(cp.State, _cur, Exactness.RangeWithin);
+                }
+                else if (StatesMaybeLooping(cp.State, _cur) && cp.State.CallbackUnrollDepth == _cur.CallbackUnrollDepth && StatesEqual(cp.State, _cur, Exactness.Exact))
+                {
+                    throw Reject(F($"infinite loop detected at insn {_pc}"));
+                }
+
+                if (!hit && !forceNew && _jmpsProcessed - _prevJmpsProcessed < 20 && _processed - _prevInsnProcessed < 100)
+                {
+                    addNew = false;
+                }
+            }
+            else
+            {
+                hit = StatesEqual(cp.State, _cur, Exactness.NotExact);
+            }
+
+            if (hit)
+            {
+                cp.Hits++;
+                if (LogLevel > 0)
+                {
+                    Log(printFrom ? F($"\nfrom {_prevPc} to {_pc}: safe\n") : F($"{_pc}: safe\n"));
+                }
+
+                return true;
+            }
+
+            if (addNew)
+            {
+                cp.Misses++;
+            }
+
+            int n = callbackPoint && cp.State.Branches > 0 ? 64 : 3;
+            if (cp.Misses > (cp.Hits * n) + n)
+            {
+                if (cp.State.Branches == 0)
+                {
+                    _peakStates--;
+                }
+
+                list.RemoveAt(i);
+                i--;
+            }
+        }
+
+        _maxStatesPerInsn = Math.Max(_maxStatesPerInsn, statesCount);
+        if (!addNew)
+        {
+            return false;
+        }
+
+        _totalStates++;
+        _peakStates++;
+        _prevJmpsProcessed = _jmpsProcessed;
+        _prevInsnProcessed = _processed;
+        var checkpoint = _cur.Clone();
+        checkpoint.Branches = 1;
+        checkpoint.InsnIdx = _pc;
+        _cur.Parent = checkpoint;
+        foreach (var frame in _cur.Frames)
+        {
+            for (int r = 0; r < 10; r++)
+            {
+                frame.Regs[r].Written = false;
+            }
+
+            for (int spi = 0; spi < frame.Spilled.Length; spi++)
+            {
+                frame.Spilled[spi].Written = false;
+            }
+        }
+
+        list.Add(new Checkpoint(checkpoint));
+        return false;
+    }
+
+    private static bool StatesMaybeLooping(VerifierState old, VerifierState cur)
+    {
+        if (old.Frames.Count != cur.Frames.Count)
+        {
+            return false;
+        }
+
+        var fo = old.Current;
+        var fc = cur.Current;
+        for (int i = 0; i < 11; i++)
+        {
+            if (!fo.Regs[i].Equals(fc.Regs[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private sealed class IdMap
+    {
+        private readonly Dictionary<int, int> _oldToCur = [];
+        private readonly Dictionary<int, int> _curToOld = [];
+        private int _tmp = int.MinValue / 2;
+
+        public bool Check(int oldId, int curId)
+        {
+            if ((oldId == 0) != (curId == 0))
+            {
+                return false;
+            }
+
+            if (oldId == 0)
+            {
+                return true;
+            }
+
+            if (_oldToCur.TryGetValue(oldId, out int mapped))
+            {
+                return mapped == curId;
+            }
+
+            if (_curToOld.ContainsKey(curId))
+            {
+                return false;
+            }
+
+            _oldToCur[oldId] = curId;
+            _curToOld[curId] = oldId;
+            return true;
+        }
+
+        public bool CheckScalar(int oldId, int curId) => Check(oldId != 0 ? oldId : ++_tmp, curId != 0 ? curId : ++_tmp);
+    }
+
+    private bool StatesEqual(VerifierState old, VerifierState cur, Exactness exact)
+    {
+        if (old.Frames.Count != cur.Frames.Count)
+        {
+            return false;
+        }
+
+        var ids = new IdMap();
+        if (old.Refs.Count != cur.Refs.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < old.Refs.Count; i++)
+        {
+            if (!ids.Check(old.Refs[i].Id, cur.Refs[i].Id))
+            {
+                return false;
+            }
+        }
+
+        for (int f = 0; f < old.Frames.Count; f++)
+        {
+            var fo = old.Frames[f];
+            var fc = cur.Frames[f];
+            if (fo.CallSite != fc.CallSite || fo.InCallback != fc.InCallback)
+            {
+                return false;
+            }
+
+            int live, precise;
+            if (f == old.Frames.Count - 1)
+            {
+                live = _analysis.LiveIn(_pc);
+                precise = _analysis.PreciseIn(_pc);
+            }
+            else
+            {
+                var next = old.Frames[f + 1];
+                int cont = next.InCallback ? next.CallSite : next.CallSite + 1;
+                live = _analysis.LiveIn(cont) & (next.InCallback ? 0x3ff : ~0x3f);
+                precise = _analysis.PreciseIn(cont);
+            }
+
+            if (exact == Exactness.Exact)
+            {
+                live = 0x3ff;
+                precise = 0x3ff;
+            }
+
+            for (int r = 0; r < 10; r++)
+            {
+                if ((live & (1 << r)) == 0)
+                {
+                    continue;
+                }
+
+                // A scalar whose value matters to no later decision only has to stay a scalar.
+                if ((precise & (1 << r)) == 0 && fo.Regs[r].Type == RegisterType.Scalar && fc.Regs[r].Type == RegisterType.Scalar)
+                {
+                    continue;
+                }
+
+                if (!RegSafe(fo.Regs[r], fc.Regs[r], ids, exact))
+                {
+                    return false;
+                }
+            }
+
+            if (!StackSafe(fo, fc, ids, exact))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool RangeWithin(in RegisterState old, in RegisterState cur) =>
+        old.UMin <= cur.UMin && old.UMax >= cur.UMax && old.SMin <= cur.SMin && old.SMax >= cur.SMax &&
+        old.U32Min <= cur.U32Min && old.U32Max >= cur.U32Max && old.S32Min <= cur.S32Min && old.S32Max >= cur.S32Max;
+
+    private static bool SameShape(in RegisterState old, in RegisterState cur) =>
+        old.Type == cur.Type && old.Flags == cur.Flags && old.Off == cur.Off && old.Range == cur.Range && old.MapIndex == cur.MapIndex &&
+        old.MemSize == cur.MemSize && old.FrameNo == cur.FrameNo;
+
+    private static bool RegsExact(in RegisterState old, in RegisterState cur, IdMap ids) =>
+        SameShape(old, cur) && old.VarOff == cur.VarOff && old.SameBounds(cur) && ids.Check(old.Id, cur.Id) && ids.Check(old.RefObjId, cur.RefObjId);
+
+    private static bool RegSafe(in RegisterState old, in RegisterState cur, IdMap ids, Exactness exact)
+    {
+        if (old.Type == RegisterType.NotInit)
+        {
+            return exact == Exactness.NotExact || cur.Type == RegisterType.NotInit;
+        }
+
+        if (exact == Exactness.Exact)
+        {
+            return RegsExact(old, cur, ids);
+        }
+
+        if (old.Type != cur.Type || old.Flags != cur.Flags)
+        {
+            return false;
+        }
+
+        switch (old.Type)
+        {
+            case RegisterType.Scalar:
+                return RangeWithin(old, cur) && old.VarOff.Includes(cur.VarOff) && ids.CheckScalar(old.Id, cur.Id);
+            case RegisterType.MapKey:
+            case RegisterType.MapValue:
+            case RegisterType.Memory:
+                return SameShape(old, cur) && RangeWithin(old, cur) && old.VarOff.Includes(cur.VarOff) &&
+                    ids.Check(old.Id, cur.Id) && ids.Check(old.RefObjId, cur.RefObjId);
+            case RegisterType.Packet:
+            case RegisterType.PacketMeta:
+                return old.Range <= cur.Range && old.Off == cur.Off && ids.Check(old.Id, cur.Id) &&
+                    RangeWithin(old, cur) && old.VarOff.Includes(cur.VarOff);
+            default:
+                return RegsExact(old, cur, ids);
+        }
+    }
+
+    private static bool StackSafe(FrameState old, FrameState cur, IdMap ids, Exactness exact)
+    {
+        for (int i = 0; i < old.AllocatedStack; i++)
+        {
+            var ot = old.Stack[i];
+            if (exact != Exactness.Exact && ot == StackByte.Invalid)
+            {
+                continue;
+            }
+
+            var ct = i < cur.AllocatedStack ? cur.Stack[i] : StackByte.Invalid;
+            if (exact == Exactness.Exact)
+            {
+                if (ot != ct)
+                {
+                    return false;
+                }
+            }
+            else if (ot == StackByte.Misc)
+            {
+                // Unknown data covers anything but a spilled pointer (a privileged load may read uninitialised stack).
+                if (ct == StackByte.Spill && cur.Spilled[i / 8].IsPointer)
+                {
+                    return false;
+                }
+
+                continue;
+            }
+            else if (ot != ct)
+            {
+                return false;
+            }
+
+            if (i % 8 == 7 && ot == StackByte.Spill && !RegSafe(old.Spilled[i / 8], cur.Spilled[i / 8], ids, exact))
+            {
+                return false;
+            }
+        }
+
+        if (exact == Exactness.Exact)
+        {
+            for (int i = old.AllocatedStack; i < cur.AllocatedStack; i++)
+            {
+                if (cur.Stack[i] != StackByte.Invalid)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+}

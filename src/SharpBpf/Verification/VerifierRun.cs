@@ -1,0 +1,452 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using SharpBpf.Isa;
+
+namespace SharpBpf.Verification;
+
+/// <summary>One verification: the depth-first walk over paths with pruning (the kernel's <c>do_check</c>).</summary>
+internal sealed partial class VerifierRun
+{
+    private const int MaxBpfStack = 512;
+    private const long MaxVarOff = 1 << 29;
+    private const int MaxPacketOff = 0xffff;
+    private const int MaxCallFrames = 8;
+    private const int BeyondPacketEnd = -1;
+    private const int AtPacketEnd = -2;
+
+    private readonly BpfProgram _program;
+    private readonly Instruction[] _insns;
+    private readonly VerifierOptions _options;
+    private readonly IReadOnlyList<VerifierMap> _maps;
+    private readonly ProgramAnalysis _analysis;
+    private readonly StringBuilder _log = new();
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+    private readonly Stack<(VerifierState State, int Pc, int PrevPc, int LogPos)> _branches = new();
+    private readonly Dictionary<int, List<Checkpoint>> _explored = [];
+    private readonly int[] _subprogStack;
+
+    private VerifierState _cur = null!;
+    private int _pc;
+    private int _prevPc;
+    private int _idGen;
+    private int _processed;
+    private int _jmpsProcessed;
+    private int _prevJmpsProcessed;
+    private int _prevInsnProcessed;
+    private int _totalStates;
+    private int _peakStates;
+    private int _maxStatesPerInsn;
+
+    // Log bookkeeping: which registers and stack slots the current instruction touched.
+    private int _scratchedRegs;
+    private readonly HashSet<(int Frame, int Spi)> _scratchedSlots = [];
+    private bool _allScratched;
+    private int _prevLogPos = -1;
+    private int _prevInsnPrintLength;
+
+    private sealed class Checkpoint(VerifierState state)
+    {
+        public VerifierState State { get; } = state;
+        public int Hits { get; set; }
+        public int Misses { get; set; }
+    }
+
+    public VerifierRun(BpfProgram program, VerifierOptions options)
+    {
+        _program = program;
+        _insns = program.RawInstructions;
+        _options = options;
+        _maps = options.Maps;
+        _analysis = new ProgramAnalysis(program, mainReturnMatters: ReturnRange(options.ProgramType) is not null);
+        _subprogStack = new int[program.FunctionStarts.Length];
+    }
+
+    private int LogLevel => _options.LogLevel;
+
+    private void Log(string text)
+    {
+        if (LogLevel > 0 && (_options.MaxLogLength <= 0 || _log.Length < _options.MaxLogLength))
+        {
+            _log.Append(text);
+        }
+    }
+
+    public VerifierResult Run()
+    {
+        VerifierError? error = null;
+        try
+        {
+            if (LogLevel >= 2)
+            {
+                for (int i = 0; i < _program.FunctionStarts.Length; i++)
+                {
+                    Log(string.Create(CultureInfo.InvariantCulture, $"func#{i} @{_program.FunctionStarts[i]}\n"));
+                }
+            }
+
+            _analysis.CheckControlFlow();
+            DoCheck();
+            CheckStackDepth();
+        }
+        catch (VerifierRejection e)
+        {
+            error = new VerifierError(_pc, _pc >= 0 && _pc < _insns.Length ? _insns[_pc] : default, e.Message);
+            foreach (var line in e.Message.Split('\n'))
+            {
+                Log(line + "\n");
+            }
+        }
+        catch (ProgramAnalysis.CfgRejection e)
+        {
+            error = new VerifierError(e.Pc, e.Pc >= 0 && e.Pc < _insns.Length ? _insns[e.Pc] : default, e.Message);
+            Log(e.Message + "\n");
+        }
+
+        if (error is null && LogLevel == 1)
+        {
+            // As the kernel: at level 1 an accepted program's log is only the closing line.
+            _log.Clear();
+        }
+
+        var stats = new VerifierStatistics(_processed, _maxStatesPerInsn, _totalStates, _peakStates, 0);
+        Log(stats.ToLogLine(_options.MaxProcessedInstructions) + "\n");
+        if (error is not null)
+        {
+            error = error with { Message = error.Message.Split('\n')[0] };
+        }
+
+        return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed);
+    }
+
+    private static VerifierRejection Reject(string message) => new(message);
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    // ---------------------------------------------------------------------------------------
+    // The main loop
+    // ---------------------------------------------------------------------------------------
+
+    private void DoCheck()
+    {
+        _cur = InitialState();
+        _pc = 0;
+        _prevPc = -1;
+        _allScratched = true;
+        bool printFrom = false;
+        while (true)
+        {
+            if (_pc < 0 || _pc >= _insns.Length)
+            {
+                throw Reject(F($"invalid insn idx {_pc} insn_cnt {_insns.Length}"));
+            }
+
+            if (++_processed > _options.MaxProcessedInstructions)
+            {
+                throw Reject(F($"BPF program is too large. Processed {_processed} insn"));
+            }
+
+            if (_options.TimeLimit is { } limit && (_processed & 1023) == 0 && _watch.Elapsed > limit)
+            {
+                throw Reject(F($"verification time limit of {limit.TotalMilliseconds:0} ms exceeded"));
+            }
+
+            _cur.InsnIdx = _pc;
+            if (_analysis.IsPrunePoint(_pc))
+            {
+                if (IsStateVisited(printFrom))
+                {
+                    if (!FinishPath(out printFrom))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+            }
+
+            if (LogLevel >= 2 && printFrom)
+            {
+                Log(F($"\nfrom {_prevPc} to {_pc}:") + FrameStateText(_cur.Current, true) + "\n");
+                printFrom = false;
+            }
+
+            if (LogLevel > 0)
+            {
+                PrintInsnState();
+                _prevLogPos = _log.Length;
+                Log(F($"{_pc}: ") + VerifierFormat.Instruction(_insns[_pc], _pc + 1 < _insns.Length ? _insns[_pc + 1] : null) + "\n");
+                _prevInsnPrintLength = _log.Length - _prevLogPos;
+                _prevLogPos = _log.Length;
+            }
+
+            var outcome = Step();
+            if (outcome == StepOutcome.PathDone)
+            {
+                if (!FinishPath(out printFrom))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Ends the current path and resumes the most recent pending branch; false when none is left.</summary>
+    private bool FinishPath(out bool printFrom)
+    {
+        UpdateBranchCounts(_cur.Parent);
+        printFrom = false;
+        if (_branches.Count == 0)
+        {
+            return false;
+        }
+
+        var (state, pc, prevPc, logPos) = _branches.Pop();
+        if (LogLevel == 1 && logPos <= _log.Length)
+        {
+            _log.Length = logPos;
+        }
+
+        _cur = state;
+        _pc = pc;
+        _prevPc = prevPc;
+        _prevLogPos = -1;
+        _allScratched = false;
+        _scratchedRegs = 0;
+        _scratchedSlots.Clear();
+        printFrom = true;
+        return true;
+    }
+
+    private static void UpdateBranchCounts(VerifierState? st)
+    {
+        while (st is not null)
+        {
+            if (--st.Branches > 0)
+            {
+                break;
+            }
+
+            st = st.Parent;
+        }
+    }
+
+    private void PushBranch(VerifierState state, int pc)
+    {
+        if (state.Parent is not null)
+        {
+            state.Parent.Branches++;
+        }
+
+        if (_branches.Count > 8192)
+        {
+            throw Reject("The sequence of 8192 jumps is too complex.");
+        }
+
+        _branches.Push((state, pc, _pc, _log.Length));
+    }
+
+    private VerifierState InitialState()
+    {
+        var state = new VerifierState();
+        var frame = new FrameState { FrameNo = 0, Subprog = 0, CallSite = -1 };
+        for (int i = 0; i < 11; i++)
+        {
+            frame.Regs[i] = default;
+        }
+
+        frame.Regs[1] = RegisterState.Pointer(RegisterType.Context);
+        frame.Regs[10] = RegisterState.Pointer(RegisterType.Stack);
+        frame.Regs[10].FrameNo = 0;
+        state.Frames.Add(frame);
+        return state;
+    }
+
+    private enum StepOutcome
+    {
+        Continue,
+        PathDone,
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Log helpers
+    // ---------------------------------------------------------------------------------------
+
+    private void ScratchReg(int regno) => _scratchedRegs |= 1 << regno;
+
+    private void ScratchSlot(int frame, int spi) => _scratchedSlots.Add((frame, spi));
+
+    private void PrintInsnState()
+    {
+        if (!_allScratched && _scratchedRegs == 0 && _scratchedSlots.Count == 0)
+        {
+            return;
+        }
+
+        string state = FrameStateText(_cur.Current, _allScratched);
+        if (_prevLogPos >= 0 && _prevLogPos == _log.Length && _log.Length > 0)
+        {
+            _log.Length--;
+            int pos = _prevInsnPrintLength;
+            int width = (Math.Max(pos + 4, 40) + 7) / 8 * 8 - pos - 1;
+            Log(new string(' ', Math.Max(width, 1)) + ";");
+        }
+        else
+        {
+            Log(F($"{_pc}:"));
+        }
+
+        Log(state + "\n");
+        _allScratched = false;
+        _scratchedRegs = 0;
+        _scratchedSlots.Clear();
+    }
+
+    private string FrameStateText(FrameState frame, bool all)
+    {
+        var sb = new StringBuilder();
+        if (frame.FrameNo != 0)
+        {
+            sb.Append(F($" frame{frame.FrameNo}:"));
+        }
+
+        for (int i = 0; i < 11; i++)
+        {
+            var reg = frame.Regs[i];
+            if (reg.Type == RegisterType.NotInit || (!all && (_scratchedRegs & (1 << i)) == 0))
+            {
+                continue;
+            }
+
+            sb.Append(F($" R{i}")).Append(reg.Written ? "_w" : "").Append('=').Append(VerifierFormat.Register(reg, frame.FrameNo, _maps));
+        }
+
+        for (int spi = 0; spi < frame.Spilled.Length; spi++)
+        {
+            if (!all && !_scratchedSlots.Contains((frame.FrameNo, spi)))
+            {
+                continue;
+            }
+
+            var types = new char[8];
+            bool valid = false;
+            for (int j = 0; j < 8; j++)
+            {
+                var t = frame.Stack[(spi * 8) + j];
+                valid |= t != StackByte.Invalid;
+                types[j] = t switch
+                {
+                    StackByte.Spill => 'r',
+                    StackByte.Misc => 'm',
+                    StackByte.Zero => '0',
+                    _ => '?',
+                };
+            }
+
+            if (!valid)
+            {
+                continue;
+            }
+
+            var spilled = frame.Spilled[spi];
+            sb.Append(F($" fp{(-spi - 1) * 8}")).Append(spilled.Written ? "_w" : "").Append('=');
+            if (types[7] == 'r')
+            {
+                int j = 0;
+                while (j < 8 && types[j] != 'r')
+                {
+                    j++;
+                }
+
+                sb.Append(types, 0, j).Append(VerifierFormat.Register(spilled, frame.FrameNo, _maps));
+            }
+            else
+            {
+                sb.Append(types);
+            }
+        }
+
+        if (_cur.Refs.Count > 0 && frame == _cur.Current)
+        {
+            sb.Append(" refs=").Append(string.Join(",", _cur.Refs.Select(r => r.Id.ToString(CultureInfo.InvariantCulture))));
+        }
+
+        if (frame.InCallback)
+        {
+            sb.Append(" cb");
+        }
+
+        return sb.ToString();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Register access
+    // ---------------------------------------------------------------------------------------
+
+    private RegisterState[] Regs => _cur.Current.Regs;
+
+    private ref RegisterState ReadReg(int regno)
+    {
+        if (regno > 10)
+        {
+            throw Reject(F($"R{regno} is invalid"));
+        }
+
+        ScratchReg(regno);
+        ref var reg = ref Regs[regno];
+        if (reg.Type == RegisterType.NotInit)
+        {
+            throw Reject(F($"R{regno} !read_ok"));
+        }
+
+        return ref reg;
+    }
+
+    private void CheckWritable(int regno)
+    {
+        if (regno > 10)
+        {
+            throw Reject(F($"R{regno} is invalid"));
+        }
+
+        ScratchReg(regno);
+        if (regno == 10)
+        {
+            throw Reject("frame pointer is read only");
+        }
+    }
+
+    private void SetReg(int regno, RegisterState value)
+    {
+        value.Written = true;
+        Regs[regno] = value;
+        ScratchReg(regno);
+    }
+
+    private static string TypeName(in RegisterState reg) => VerifierFormat.TypeName(reg.Type, reg.Flags);
+
+    private int NewId() => ++_idGen;
+
+    /// <summary>Every register and spilled register of every frame of the current state.</summary>
+    private IEnumerable<(FrameState Frame, int Index, bool Spilled)> AllRegisters()
+    {
+        foreach (var frame in _cur.Frames)
+        {
+            for (int i = 0; i < 11; i++)
+            {
+                yield return (frame, i, false);
+            }
+
+            for (int spi = 0; spi < frame.Spilled.Length; spi++)
+            {
+                if (frame.IsSpilled(spi))
+                {
+                    yield return (frame, spi, true);
+                }
+            }
+        }
+    }
+
+    private static ref RegisterState RegAt(FrameState frame, int index, bool spilled) =>
+        ref spilled ? ref frame.Spilled[index] : ref frame.Regs[index];
+}

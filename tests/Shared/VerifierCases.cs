@@ -1,0 +1,280 @@
+using SharpBpf.Isa;
+using SharpBpf.Isa.Assembly;
+
+namespace SharpBpf.Testing;
+
+/// <summary>A map a verifier test case uses; map index i is <c>ld_pseudo rX, 1, i</c> in the case's code.</summary>
+internal sealed record VerifierCaseMap(MapType Type, uint KeySize, uint ValueSize, uint MaxEntries);
+
+/// <summary>
+/// A program and the verdict the Linux kernel gives it: <see cref="Error"/> is the kernel's error line, or null when the
+/// kernel accepts the program. The same cases run against SharpBPF's verifier (everywhere) and the kernel (as root).
+/// </summary>
+internal sealed record VerifierCase(string Name, ProgramType Type, string Code, string? Error, params VerifierCaseMap[] Maps)
+{
+    public Instruction[] Instructions => Assembler.Assemble(Code);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>The rejection classes (and accepted counterparts) with the kernel's exact error lines.</summary>
+internal static class VerifierCases
+{
+    private static readonly VerifierCaseMap HashMap = new(MapType.Hash, 4, 8, 16);
+    private static readonly VerifierCaseMap RingBuffer = new(MapType.RingBuffer, 0, 0, 4096);
+
+    private const string Lookup = """
+        *(u32 *)(r10 - 4) = 0
+        ld_pseudo r1, 1, 0
+        r2 = r10
+        r2 += -4
+        call 1
+
+        """;
+
+    public static IReadOnlyList<VerifierCase> All { get; } =
+    [
+        new("r0_not_initialised", ProgramType.Xdp, "exit", "R0 !read_ok"),
+        new("scalar_dereference", ProgramType.Xdp, """
+            r1 = 0
+            r0 = *(u32 *)(r1 + 0)
+            exit
+            """, "R1 invalid mem access 'scalar'"),
+        new("packet_unchecked", ProgramType.Xdp, """
+            r2 = *(u32 *)(r1 + 0)
+            r0 = *(u8 *)(r2 + 14)
+            exit
+            """, "invalid access to packet, off=14 size=1, R2(id=0,off=14,r=0)"),
+        new("packet_checked", ProgramType.Xdp, """
+            r2 = *(u32 *)(r1 + 0)
+            r3 = *(u32 *)(r1 + 4)
+            r4 = r2
+            r4 += 15
+            if r4 > r3 goto +1
+            r0 = *(u8 *)(r2 + 14)
+            r0 = 2
+            exit
+            """, null),
+        new("packet_off_by_one", ProgramType.Xdp, """
+            r2 = *(u32 *)(r1 + 0)
+            r3 = *(u32 *)(r1 + 4)
+            r4 = r2
+            r4 += 14
+            if r4 > r3 goto +1
+            r0 = *(u8 *)(r2 + 14)
+            r0 = 2
+            exit
+            """, "invalid access to packet, off=14 size=1, R2(id=0,off=14,r=14)"),
+        new("packet_unbounded_math", ProgramType.Xdp, """
+            r6 = r1
+            call 7
+            r2 = *(u32 *)(r6 + 0)
+            r2 += r0
+            r0 = 2
+            exit
+            """, "math between pkt pointer and register with unbounded min value is not allowed"),
+        new("map_value_or_null_dereference", ProgramType.Xdp, Lookup + """
+            r0 = *(u64 *)(r0 + 0)
+            exit
+            """, "R0 invalid mem access 'map_value_or_null'", HashMap),
+        new("map_value_checked", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +1
+            r0 = *(u64 *)(r0 + 0)
+            r0 = 2
+            exit
+            """, null, HashMap),
+        new("map_value_overrun", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +1
+            r0 = *(u64 *)(r0 + 8)
+            r0 = 2
+            exit
+            """, "invalid access to map value, value_size=8 off=8 size=8", HashMap),
+        new("map_value_or_null_arithmetic", ProgramType.Xdp, Lookup + """
+            r0 += 8
+            exit
+            """, "R0 pointer arithmetic on map_value_or_null prohibited, null-check it first", HashMap),
+        new("map_value_variable_index", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +6
+            r6 = r0
+            call 7
+            r0 &= 7
+            r6 += r0
+            r0 = *(u8 *)(r6 + 0)
+            r0 = 2
+            exit
+            """, null, HashMap),
+        new("map_value_unbounded_index", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +6
+            r6 = r0
+            call 7
+            r0 &= 15
+            r6 += r0
+            r0 = *(u8 *)(r6 + 0)
+            r0 = 2
+            exit
+            """, "invalid access to map value, value_size=8 off=15 size=1", HashMap),
+        new("helper_argument_type", ProgramType.Xdp, """
+            r1 = 0
+            r2 = r10
+            r2 += -8
+            call 1
+            exit
+            """, "R1 type=scalar expected=map_ptr"),
+        new("stack_out_of_bounds", ProgramType.Xdp, """
+            *(u64 *)(r10 + 8) = 0
+            r0 = 2
+            exit
+            """, "invalid write to stack R10 off=8 size=8"),
+        new("stack_misaligned", ProgramType.Xdp, """
+            *(u32 *)(r10 - 6) = 0
+            r0 = 2
+            exit
+            """, "misaligned stack access off 0+0+-6 size 4"),
+        new("frame_pointer_read_only", ProgramType.Xdp, """
+            r10 = 0
+            exit
+            """, "frame pointer is read only"),
+        new("division_by_zero", ProgramType.Xdp, """
+            r0 = 1
+            r0 /= 0
+            exit
+            """, "div by zero"),
+        new("invalid_shift", ProgramType.Xdp, """
+            r0 = 1
+            r0 <<= 64
+            exit
+            """, "invalid shift 64"),
+        new("unreachable_instruction", ProgramType.Xdp, """
+            r0 = 0
+            exit
+            r0 = 1
+            exit
+            """, "unreachable insn 2"),
+        new("infinite_loop", ProgramType.Xdp, """
+            r0 = 0
+            goto -2
+            """, "infinite loop detected at insn 0"),
+        new("bounded_loop", ProgramType.Xdp, """
+            r0 = 0
+            r1 = 0
+            r1 += 1
+            if r1 < 100 goto -2
+            r0 = 2
+            exit
+            """, null),
+        new("ringbuf_leak", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            r2 = 8
+            r3 = 0
+            call 131
+            r0 = 2
+            exit
+            """, "Unreleased reference id=2 alloc_insn=4", RingBuffer),
+        new("ringbuf_submitted", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            r2 = 8
+            r3 = 0
+            call 131
+            if r0 == 0 goto +4
+            *(u64 *)(r0 + 0) = 0
+            r1 = r0
+            r2 = 0
+            call 132
+            r0 = 2
+            exit
+            """, null, RingBuffer),
+        new("ringbuf_overrun", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            r2 = 8
+            r3 = 0
+            call 131
+            if r0 == 0 goto +4
+            *(u64 *)(r0 + 4) = 0
+            r1 = r0
+            r2 = 0
+            call 132
+            r0 = 2
+            exit
+            """, "invalid access to memory, mem_size=8 off=4 size=8", RingBuffer),
+        new("context_modified_pointer", ProgramType.Xdp, """
+            r1 += 4
+            r0 = *(u32 *)(r1 + 0)
+            exit
+            """, "dereference of modified ctx ptr R1 off=4 disallowed"),
+        new("context_bad_offset", ProgramType.Xdp, """
+            r0 = *(u32 *)(r1 + 100)
+            exit
+            """, "invalid bpf_context access off=100 size=4"),
+        new("context_write_read_only", ProgramType.SocketFilter, """
+            r2 = 1
+            *(u32 *)(r1 + 0) = r2
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=0 size=4"),
+        new("helper_not_for_program_type", ProgramType.Xdp, """
+            call 26
+            exit
+            """, "program of this type cannot use helper bpf_skb_load_bytes#26"),
+        new("helper_unknown", ProgramType.Xdp, """
+            call 100000
+            exit
+            """, "invalid func unknown#100000"),
+        new("subprogram_returns_stack_pointer", ProgramType.Xdp, """
+            call pc+2
+            r0 = 2
+            exit
+            r0 = r10
+            r0 += -8
+            exit
+            """, "cannot return stack pointer to the caller"),
+        new("subprogram_call", ProgramType.Xdp, """
+            r1 = 5
+            call pc+2
+            r0 += 2
+            exit
+            r0 = r1
+            exit
+            """, null),
+        new("pointer_bitwise", ProgramType.Xdp, """
+            r1 &= 7
+            r0 = 2
+            exit
+            """, "R1 bitwise operator &= on pointer prohibited"),
+        new("pointer_32bit_arithmetic", ProgramType.Xdp, """
+            w1 += 7
+            r0 = 2
+            exit
+            """, "R1 32-bit pointer arithmetic prohibited"),
+        new("kprobe_context_write", ProgramType.Kprobe, """
+            r2 = 0
+            *(u64 *)(r1 + 0) = r2
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=0 size=8"),
+        new("tracepoint_common_fields", ProgramType.Tracepoint, """
+            r0 = *(u64 *)(r1 + 0)
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=0 size=8"),
+        new("raw_tracepoint_arguments", ProgramType.RawTracepoint, """
+            r0 = *(u64 *)(r1 + 8)
+            r0 = 0
+            exit
+            """, null),
+        new("tc_packet_write", ProgramType.SchedCls, """
+            r2 = *(u32 *)(r1 + 76)
+            r3 = *(u32 *)(r1 + 80)
+            r4 = r2
+            r4 += 1
+            if r4 > r3 goto +1
+            *(u8 *)(r2 + 0) = 1
+            r0 = 0
+            exit
+            """, null),
+        new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
+            r2 = *(u32 *)(r1 + 76)
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=76 size=4"),
+    ];
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using SharpBpf.Testing;
+
+namespace SharpBpf.Cli.Tests;
+
+/// <summary><c>sharpbpf verify</c>: verdicts, the JSON shape of issue #8, the kernel-format log and exit codes.</summary>
+public sealed class VerifyCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static string ProjectObject(string name) => Path.Combine(SharedData.RepositoryRoot, "bpf", "obj", name);
+
+    [Fact]
+    public void Accepted_object_exits_zero_with_the_json_shape()
+    {
+        var (code, output, error) = Run("verify", ProjectObject("tail_calls.o"), "--json");
+        Assert.True(code == 0, error + output);
+        using var doc = JsonDocument.Parse(output);
+        var programs = doc.RootElement.GetProperty("programs").EnumerateArray().ToList();
+        Assert.Equal(["handle_tcp", "handle_udp", "handle_icmp", "xdp_dispatch"], programs.Select(p => p.GetProperty("name").GetString()));
+        foreach (var p in programs)
+        {
+            Assert.Equal(
+                ["name", "section", "type", "accepted", "error", "processed", "time_ms", "log"],
+                p.EnumerateObject().Select(o => o.Name));
+            Assert.True(p.GetProperty("accepted").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, p.GetProperty("error").ValueKind);
+            Assert.True(p.GetProperty("processed").GetInt32() > 0);
+            Assert.Equal("xdp", p.GetProperty("section").GetString());
+            Assert.Equal("Xdp", p.GetProperty("type").GetString());
+        }
+    }
+
+    [Fact]
+    public void Program_filter_and_level_two_log()
+    {
+        var (code, output, _) = Run("verify", ProjectObject("socket_filter.o"), "--program", "udp_port_range_legacy", "--log-level", "2");
+        Assert.Equal(0, code);
+        Assert.StartsWith("func#0 @0\n0: R1=ctx() R10=fp0\n", output, StringComparison.Ordinal);
+        Assert.Contains("processed 33 insns (limit 1000000)", output, StringComparison.Ordinal);
+        Assert.Contains("udp_port_range_legacy (socket, SocketFilter): accepted", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("udp_port_range (", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_input_exits_two()
+    {
+        Assert.Equal(2, Run("verify", ProjectObject("tail_calls.o"), "--program", "nope").Code);
+        Assert.Equal(2, Run("verify", Path.Combine(SharedData.RepositoryRoot, "README.md")).Code);
+    }
+
+    [SharedFact("samples")]
+    public void Rejected_program_exits_one_with_the_kernel_error_line()
+    {
+        string path = Path.Combine(SharedData.Folder("samples")!, "build", "ptr_arith.o");
+        var (code, output, _) = Run("verify", path, "--json");
+        Assert.Equal(1, code);
+        using var doc = JsonDocument.Parse(output);
+        var program = doc.RootElement.GetProperty("programs")[0];
+        Assert.False(program.GetProperty("accepted").GetBoolean());
+        Assert.Equal("R1 pointer += pointer prohibited", program.GetProperty("error").GetString());
+    }
+}

@@ -1,0 +1,85 @@
+using SharpBpf.Isa;
+using SharpBpf.Linux.Tests.Kernel;
+using SharpBpf.Testing;
+using SharpBpf.Verification;
+using Xunit.Abstractions;
+
+namespace SharpBpf.Linux.Tests.Verification;
+
+/// <summary>
+/// The verifier test cases loaded into the running kernel: the kernel's verdict must be SharpBPF's, and SharpBPF's error
+/// line must be a line of the kernel's own log.
+/// </summary>
+public class KernelVerifierAgreementTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Names()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in VerifierCases.All)
+        {
+            data.Add(c.Name);
+        }
+
+        return data;
+    }
+
+    /// <summary>Loads a case into the kernel: (accepted, log) with log level 1.</summary>
+    internal static (bool Accepted, string Log) LoadIntoKernel(VerifierCase c, uint logLevel = 1)
+    {
+        var maps = c.Maps.Select((m, i) => KernelMap.Create(m.Type, (int)m.KeySize, (int)m.ValueSize, m.MaxEntries, $"map{i}")).ToList();
+        try
+        {
+            var insns = c.Instructions;
+            for (int pc = 0; pc < insns.Length; pc++)
+            {
+                if (insns[pc].IsLoadImm64 && insns[pc].Imm64Source == Imm64Source.MapFd)
+                {
+                    insns[pc] = insns[pc].WithImmediate(maps[insns[pc].Immediate].Handle.Fd);
+                }
+            }
+
+            try
+            {
+                using var program = KernelProgram.Load(new ProgramLoadOptions
+                {
+                    Type = c.Type,
+                    Instructions = insns,
+                    Name = "sb_verify",
+                    LogLevel = logLevel,
+                });
+                return (true, program.VerifierLog ?? "");
+            }
+            catch (BpfSyscallException e) when (e.VerifierLog is not null)
+            {
+                return (false, e.VerifierLog);
+            }
+        }
+        finally
+        {
+            maps.ForEach(m => m.Dispose());
+        }
+    }
+
+    [ContextKernelTheory]
+    [MemberData(nameof(Names))]
+    public void Kernel_gives_the_same_verdict_and_error_line(string name)
+    {
+        var c = VerifierCases.All.Single(x => x.Name == name);
+        var (kernelAccepted, kernelLog) = LoadIntoKernel(c);
+        var ours = Verifier.Verify(c.Instructions, new VerifierOptions
+        {
+            ProgramType = c.Type,
+            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries)).ToList(),
+            LogLevel = 1,
+        });
+        output.WriteLine("kernel:\n" + kernelLog + "\nSharpBPF:\n" + ours.Log);
+        Assert.Equal(kernelAccepted, ours.Accepted);
+        Assert.Equal(c.Error is null, kernelAccepted);
+        if (!kernelAccepted)
+        {
+            var kernelLines = kernelLog.Split('\n');
+            Assert.Contains(ours.Error!.Message, kernelLines);
+            Assert.Contains(c.Error!, kernelLines);
+        }
+    }
+}

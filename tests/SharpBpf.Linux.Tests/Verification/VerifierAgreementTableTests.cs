@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text;
+using SharpBpf.Linux.Tests.Kernel;
+using SharpBpf.Objects;
+using SharpBpf.Testing;
+using SharpBpf.Verification;
+using Xunit.Abstractions;
+
+namespace SharpBpf.Linux.Tests.Verification;
+
+/// <summary>
+/// SharpBPF's verdicts against the running kernel's on real objects. The bpf/ objects are compared on every run; with
+/// SHARPBPF_VERIFIER_AGREEMENT=1 the ../shared/samples objects are compared too and the table
+/// tests/SharpBpf.Linux.Tests/Verification/verifier-agreement.md is rewritten.
+/// </summary>
+public class VerifierAgreementTableTests(ITestOutputHelper output)
+{
+    private const string RegenerateVariable = "SHARPBPF_VERIFIER_AGREEMENT";
+
+    private sealed record Row(string Object, string Program, ProgramType Type, int Instructions, KernelVerdict Kernel, VerifierResult Ours)
+    {
+        public string Outcome => !Kernel.Loaded ? "kernel n/a"
+            : Kernel.Accepted && Ours.Accepted ? "both accept"
+            : !Kernel.Accepted && !Ours.Accepted ? "both reject"
+            : Kernel.Accepted ? "FALSE REJECTION" : "UNSOUND";
+    }
+
+    private static List<Row> Compare(string root, IEnumerable<string> files)
+    {
+        var rows = new List<Row>();
+        foreach (var file in files)
+        {
+            BpfObject obj;
+            try
+            {
+                obj = BpfObject.Load(file);
+            }
+            catch (BpfException)
+            {
+                continue;
+            }
+
+            using var kernel = new KernelObjectLoading(obj);
+            var whole = KernelObjectLoading.LoadAllWithBpftool(file);
+            foreach (var program in obj.Programs)
+            {
+                var options = VerifierOptions.For(obj, program);
+                var type = program.Type == ProgramType.Unspecified ? GuessType(file) : program.Type;
+                var ours = Verifier.Verify(program.Instructions, new VerifierOptions
+                {
+                    ProgramType = type,
+                    Maps = options.Maps,
+                    TimeLimit = TimeSpan.FromSeconds(30),
+                }, program.Name);
+                var verdict = whole is not null && whole.TryGetValue(KernelProgram.KernelName(program.Name), out int processed)
+                    ? new KernelVerdict(true, true, null, processed)
+                    : kernel.Load(program, type);
+                rows.Add(new Row(Path.GetRelativePath(root, file), program.Name, type, program.Instructions.Length, verdict, ours));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Old objects whose section names say nothing about the program type (iproute2's tc and ip loaders choose it on
+    /// their command line): XDP when the file says so, else tc for the networking corpora; null (not compared) otherwise.
+    /// </summary>
+    private static ProgramType GuessType(string file)
+    {
+        string name = Path.GetFileName(file);
+        string folder = Path.GetFileName(Path.GetDirectoryName(file)) ?? "";
+        if (name.Contains("xdp", StringComparison.OrdinalIgnoreCase))
+        {
+            return ProgramType.Xdp;
+        }
+
+        return folder is "cilium" or "ovs" or "suricata" or "prototype-kernel" or "linux" ? ProgramType.SchedCls : ProgramType.Unspecified;
+    }
+
+    [KernelFact]
+    public void Bpf_objects_get_the_kernel_verdict()
+    {
+        string repo = SharedData.RepositoryRoot;
+        var rows = Compare(repo, Directory.GetFiles(Path.Combine(repo, "bpf", "obj"), "*.o").Order(StringComparer.Ordinal));
+        foreach (var row in rows)
+        {
+            output.WriteLine($"{row.Object} {row.Program}: kernel {(row.Kernel.Accepted ? "accepts" : "rejects: " + row.Kernel.Error)} ({row.Kernel.Processed}), " +
+                $"SharpBPF {(row.Ours.Accepted ? "accepts" : "rejects: " + row.Ours.Error)} ({row.Ours.Statistics.Processed})");
+        }
+
+        Assert.NotEmpty(rows);
+        Assert.DoesNotContain(rows, r => r.Outcome == "UNSOUND");
+
+        // BTF-typed tracing programs (tp_btf) need the kernel's BTF to type their context: not modelled yet.
+        Assert.All(rows.Where(r => r.Type != ProgramType.Tracing), r => Assert.Equal("both accept", r.Outcome));
+
+        if (Environment.GetEnvironmentVariable(RegenerateVariable) == "1" && SharedData.Folder("samples") is { } samples)
+        {
+            var all = rows.Concat(Compare(Path.GetDirectoryName(samples)!, Directory.GetFiles(samples, "*.o", SearchOption.AllDirectories).Order(StringComparer.Ordinal))).ToList();
+            File.WriteAllText(Path.Combine(repo, "tests", "SharpBpf.Linux.Tests", "Verification", "verifier-agreement.md"), Table(all));
+            Assert.DoesNotContain(all, r => r.Outcome == "UNSOUND");
+        }
+    }
+
+    private static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal);
+
+    private static string Table(List<Row> rows)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("# SharpBPF verifier vs the Linux kernel");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"Generated by `SHARPBPF_VERIFIER_AGREEMENT=1 dotnet test tests/SharpBpf.Linux.Tests --filter VerifierAgreementTableTests` as root on Linux {Environment.OSVersion.Version}.");
+        sb.AppendLine("Objects: bpf/obj and ../shared/samples. `kernel n/a`: the program could not be submitted (unknown program type, a map the kernel refused).");
+        sb.AppendLine("Programs of old objects whose section name gives no type are loaded as XDP when the file name says xdp, else as tc (SchedCls) for the networking corpora.");
+        sb.AppendLine("`same error`: SharpBPF's error line is a line of the kernel's log.");
+        sb.AppendLine();
+        foreach (var group in rows.GroupBy(r => r.Outcome).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            sb.AppendLine(inv, $"- {group.Key}: {group.Count()}");
+        }
+
+        var both = rows.Where(r => r.Outcome == "both reject").ToList();
+        sb.AppendLine(inv, $"- both reject with the same error line: {both.Count(r => (r.Kernel.Log ?? "").Split('\n').Contains(r.Ours.Error?.Message))} of {both.Count}");
+        var accepted = rows.Where(r => r.Outcome == "both accept" && r.Kernel.Processed > 0).ToList();
+        if (accepted.Count > 0)
+        {
+            sb.AppendLine(inv, $"- both accept, processed instructions within 1.5x of the kernel's: {accepted.Count(r => r.Ours.Statistics.Processed <= r.Kernel.Processed * 1.5)} of {accepted.Count}");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("| object | program | type | insns | outcome | kernel | kernel processed | SharpBPF | SharpBPF processed |");
+        sb.AppendLine("| --- | --- | --- | ---: | --- | --- | ---: | --- | ---: |");
+        foreach (var r in rows)
+        {
+            string kernel = !r.Kernel.Loaded ? "n/a: " + r.Kernel.Error : r.Kernel.Accepted ? "accept" : "reject: " + r.Kernel.Error;
+            string ours = r.Ours.Accepted ? "accept" : "reject: " + r.Ours.Error!.Message;
+            sb.AppendLine(inv, $"| {Cell(r.Object)} | {Cell(r.Program)} | {r.Type} | {r.Instructions} | {r.Outcome} | {Cell(kernel)} | {r.Kernel.Processed} | {Cell(ours)} | {r.Ours.Statistics.Processed} |");
+        }
+
+        return sb.ToString();
+    }
+}

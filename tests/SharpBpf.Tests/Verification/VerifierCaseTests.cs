@@ -1,0 +1,78 @@
+using SharpBpf.Testing;
+using SharpBpf.Verification;
+
+namespace SharpBpf.Tests.Verification;
+
+/// <summary>
+/// Each rejection class gives the kernel's exact error line (the same cases are checked against the running kernel
+/// in SharpBpf.Linux.Tests), and the accepted counterparts are accepted.
+/// </summary>
+public class VerifierCaseTests
+{
+    public static TheoryData<string> Names()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in VerifierCases.All)
+        {
+            data.Add(c.Name);
+        }
+
+        return data;
+    }
+
+    internal static VerifierResult Verify(VerifierCase c, int logLevel = 1) =>
+        Verifier.Verify(c.Instructions, new VerifierOptions
+        {
+            ProgramType = c.Type,
+            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries)).ToList(),
+            LogLevel = logLevel,
+        });
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Gives_the_kernel_verdict_and_error_line(string name)
+    {
+        var c = VerifierCases.All.Single(x => x.Name == name);
+        var result = Verify(c);
+        if (c.Error is null)
+        {
+            Assert.True(result.Accepted, $"rejected: {result.Error}\n{result.Log}");
+        }
+        else
+        {
+            Assert.False(result.Accepted, "accepted\n" + result.Log);
+            Assert.Equal(c.Error, result.Error!.Message);
+            Assert.Contains("\n" + c.Error + "\n", "\n" + result.Log, StringComparison.Ordinal);
+        }
+
+        Assert.Matches(@"processed \d+ insns \(limit 1000000\) max_states_per_insn \d+ total_states \d+ peak_states -?\d+ mark_read 0\n$", result.Log);
+    }
+
+    [Fact]
+    public void Level_one_log_of_an_accepted_program_is_only_the_closing_line()
+    {
+        var result = Verify(VerifierCases.All.Single(x => x.Name == "bounded_loop"), logLevel: 1);
+        Assert.True(result.Accepted);
+        Assert.StartsWith("processed 204 insns", result.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Log_level_zero_has_no_log()
+    {
+        var result = Verify(VerifierCases.All.Single(x => x.Name == "packet_checked"), logLevel: 0);
+        Assert.True(result.Accepted);
+        Assert.Equal("", result.Log);
+    }
+
+    [Fact]
+    public void Log_prints_instructions_and_register_states_in_the_kernel_format()
+    {
+        var result = Verify(VerifierCases.All.Single(x => x.Name == "bounded_loop"), logLevel: 2);
+        var lines = result.Log.Split('\n');
+        Assert.Equal("func#0 @0", lines[0]);
+        Assert.Equal("0: R1=ctx() R10=fp0", lines[1]);
+        Assert.Equal("0: (b7) r0 = 0                        ; R0_w=0", lines[2]);
+        Assert.StartsWith("1: (b7) r1 = 0", lines[3], StringComparison.Ordinal);
+        Assert.Contains("3: (a5) if r1 < 0x64 goto pc-2", result.Log, StringComparison.Ordinal);
+    }
+}
