@@ -1,4 +1,5 @@
 using SharpBpf.Btf;
+using SharpBpf.Btf.Core;
 using SharpBpf.Isa;
 using SharpBpf.Objects;
 
@@ -188,8 +189,28 @@ public sealed class KernelObject : IDisposable
     private sealed class Loader(KernelObject target, KernelObjectOptions options, string objectName)
     {
         private readonly BpfObject _object = target.Definition;
+
+        // CO-RE against the running kernel, as libbpf does, unless the host patches programs itself.
+        private readonly Lazy<CoreResult?> _core = new(() =>
+            options.Patcher is null && CoreRelocator.HasRelocations(target.Definition)
+                ? CoreRelocator.Apply(target.Definition, VmlinuxBtf.Value ?? throw new KernelObjectException(
+                    "the object has CO-RE relocations but the kernel has no BTF (" + VmlinuxBtf.Path + ")"))
+                : null);
+
         private BtfSpec? _spec;
         private ExtRecords? _ext;
+
+        private static Instruction[] RelocatedByCore(CoreResult core, ObjectProgram program)
+        {
+            var relocated = core.FindProgram(program.Name) ?? throw new KernelObjectException(program.Name, "CO-RE relocation lost the program");
+            if (relocated.Relocations.FirstOrDefault(r => r.Report.Outcome == CoreRelocationOutcome.Failed) is { } failed)
+            {
+                throw new KernelObjectException(program.Name,
+                    $"CO-RE relocation #{failed.Report.Index} ({failed.Report.KindName} {failed.Report.AccessString}) at instruction {failed.InstructionIndex} failed: {failed.Report.Reason}");
+            }
+
+            return (Instruction[])relocated.Instructions.Clone();
+        }
 
         public void Run()
         {
@@ -537,6 +558,11 @@ public sealed class KernelObject : IDisposable
             }
 
             var instructions = (Instruction[])program.Instructions.Clone();
+            if (_core.Value is { } core)
+            {
+                instructions = RelocatedByCore(core, program);
+            }
+
             if (options.Patcher is { } patcher)
             {
                 instructions = patcher(_object, program, instructions);

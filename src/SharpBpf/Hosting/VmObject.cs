@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using SharpBpf.Btf;
+using SharpBpf.Btf.Core;
 using SharpBpf.Elf;
 using SharpBpf.Isa;
 using SharpBpf.Jit;
@@ -423,9 +424,32 @@ public sealed class VmObject : IDisposable
         return null;
     }
 
+    // CO-RE against the chosen target BTF, as libbpf does before loading; programs whose relocations fail (not the
+    // poisoned ones: those fault only if the path runs) cannot be prepared.
+    private (CoreResult? Result, string? Error) RelocateCore()
+    {
+        if (!CoreRelocator.HasRelocations(Object))
+        {
+            return (null, null);
+        }
+
+        var target = Options.CoreTarget;
+        string name = "the given target BTF";
+        if (target is null)
+        {
+            target = BtfFile.TryLoadRunningKernel();
+            name = BtfFile.RunningKernelPath;
+        }
+
+        return target is null
+            ? (null, $"the object has CO-RE relocations but there is no target BTF: this system has no {BtfFile.RunningKernelPath}; set VmObjectOptions.CoreTarget")
+            : (CoreRelocator.Apply(Object, target, name), null);
+    }
+
     private void BuildPrograms()
     {
         var engineOptions = new EngineOptions { ResolveImm64 = ResolveImm64 };
+        var (core, coreError) = RelocateCore();
         foreach (var source in Object.Programs)
         {
             var kind = source.Type switch
@@ -440,6 +464,21 @@ public sealed class VmObject : IDisposable
             try
             {
                 var program = source.ToBpfProgram();
+                if (coreError is not null)
+                {
+                    throw new VmObjectException(coreError);
+                }
+
+                if (core?.FindProgram(source.Name) is { } relocated)
+                {
+                    if (relocated.Relocations.FirstOrDefault(r => r.Report.Outcome == CoreRelocationOutcome.Failed) is { } failed)
+                    {
+                        throw new VmObjectException($"CO-RE relocation #{failed.Report.Index} ({failed.Report.KindName} {failed.Report.AccessString}) at instruction {failed.InstructionIndex} failed against {core.TargetName}: {failed.Report.Reason}");
+                    }
+
+                    program = relocated.ToBpfProgram();
+                }
+
                 var layout = kind switch
                 {
                     PacketContextKind.Xdp => ContextLayouts.Xdp,

@@ -37,6 +37,13 @@ public sealed record VmObjectOptions
     /// </summary>
     public HelperOptions? Helpers { get; init; }
 
+    /// <summary>
+    /// The kernel BTF that CO-RE relocations are applied against, so programs see that kernel's struct layouts; null
+    /// means the running kernel's (<c>/sys/kernel/btf/vmlinux</c>) where there is one. Objects without CO-RE records
+    /// ignore it; programs of an object with records and no target cannot be prepared.
+    /// </summary>
+    public Btf.BtfSpec? CoreTarget { get; init; }
+
     /// <summary>The size of each per-CPU buffer of perf event arrays, in bytes.</summary>
     public int PerfBufferBytes { get; init; } = 256 * 1024;
 }

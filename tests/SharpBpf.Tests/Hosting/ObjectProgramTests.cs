@@ -112,7 +112,7 @@ public class ObjectProgramTests
     [Fact]
     public void SocketFilterKeepsTheKernelsFrames() => SocketFilterMatchesKernel("udp_port_range");
 
-    [Fact(Skip = "the engines' legacy packet loads do not take the SKF_NET_OFF/SKF_LL_OFF negative offsets yet (Interpreter.LegacyLoad, owned by 'calls'); the lead enables it once they do")]
+    [Fact]
     public void LegacySocketFilterKeepsTheKernelsFrames() => SocketFilterMatchesKernel("udp_port_range_legacy");
 
     private static void SocketFilterMatchesKernel(string name)

@@ -21,6 +21,20 @@ public static class CoreRelocator
     /// <summary>The helper id a poisoned instruction calls: the verifier reports "invalid func unknown#195896080".</summary>
     public const int PoisonHelperId = 0xbad2310;
 
+    /// <summary>Whether <paramref name="obj"/> has CO-RE records to apply (in its <c>.BTF.ext</c>).</summary>
+    /// <exception cref="BtfFormatException">The object's <c>.BTF</c> or <c>.BTF.ext</c> is malformed.</exception>
+    public static bool HasRelocations(BpfObject obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        if (obj.Btf is not { } btfBytes || obj.BtfExt is not { } extBytes)
+        {
+            return false;
+        }
+
+        var ext = BtfExt.Parse(extBytes.Span, BtfSpec.Parse(btfBytes));
+        return ext.CoreRelocations.Any(section => section.Records.Length > 0);
+    }
+
     /// <summary>
     /// Relocates every program of <paramref name="obj"/> against <paramref name="target"/>. Never throws for a
     /// relocation that cannot be applied: the report says which failed and why.
