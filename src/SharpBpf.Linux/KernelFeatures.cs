@@ -15,6 +15,57 @@ public static class KernelFeatures
     private static readonly ConcurrentDictionary<MapType, bool> MapTypes = new();
     private static readonly ConcurrentDictionary<(ProgramType, int), bool> Helpers = new();
 
+    private static readonly Lazy<BtfFeatures> BtfFeatureSet = new(ProbeBtfFeatures);
+
+    /// <summary>
+    /// The optional BTF features the kernel accepts, each found by loading a minimal BTF that uses it (as libbpf's
+    /// <c>probe_kern_btf_*</c> do); objects whose BTF uses others are sanitised before loading
+    /// (<see cref="BtfSanitizer"/>).
+    /// </summary>
+    public static BtfFeatures SupportedBtfFeatures => BtfFeatureSet.Value;
+
+    private static BtfFeatures ProbeBtfFeatures()
+    {
+        var supported = BtfFeatures.None;
+        foreach (var (feature, build) in BtfProbes())
+        {
+            var builder = new BtfBuilder();
+            int integer = builder.AddInt("int", 4, BtfIntEncoding.Signed);
+            build(builder, integer);
+            try
+            {
+                using var loaded = KernelBtf.Load(builder.ToArray());
+                supported |= feature;
+            }
+            catch (BpfSyscallException)
+            {
+                // The kernel refuses the kind: the feature is missing.
+            }
+        }
+
+        return supported;
+    }
+
+    private static IEnumerable<(BtfFeatures Feature, Action<BtfBuilder, int> Build)> BtfProbes()
+    {
+        yield return (BtfFeatures.Function, (b, i) => b.AddFunction("probe", b.AddFunctionProto(i), BtfFunctionLinkage.Static));
+        yield return (BtfFeatures.GlobalFunction, (b, i) => b.AddFunction("probe", b.AddFunctionProto(i), BtfFunctionLinkage.Global));
+        yield return (BtfFeatures.DataSection, (b, i) =>
+        {
+            int variable = b.AddVariable("probe", i, BtfVariableLinkage.Static);
+            b.AddDataSection(".data", 4, new BtfVariableSectionInfo(variable, 0, 4));
+        });
+        yield return (BtfFeatures.QuestionMarkDataSection, (b, i) =>
+        {
+            int variable = b.AddVariable("probe", i, BtfVariableLinkage.Static);
+            b.AddDataSection("?.data", 4, new BtfVariableSectionInfo(variable, 0, 4));
+        });
+        yield return (BtfFeatures.Float, (b, _) => b.AddFloat("float", 4));
+        yield return (BtfFeatures.DeclTag, (b, i) => b.AddDeclTag("tag", b.AddTypedef("probe", i)));
+        yield return (BtfFeatures.TypeTag, (b, i) => b.AddPointer(b.AddTypeTag("tag", i)));
+        yield return (BtfFeatures.Enum64, (b, _) => b.AddEnum64("probe", 8, false, new BtfEnumValueDefinition("PROBE", 1L << 40)));
+    }
+
     /// <summary>Whether the kernel loads programs of this type (a program returning 0, with the attach type the type needs).</summary>
     public static bool IsProgramTypeSupported(ProgramType type) => ProgramTypes.GetOrAdd(type, ProbeProgramType);
 

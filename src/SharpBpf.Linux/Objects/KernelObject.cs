@@ -115,6 +115,12 @@ public sealed class KernelObject : IDisposable
     /// <summary>Why the object's BTF is not loaded although it has some, or null.</summary>
     public string? BtfError { get; private set; }
 
+    /// <summary>
+    /// The BTF features the object used that this kernel lacks, rewritten away before loading (none on a current
+    /// kernel); see <see cref="BtfSanitizer"/>.
+    /// </summary>
+    public BtfFeatures SanitizedBtfFeatures { get; private set; }
+
     /// <summary>The maps, in the order of <see cref="BpfObject.Maps"/>.</summary>
     public IReadOnlyList<KernelObjectMap> Maps => _maps;
 
@@ -270,7 +276,17 @@ public sealed class KernelObject : IDisposable
 
             try
             {
-                target.Btf = KernelBtf.Load(ObjectBtf.FixDataSections(_object, _spec));
+                byte[] btf = ObjectBtf.FixDataSections(_object, _spec);
+                var supported = KernelFeatures.SupportedBtfFeatures;
+                var fixedSpec = BtfSpec.Parse(btf);
+                if (BtfSanitizer.NeedsSanitizing(fixedSpec, supported))
+                {
+                    // An older kernel: rewrite the kinds it does not know, keeping every type id, as libbpf does.
+                    btf = BtfSanitizer.Sanitize(fixedSpec, supported);
+                    target.SanitizedBtfFeatures = BtfSanitizer.UsedFeatures(fixedSpec) & ~supported;
+                }
+
+                target.Btf = KernelBtf.Load(btf);
             }
             catch (BpfSyscallException e)
             {
