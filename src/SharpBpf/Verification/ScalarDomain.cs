@@ -1086,57 +1086,42 @@ public static class ScalarDomain
             }
 
             case JumpOperation.Jle:
-                if (is32)
-                {
-                    r1.U32Max = Math.Min(r1.U32Max, r2.U32Max);
-                    r2.U32Min = Math.Max(r1.U32Min, r2.U32Min);
-                }
-                else
-                {
-                    r1.UMax = Math.Min(r1.UMax, r2.UMax);
-                    r2.UMin = Math.Max(r1.UMin, r2.UMin);
-                }
-
-                break;
             case JumpOperation.Jlt:
+            {
+                // r1 <= r2 (or <, one tighter on each side); unsigned.
+                uint d32 = op == JumpOperation.Jlt ? 1u : 0u;
+                ulong d64 = d32;
                 if (is32)
                 {
-                    r1.U32Max = Math.Min(r1.U32Max, unchecked(r2.U32Max - 1));
-                    r2.U32Min = Math.Max(unchecked(r1.U32Min + 1), r2.U32Min);
+                    r1.U32Max = Math.Min(r1.U32Max, unchecked(r2.U32Max - d32));
+                    r2.U32Min = Math.Max(unchecked(r1.U32Min + d32), r2.U32Min);
                 }
                 else
                 {
-                    r1.UMax = Math.Min(r1.UMax, unchecked(r2.UMax - 1));
-                    r2.UMin = Math.Max(unchecked(r1.UMin + 1), r2.UMin);
+                    r1.UMax = Math.Min(r1.UMax, unchecked(r2.UMax - d64));
+                    r2.UMin = Math.Max(unchecked(r1.UMin + d64), r2.UMin);
                 }
 
                 break;
+            }
+
             case JumpOperation.Jsle:
-                if (is32)
-                {
-                    r1.S32Max = Math.Min(r1.S32Max, r2.S32Max);
-                    r2.S32Min = Math.Max(r1.S32Min, r2.S32Min);
-                }
-                else
-                {
-                    r1.SMax = Math.Min(r1.SMax, r2.SMax);
-                    r2.SMin = Math.Max(r1.SMin, r2.SMin);
-                }
-
-                break;
             case JumpOperation.Jslt:
+            {
+                int d = op == JumpOperation.Jslt ? 1 : 0;
                 if (is32)
                 {
-                    r1.S32Max = Math.Min(r1.S32Max, unchecked(r2.S32Max - 1));
-                    r2.S32Min = Math.Max(unchecked(r1.S32Min + 1), r2.S32Min);
+                    r1.S32Max = Math.Min(r1.S32Max, unchecked(r2.S32Max - d));
+                    r2.S32Min = Math.Max(unchecked(r1.S32Min + d), r2.S32Min);
                 }
                 else
                 {
-                    r1.SMax = Math.Min(r1.SMax, unchecked(r2.SMax - 1));
-                    r2.SMin = Math.Max(unchecked(r1.SMin + 1), r2.SMin);
+                    r1.SMax = Math.Min(r1.SMax, unchecked(r2.SMax - d));
+                    r2.SMin = Math.Max(unchecked(r1.SMin + d), r2.SMin);
                 }
 
                 break;
+            }
         }
     }
 }
