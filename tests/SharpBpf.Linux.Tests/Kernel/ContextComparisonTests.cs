@@ -135,7 +135,7 @@ public class ContextComparisonTests
         exit
         """;
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [InlineData(PacketHelpers.XdpAdjustHead, 14)]
     [InlineData(PacketHelpers.XdpAdjustHead, -40)]
     [InlineData(PacketHelpers.XdpAdjustHead, -216)]
@@ -193,7 +193,7 @@ public class ContextComparisonTests
         Assert.Equal(Convert.ToHexString(kernel.Data), Convert.ToHexString(vm.Output));
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [InlineData(12)]
     [InlineData(16)]
     public void XdpInterfaceFieldsMatchTheKernelsTestRun(int offset)
@@ -218,7 +218,7 @@ public class ContextComparisonTests
         { "ifindex", 40 }, { "tc_index", 44 }, { "hash", 68 }, { "napi_id", 84 }, { "gso_segs", 164 }, { "gso_size", 176 },
     };
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [MemberData(nameof(SkbFields))]
     public void SocketFilterFieldsMatchTheKernel(string field, int offset)
     {
@@ -226,7 +226,7 @@ public class ContextComparisonTests
         Assert.True(kernel.ReturnValue == (uint)vm.ReturnValue, $"{field}: kernel {kernel.ReturnValue:x}, VM {vm.ReturnValue:x}");
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [MemberData(nameof(SkbFields))]
     public void TcFieldsMatchTheKernel(string field, int offset)
     {
@@ -343,7 +343,7 @@ public class ContextComparisonTests
         Assert.Equal(BinaryPrimitives.ReadUInt32LittleEndian(kernel.Context.AsSpan(32)), vm.Priority);
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [InlineData(0x0a0b0c0dUL, 0x01020304UL, 0)]
     [InlineData(0UL, 0xffffffffUL, 1)]
     [InlineData(0x12345678UL, 0x12345678UL, 0x100)]
@@ -368,7 +368,7 @@ public class ContextComparisonTests
         Assert.Equal(kernel.ReturnValue, (uint)vm.ReturnValue);
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [InlineData(0, 516)]
     [InlineData(300, 300)]
     [InlineData(0, 2)]
@@ -435,7 +435,7 @@ public class HelperComparisonTests
         return (kernelResult, vmResult);
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [InlineData("call 14\nexit")]
     [InlineData("call 14\nr0 >>= 32\nexit")]
     [InlineData("call 15\nexit")]
@@ -471,7 +471,7 @@ public class HelperComparisonTests
         return text.ToString();
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [InlineData("sharpbpf %d %u %x", "r3 = -5\nr4 = 7\nr5 = 255")]
     [InlineData("sharpbpf %lld %llx %5d", "r3 = -5\nr4 = 0x1234\nr5 = 42")]
     [InlineData("sharpbpf %-7d|%07d", "r3 = 3\nr4 = 4")]
@@ -488,7 +488,7 @@ public class HelperComparisonTests
         Assert.Equal(kernel, vm);
     }
 
-    [ContextKernelFact]
+    [KernelFact]
     public void ProbeReadStrMatchesTheKernel()
     {
         const string Source = """
@@ -507,33 +507,5 @@ public class HelperComparisonTests
             """;
         var (kernel, vm) = Run(Source);
         Assert.Equal(kernel, vm);
-    }
-}
-
-/// <summary>A fact that needs a working, privileged bpf(): skipped at discovery time otherwise.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class ContextKernelFactAttribute : FactAttribute
-{
-    public ContextKernelFactAttribute()
-    {
-        var status = KernelSupport.Status;
-        if (!status.IsSupported || !status.HasPrivilege)
-        {
-            Skip = $"needs privileged bpf(): {status.Reason}";
-        }
-    }
-}
-
-/// <summary>A theory that needs a working, privileged bpf(): skipped at discovery time otherwise.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class ContextKernelTheoryAttribute : TheoryAttribute
-{
-    public ContextKernelTheoryAttribute()
-    {
-        var status = KernelSupport.Status;
-        if (!status.IsSupported || !status.HasPrivilege)
-        {
-            Skip = $"needs privileged bpf(): {status.Reason}";
-        }
     }
 }

@@ -60,7 +60,7 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         }
     }
 
-    [ContextKernelTheory]
+    [KernelTheory]
     [MemberData(nameof(Names))]
     public void Kernel_gives_the_same_verdict_and_error_line(string name)
     {
