@@ -31,10 +31,13 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
     public const int MaybeStopHelper = 3;
 
     /// <summary>
-    /// Helper id of "tail_call_self": a tail call (with the kernel's limit) into the running program itself when
-    /// r3 &amp; 3 is not 0, a failed one otherwise.
+    /// Helper id of "tail_call_self": a tail call into the running program itself when r3 &amp; 3 is not 0 and the run
+    /// has made fewer than <see cref="MaxSelfTailCalls"/>, a failed one otherwise.
     /// </summary>
     public const int TailCallSelfHelper = 4;
+
+    /// <summary>How many self tail calls one run may make: each reruns the program, so few keep the runs short.</summary>
+    public const int MaxSelfTailCalls = 3;
 
     private static readonly byte[] Writable = [0, 2, 3, 4, 5, 6, 7, 8];
     private static readonly int[] SpecialImmediates = [0, 1, -1, 2, 7, 8, 16, 31, 32, 63, 64, int.MinValue, int.MaxValue, 0x7f, 0x80, 0xff, -128, 0x12345678];
@@ -83,7 +86,7 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
         });
         table.Register(TailCallSelfHelper, "tail_call_self", static (ctx, _, _, c, _, _) =>
         {
-            bool proceeds = (c & 3) != 0 && ctx.TailCallCount < BpfExecutionContext.MaxTailCalls;
+            bool proceeds = (c & 3) != 0 && ctx.TailCallCount < MaxSelfTailCalls;
             if (proceeds)
             {
                 ctx.CountTailCall();
@@ -345,7 +348,7 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
         if (kind < 5 || !canCallFunction)
         {
             int helper = random.Next(1, 4);
-            if (random.Next(12) == 0)
+            if (random.Next(16) == 0)
             {
                 // r3 picks success or failure; the target is the program itself, from pc 0.
                 Add(Instruction.Alu(true, AluOperation.Mov, OperandSource.Immediate, 3, immediate: random.Next(4)));
@@ -374,8 +377,9 @@ public sealed class RandomProgramGenerator(Random random, int inputLength)
 
         // A later function (or, rarely, this one: recursion until the frame limit).
         int target = _currentFunction + 1 < _functionCount ? random.Next(_currentFunction + 1, _functionCount) : _currentFunction;
-        if (random.Next(4) == 0)
+        if (target != _currentFunction && random.Next(5) == 0)
         {
+            // Not for recursion: nested loops would multiply the work.
             BpfLoop(target);
             return;
         }
