@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SharpBpf.Btf;
 using SharpBpf.Testing;
+using static SharpBpf.Cli.Tests.CliRunner;
 
 namespace SharpBpf.Cli.Tests;
 
@@ -12,13 +13,6 @@ public sealed class BtfAndCoreCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static string Repo(params string[] parts) => Path.Combine([SharedData.RepositoryRoot, .. parts]);
 

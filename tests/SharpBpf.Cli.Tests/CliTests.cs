@@ -1,4 +1,5 @@
 using SharpBpf.Testing;
+using static SharpBpf.Cli.Tests.CliRunner;
 
 namespace SharpBpf.Cli.Tests;
 
@@ -9,13 +10,6 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private string Write(string name, string text)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SharpBpf.Capture;
 using SharpBpf.Testing;
+using static SharpBpf.Cli.Tests.CliRunner;
 
 namespace SharpBpf.Cli.Tests;
 
@@ -32,13 +33,6 @@ public sealed class RunCommandTests : IDisposable
         return [.. lines.Skip(1).Select(l => l.Split(',')[index])];
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     // The verdict column of the per-packet lines ("     7    132 B  XDP_PASS ..."), as the kernel's CSV names them.
     private static string[] Verdicts(string output) =>

@@ -1,18 +1,12 @@
 using System.Text.Json;
 using SharpBpf.Testing;
+using static SharpBpf.Cli.Tests.CliRunner;
 
 namespace SharpBpf.Cli.Tests;
 
 /// <summary><c>sharpbpf verify</c>: verdicts, the JSON shape of issue #8, the kernel-format log and exit codes.</summary>
 public sealed class VerifyCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static string ProjectObject(string name) => Path.Combine(SharedData.RepositoryRoot, "bpf", "obj", name);
 

@@ -244,25 +244,9 @@ public static class PacketHelpers
                 return unchecked((ulong)Errno.EFAULT);
             }
 
-            ushort check = BinaryPrimitives.ReadUInt16LittleEndian(field);
-            switch (r5 & HeaderFieldMask)
+            if (!ReplaceInChecksum(BinaryPrimitives.ReadUInt16LittleEndian(field), r5 & HeaderFieldMask, r3, r4, layer4: false, out ushort check))
             {
-                case 0:
-                    if (r3 != 0)
-                    {
-                        return unchecked((ulong)Errno.EINVAL);
-                    }
-
-                    check = Checksum.ReplaceByDiff(check, (uint)r4);
-                    break;
-                case 2:
-                    check = Checksum.Replace2(check, (ushort)r3, (ushort)r4);
-                    break;
-                case 4:
-                    check = Checksum.Replace4(check, (uint)r3, (uint)r4);
-                    break;
-                default:
-                    return unchecked((ulong)Errno.EINVAL);
+                return unchecked((ulong)Errno.EINVAL);
             }
 
             BinaryPrimitives.WriteUInt16LittleEndian(field, check);
@@ -290,26 +274,10 @@ public static class PacketHelpers
                 return 0;
             }
 
-            // With CHECKSUM_NONE the pseudo-header flag changes nothing but the field itself; the 2-byte case is
-            // the 4-byte replacement of the zero-extended values, as in inet_proto_csum_replace2.
-            switch (r5 & HeaderFieldMask)
+            // With CHECKSUM_NONE the pseudo-header flag changes nothing but the field itself.
+            if (!ReplaceInChecksum(check, r5 & HeaderFieldMask, r3, r4, layer4: true, out check))
             {
-                case 0:
-                    if (r3 != 0)
-                    {
-                        return unchecked((ulong)Errno.EINVAL);
-                    }
-
-                    check = Checksum.ReplaceByDiff(check, (uint)r4);
-                    break;
-                case 2:
-                    check = Checksum.Replace4(check, (ushort)r3, (ushort)r4);
-                    break;
-                case 4:
-                    check = Checksum.Replace4(check, (uint)r3, (uint)r4);
-                    break;
-                default:
-                    return unchecked((ulong)Errno.EINVAL);
+                return unchecked((ulong)Errno.EINVAL);
             }
 
             if (mangledZero && check == 0)
@@ -360,6 +328,22 @@ public static class PacketHelpers
         });
 
         return table;
+    }
+
+    // The field update of bpf_l3/l4_csum_replace: size 0 adds a precomputed difference (from must be 0), 2 and 4
+    // replace a 16- or 32-bit value. The l4 helper's 2-byte case is the 4-byte replacement of the zero-extended
+    // values, as in inet_proto_csum_replace2; the l3 one folds 16-bit words (csum_replace2).
+    private static bool ReplaceInChecksum(ushort check, ulong size, ulong from, ulong to, bool layer4, out ushort result)
+    {
+        result = size switch
+        {
+            0 when from == 0 => Checksum.ReplaceByDiff(check, (uint)to),
+            2 when layer4 => Checksum.Replace4(check, (ushort)from, (ushort)to),
+            2 => Checksum.Replace2(check, (ushort)from, (ushort)to),
+            4 => Checksum.Replace4(check, (uint)from, (uint)to),
+            _ => check,
+        };
+        return size is 2 or 4 || (size == 0 && from == 0);
     }
 
     private static SkbContext TcSkb(BpfExecutionContext ctx, ulong address, string helper)
