@@ -1,12 +1,19 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using SharpBpf.Btf;
+using SharpBpf.Btf.Core;
+using SharpBpf.Linux;
+using SharpBpf.Linux.Objects;
 using SharpBpf.Objects;
 using SharpBpf.Verification;
 
 namespace SharpBpf.Cli.Commands;
 
-/// <summary><c>sharpbpf verify OBJECT [--program NAME] [--log-level 0|1|2] [--json]</c>: the verifier's verdict on each program.</summary>
+/// <summary>
+/// <c>sharpbpf verify OBJECT [--program NAME] [--log-level 0|1|2] [--json] [--kernel]</c>: the verifier's verdict on
+/// each program, and with <c>--kernel</c> the running kernel's beside it.
+/// </summary>
 internal static class VerifyCommand
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -21,7 +28,11 @@ internal static class VerifyCommand
             DefaultValueFactory = _ => 0,
         }.AcceptOnlyFromAmong("0", "1", "2");
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
-        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json };
+        var kernel = new Option<bool>("--kernel")
+        {
+            Description = "Also load each program into the running kernel (Linux, root) and show its verdict, error line and processed count beside ours.",
+        };
+        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel };
         command.SetAction(parse =>
         {
             var obj = BpfObject.Load(parse.GetRequiredValue(file).FullName);
@@ -35,7 +46,20 @@ internal static class VerifyCommand
             }
 
             int level = parse.GetValue(logLevel);
-            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level))).ToList();
+            Dictionary<string, KernelVerdict>? theirs = null;
+            if (parse.GetValue(kernel))
+            {
+                if (KernelSupport.Status is { IsSupported: false } or { HasPrivilege: false })
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: --kernel needs privileged bpf(): {KernelSupport.Status.Reason}");
+                    return CliApp.BadInput;
+                }
+
+                theirs = KernelVerdicts(obj, selected);
+            }
+
+            var core = RelocateForRunningKernel(obj);
+            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core))).ToList();
             if (parse.GetValue(json))
             {
                 var doc = new
@@ -50,6 +74,7 @@ internal static class VerifyCommand
                         processed = r.Result.Statistics.Processed,
                         time_ms = Math.Round(r.Result.Elapsed.TotalMilliseconds, 3),
                         log = r.Result.Log,
+                        kernel = theirs?[r.Program.Name],
                     }),
                 };
                 output.WriteLine(JsonSerializer.Serialize(doc, Json));
@@ -68,6 +93,13 @@ internal static class VerifyCommand
                         : $"rejected at insn {result.Error!.Pc}: {result.Error.Message}";
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{p.Name} ({p.SectionName}, {p.Type}): {verdict} ({result.Statistics.Processed} insns processed, {result.Elapsed.TotalMilliseconds:0.###} ms)"));
+                    if (theirs?[p.Name] is { } k)
+                    {
+                        string kernelVerdict = k.Accepted ? "accepted" : $"rejected: {k.Error}";
+                        string agreement = k.Accepted == result.Accepted ? "same verdict" : "DIFFERENT VERDICT";
+                        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  kernel: {kernelVerdict} ({(k.Processed is { } n ? n.ToString(CultureInfo.InvariantCulture) : "?")} insns processed); {agreement}"));
+                    }
                 }
             }
 
@@ -76,9 +108,67 @@ internal static class VerifyCommand
         return command;
     }
 
-    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level)
+    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core)
     {
         var options = VerifierOptions.For(obj, program, level);
-        return Verifier.Verify(program.Instructions, options, program.Name);
+        var instructions = core?.FindProgram(program.Name)?.Instructions ?? program.Instructions;
+        return Verifier.Verify(instructions, options, program.Name);
     }
+
+    // The kernel verifies what libbpf hands it: programs relocated for the running kernel. Objects without CO-RE
+    // records, or systems without kernel BTF, are verified as compiled.
+    private static CoreResult? RelocateForRunningKernel(BpfObject obj) =>
+        CoreRelocator.HasRelocations(obj) && BtfFile.TryLoadRunningKernel() is { } vmlinux ? CoreRelocator.Apply(obj, vmlinux) : null;
+
+    /// <summary>The kernel's verdict on one program: accepted, its error line, and its processed instruction count.</summary>
+    internal sealed record KernelVerdict(
+        [property: System.Text.Json.Serialization.JsonPropertyName("accepted")] bool Accepted,
+        [property: System.Text.Json.Serialization.JsonPropertyName("error")] string? Error,
+        [property: System.Text.Json.Serialization.JsonPropertyName("processed")] long? Processed);
+
+    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected)
+    {
+        var verdicts = new Dictionary<string, KernelVerdict>();
+        using var loaded = KernelObject.Load(obj, new KernelObjectOptions
+        {
+            ContinueOnProgramFailure = true,
+            Programs = selected.Select(p => p.Name).ToHashSet(),
+        });
+        foreach (var entry in loaded.Programs.Where(p => !p.Skipped))
+        {
+            verdicts[entry.Name] = entry.Program is { } accepted
+                ? new KernelVerdict(true, null, accepted.GetInfo(includeArrays: false).VerifiedInstructions)
+                : FromLog(entry.Error);
+        }
+
+        return verdicts;
+    }
+
+    // The error is the first of the lines between the last instruction and "processed N insns ..." (the kernel may
+    // add explanations after it, as "R1 offset is outside of the packet"); the count comes from that last line.
+    private static KernelVerdict FromLog(KernelObjectException? error)
+    {
+        var lines = (error?.VerifierLog ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        int processedLine = Array.FindLastIndex(lines, l => l.StartsWith("processed ", StringComparison.Ordinal));
+        long? processed = null;
+        if (processedLine >= 0 && long.TryParse(lines[processedLine].Split(' ')[1], CultureInfo.InvariantCulture, out long n))
+        {
+            processed = n;
+        }
+
+        int first = processedLine > 0 ? processedLine : lines.Length;
+        while (first > 0 && !IsInstructionOrState(lines[first - 1]))
+        {
+            first--;
+        }
+
+        int end = processedLine > 0 ? processedLine : lines.Length;
+        string? line = first < end ? lines[first] : lines.LastOrDefault();
+        return new KernelVerdict(false, line ?? error?.Message.Split('\n')[0], processed);
+    }
+
+    // "12: (71) r1 = ...", "0: R1=ctx() R10=fp0", "; source line", "func#0 @0": the log's trace, not its error.
+    private static bool IsInstructionOrState(string line) =>
+        line.StartsWith(';') || line.StartsWith("func#", StringComparison.Ordinal) ||
+        (line.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon && line.AsSpan(0, colon).IndexOfAnyExceptInRange('0', '9') < 0);
 }
