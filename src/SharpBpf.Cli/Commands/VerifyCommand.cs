@@ -64,17 +64,26 @@ internal static class VerifyCommand
             {
                 var doc = new
                 {
-                    programs = results.Select(r => new
+                    programs = results.Select(r =>
                     {
-                        name = r.Program.Name,
-                        section = r.Program.SectionName,
-                        type = r.Program.Type.ToString(),
-                        accepted = r.Result.Accepted,
-                        error = r.Result.Error?.Message,
-                        processed = r.Result.Statistics.Processed,
-                        time_ms = Math.Round(r.Result.Elapsed.TotalMilliseconds, 3),
-                        log = r.Result.Log,
-                        kernel = theirs?[r.Program.Name],
+                        // The shape; "kernel" only with --kernel.
+                        var entry = new Dictionary<string, object?>
+                        {
+                            ["name"] = r.Program.Name,
+                            ["section"] = r.Program.SectionName,
+                            ["type"] = r.Program.Type.ToString(),
+                            ["accepted"] = r.Result.Accepted,
+                            ["error"] = r.Result.Error?.Message,
+                            ["processed"] = r.Result.Statistics.Processed,
+                            ["time_ms"] = Math.Round(r.Result.Elapsed.TotalMilliseconds, 3),
+                            ["log"] = r.Result.Log,
+                        };
+                        if (theirs is not null)
+                        {
+                            entry["kernel"] = theirs[r.Program.Name];
+                        }
+
+                        return entry;
                     }),
                 };
                 output.WriteLine(JsonSerializer.Serialize(doc, Json));
