@@ -230,7 +230,10 @@ public class ProgramTests
 
             Assert.Equal(id, info.Id);
             Assert.Equal(listed[id].GetProperty("tag").GetString(), info.Tag);
-            Assert.Equal(listed[id].TryGetProperty("name", out var n) ? n.GetString() : "", info.Name);
+            // The kernel keeps 15 characters of a name; bpftool completes longer ones from the program's BTF.
+            string listedName = listed[id].TryGetProperty("name", out var n) ? n.GetString()! : "";
+            Assert.True(info.Name.Length < 15 ? listedName == info.Name : listedName.StartsWith(info.Name, StringComparison.Ordinal),
+                $"program {id}: bpftool names it '{listedName}', the kernel's info '{info.Name}'");
             compared++;
         }
 
