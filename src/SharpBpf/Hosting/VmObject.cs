@@ -578,44 +578,12 @@ public sealed class VmObject : IDisposable
 
         try
         {
-            return (LayOutDataSections(BtfSpec.Parse(raw), obj.Elf), null);
+            return (BtfSpec.Parse(DataSectionLayout.Apply(obj, BtfSpec.Parse(raw))), null);
         }
         catch (BtfFormatException e)
         {
             return (null, e.Message);
         }
-    }
-
-    // clang leaves DATASEC sizes and variable offsets at 0; libbpf fills them in from the section and symbol table.
-    private static BtfSpec LayOutDataSections(BtfSpec btf, ElfFile elf)
-    {
-        var builder = BtfBuilder.From(btf);
-        bool changed = false;
-        for (int id = btf.FirstTypeId; id < btf.TypeCount; id++)
-        {
-            var type = btf.GetType(id);
-            if (type.Kind != BtfKind.DataSection || elf.FindSection(type.Name) is not { } section)
-            {
-                continue;
-            }
-
-            var definition = builder[id];
-            definition.SizeOrType = (uint)section.Size;
-            for (int v = 0; v < definition.Variables.Count; v++)
-            {
-                var info = definition.Variables[v];
-                string name = btf.IsValidTypeId(info.TypeId) ? btf.GetType(info.TypeId).Name : "";
-                var symbol = elf.Symbols.FirstOrDefault(s => s.Name == name && s.SectionIndex == section.Index);
-                if (symbol.Name == name && name.Length > 0)
-                {
-                    definition.Variables[v] = info with { Offset = (uint)symbol.Value };
-                }
-            }
-
-            changed = true;
-        }
-
-        return changed ? builder.Build() : btf;
     }
 
     // ---------------------------------------------------------------- per-thread state and CPU slots
