@@ -6,13 +6,13 @@ namespace SharpBpf.Linux;
 public static class VmlinuxBtf
 {
     /// <summary>Where the kernel exposes its BTF.</summary>
-    public const string Path = "/sys/kernel/btf/vmlinux";
+    public const string Path = BtfFile.RunningKernelPath;
 
     private static readonly Lazy<BtfSpec?> Spec = new(() =>
     {
         try
         {
-            return File.Exists(Path) ? BtfSpec.Load(Path) : null;
+            return BtfFile.TryLoadRunningKernel();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or BtfFormatException)
         {
