@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using SharpBpf.Capture;
 using SharpBpf.Hosting;
+using SharpBpf.Linux;
+using SharpBpf.Linux.Objects;
 using SharpBpf.Maps;
 using SharpBpf.Objects;
 using SharpBpf.Runtime;
@@ -53,9 +55,13 @@ internal static class RunCommand
             Description = "Before loading, patch .rodata (const volatile configuration): OFFSET=HEX (repeatable).",
             Arity = ArgumentArity.OneOrMore,
         };
+        var kernel = new Option<bool>("--kernel")
+        {
+            Description = "Run in the running kernel (BPF_PROG_TEST_RUN; Linux, root) instead of the VM, with the same output, so the two can be diffed.",
+        };
         var command = new Command("run", "Run a program of a BPF object over packets in the VM and show verdicts, maps and events.")
         {
-            file, program, pcap, packet, repeat, output, json, engine, cpus, updates, rodata,
+            file, program, pcap, packet, repeat, output, json, engine, cpus, updates, rodata, kernel,
         };
         command.SetAction(parse => new Runner(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error)
         {
@@ -70,6 +76,7 @@ internal static class RunCommand
             Cpus = parse.GetValue(cpus),
             MapUpdates = parse.GetValue(updates) ?? [],
             ReadOnlyPatches = parse.GetValue(rodata) ?? [],
+            InKernel = parse.GetValue(kernel),
         }.Run());
         return command;
     }
@@ -106,6 +113,11 @@ internal static class RunCommand
 
         public required string[] ReadOnlyPatches { get; init; }
 
+        public bool InKernel { get; init; }
+
+        private KernelObject? _kernel;
+        private KernelProgram? _kernelProgram;
+
         public int Run()
         {
             if ((PcapPath is null) == (HexPackets.Length == 0))
@@ -130,17 +142,28 @@ internal static class RunCommand
                 ApplyReadOnlyPatch(obj, patch);
             }
 
-            using var vm = new VmObject(obj, new VmObjectOptions { Engine = Engine, PossibleCpus = Cpus });
+            if (InKernel && KernelSupport.Status is { IsSupported: false } or { HasPrivilege: false })
+            {
+                throw new RunInputException($"--kernel needs privileged bpf(): {KernelSupport.Status.Reason}");
+            }
+
+            // With --kernel the VM object only holds what the kernel's maps contain at the end, for printing: its
+            // per-CPU values then need the kernel's CPU count.
+            int cpus = InKernel ? LinuxSystem.PossibleCpuCount : Cpus;
+            using var vm = new VmObject(obj, new VmObjectOptions { Engine = Engine, PossibleCpus = cpus });
+            using var kernel = InKernel ? KernelObject.Load(obj) : null;
+            _kernel = kernel;
             var (program, automatic) = SelectProgram(vm);
+            _kernelProgram = kernel?.Program(program.Name);
             foreach (var update in MapUpdates)
             {
-                ApplyMapUpdate(vm, update);
+                ApplyMapUpdate(vm, update, kernel);
             }
 
             if (!Json)
             {
                 output.WriteLine($"{Path.GetFileName(ObjectPath)}: program {program.Name} (SEC(\"{program.Source.SectionName}\"), {program.Type})" +
-                    (automatic ? ", the first program that runs on packets" : "") + $"; engine {(Engine == EngineKind.Jit ? "jit" : "interpreter")}");
+                    (automatic ? ", the first program that runs on packets" : "") + $"; engine {EngineName}");
             }
 
             using var writer = OutputPath is null ? null : new PcapWriter(File.Create(OutputPath));
@@ -169,7 +192,7 @@ internal static class RunCommand
                 progress?.Clear();
             }
 
-            var events = vm.DrainEvents();
+            var events = kernel is null ? vm.DrainEvents() : CopyKernelState(kernel, vm);
             if (Json)
             {
                 WriteJson(vm, program, automatic, events);
@@ -201,7 +224,7 @@ internal static class RunCommand
                 throw new RunInputException($"program '{program.Name}' is a {program.Type} program; run executes XDP, socket filter and tc programs on packets");
             }
 
-            if (program.Executable is null)
+            if (program.Executable is null && !InKernel)
             {
                 throw new RunInputException($"program '{program.Name}' cannot run in the VM: {program.BuildError}");
             }
@@ -215,9 +238,16 @@ internal static class RunCommand
             string? fault = null;
             try
             {
-                for (int i = 0; i < Repeat; i++)
+                if (_kernelProgram is not null)
                 {
-                    result = vm.RunPacket(program, frame.Data);
+                    result = KernelRun(program.PacketKind, frame.Data);
+                }
+                else
+                {
+                    for (int i = 0; i < Repeat; i++)
+                    {
+                        result = vm.RunPacket(program, frame.Data);
+                    }
                 }
             }
             catch (BpfExecutionException e)
@@ -321,6 +351,12 @@ internal static class RunCommand
 
             var trace = vm.TraceLog.Messages;
             output.WriteLine();
+            if (InKernel)
+            {
+                output.WriteLine("trace_printk: in the kernel's trace buffer (/sys/kernel/tracing/trace_pipe), not collected");
+                return;
+            }
+
             output.WriteLine($"trace_printk: {(trace.Count == 0 ? "no messages" : $"{trace.Count} message{(trace.Count == 1 ? "" : "s")}")}");
             foreach (var message in trace)
             {
@@ -339,7 +375,7 @@ internal static class RunCommand
                 json.WriteString("section", program.Source.SectionName);
                 json.WriteString("type", program.Type.ToString());
                 json.WriteBoolean("program_chosen_automatically", automatic);
-                json.WriteString("engine", Engine == EngineKind.Jit ? "jit" : "interpreter");
+                json.WriteString("engine", EngineName);
                 json.WriteNumber("repeat", Repeat);
                 json.WritePropertyName("packets");
                 JsonSerializer.Serialize(json, _packetRecords);
@@ -434,7 +470,65 @@ internal static class RunCommand
             }
         }
 
-        private static void ApplyMapUpdate(VmObject vm, string update)
+        private string EngineName => InKernel ? "kernel (BPF_PROG_TEST_RUN)" : Engine == EngineKind.Jit ? "jit" : "interpreter";
+
+        // One frame through BPF_PROG_TEST_RUN with the kernel's own repeat; a frame it refuses is shown as EINVAL.
+        private PacketRunResult KernelRun(PacketContextKind kind, byte[] frame)
+        {
+            try
+            {
+                var run = _kernelProgram!.TestRun(new TestRunOptions { Data = frame, DataOutCapacity = 65_536 + 4096, Repeat = (uint)Repeat });
+                return PacketRunResult.FromTestRun(kind, run.ReturnValue, run.Data);
+            }
+            catch (BpfSyscallException e) when (e.ErrorName == "EINVAL")
+            {
+                return PacketRunResult.RefusedByTestRun(kind, "the kernel's test run refused the frame (EINVAL)");
+            }
+        }
+
+        // The kernel's maps copied into the VM object's (so they print exactly as the VM's do) and its ring buffer
+        // records; maps the host may not write (a frozen .rodata) kept their load-time contents, which are the same.
+        private static List<MapEvent> CopyKernelState(KernelObject kernel, VmObject vm)
+        {
+            var events = new List<MapEvent>();
+            foreach (var entry in kernel.Maps)
+            {
+                if (entry.Map is not { } source)
+                {
+                    continue;
+                }
+
+                if (entry.Definition.Type == MapType.RingBuffer)
+                {
+                    using var reader = new Linux.Events.RingBufferReader(source);
+                    reader.Consume(record => events.Add(new MapEvent(entry.Name, -1, record.ToArray(), 0)));
+                    continue;
+                }
+
+                if (entry.Definition.Type is MapType.PerfEventArray or MapType.ProgramArray or MapType.ArrayOfMaps or MapType.HashOfMaps)
+                {
+                    continue;
+                }
+
+                var target = vm.Map(entry.Name);
+                foreach (var key in target.Keys().ToList())
+                {
+                    target.Delete(key);
+                }
+
+                foreach (var key in source.Keys())
+                {
+                    if (source.Lookup(key) is { } value)
+                    {
+                        target.Update(key, value);
+                    }
+                }
+            }
+
+            return events;
+        }
+
+        private static void ApplyMapUpdate(VmObject vm, string update, KernelObject? kernel)
         {
             int colon = update.IndexOf(':', StringComparison.Ordinal);
             int equals = update.IndexOf('=', StringComparison.Ordinal);
@@ -451,11 +545,14 @@ internal static class RunCommand
                 throw new RunInputException($"--map-update '{update}': map '{map.Name}' takes a {map.KeySize}-byte key and a {map.ValueSize}-byte value, not {key.Length} and {value.Length}");
             }
 
-            var result = map.Update(key, PerCpuValues.OnEveryCpu(map, value));
+            var values = PerCpuValues.OnEveryCpu(map, value);
+            var result = map.Update(key, values);
             if (result != MapResult.Success)
             {
                 throw new RunInputException($"--map-update '{update}': the update failed with {result.ToErrnoName()}");
             }
+
+            kernel?.Map(map.Name).Update(key, values);
         }
 
         private static byte[] ParseHex(string text, string what)

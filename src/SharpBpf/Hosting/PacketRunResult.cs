@@ -40,6 +40,18 @@ public sealed class PacketRunResult
         InstructionsExecuted = instructions;
     }
 
+    /// <summary>
+    /// A result produced outside the VM, by the kernel's <c>BPF_PROG_TEST_RUN</c> (r0 and the data it returned), so
+    /// that both can be shown and compared the same way.
+    /// </summary>
+    /// <param name="kind">The program's context kind.</param>
+    /// <param name="returnValue">The kernel's r0.</param>
+    /// <param name="packet">The data the kernel returned.</param>
+    public static PacketRunResult FromTestRun(PacketContextKind kind, ulong returnValue, byte[] packet) => new(kind, returnValue, packet, null, 0);
+
+    /// <summary>A frame the kernel's <c>BPF_PROG_TEST_RUN</c> refused (with the reason it gave).</summary>
+    public static PacketRunResult RefusedByTestRun(PacketContextKind kind, string reason) => new(kind, reason);
+
     /// <summary>The context the program ran with.</summary>
     public PacketContextKind Kind { get; }
 
