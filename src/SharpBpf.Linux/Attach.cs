@@ -17,6 +17,17 @@ public enum XdpMode
     Native = 1 << 2,
 }
 
+/// <summary>How a tc program is attached.</summary>
+public enum TcAttachMode
+{
+    /// <summary>tcx where the kernel has it, else netlink.</summary>
+    Auto,
+    /// <summary>A tcx link (BPF_TCX_INGRESS/EGRESS, Linux 6.6+).</summary>
+    Tcx,
+    /// <summary>A direct-action bpf filter on a clsact qdisc, through rtnetlink (any kernel with clsact, 4.5+).</summary>
+    Netlink,
+}
+
 /// <summary>
 /// A program attached somewhere. Disposing detaches it: the BPF link is closed, or the socket option removed, and any
 /// perf event opened for the attachment is closed.
@@ -90,6 +101,28 @@ public static class ProgramAttach
             Program = program.Handle, TargetIfIndex = (uint)index, AttachType = ingress ? AttachType.TcxIngress : AttachType.TcxEgress,
         });
         return new KernelAttachment($"tcx {(ingress ? "ingress" : "egress")} on {device} (ifindex {index})", link);
+    }
+
+    /// <summary>
+    /// Attaches a tc (sched_cls) program to a device's ingress or egress: with a tcx link where the kernel has them
+    /// (6.6+), otherwise through rtnetlink as a direct-action <c>bpf</c> filter on a <c>clsact</c> qdisc (added when
+    /// missing, removed again on dispose if this call added it).
+    /// </summary>
+    /// <param name="program">The program.</param>
+    /// <param name="device">The network device.</param>
+    /// <param name="ingress">Ingress (true) or egress.</param>
+    /// <param name="mode">Which mechanism to use; <see cref="TcAttachMode.Auto"/> prefers tcx.</param>
+    public static KernelAttachment AttachTc(this KernelProgram program, string device, bool ingress, TcAttachMode mode = TcAttachMode.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        if (mode == TcAttachMode.Tcx || (mode == TcAttachMode.Auto && KernelFeatures.HasTcxLinks))
+        {
+            return program.AttachTcx(device, ingress);
+        }
+
+        int index = InterfaceIndex(device);
+        var detach = TcNetlink.Attach(program, index, ingress);
+        return new KernelAttachment($"tc clsact {(ingress ? "ingress" : "egress")} bpf filter on {device} (ifindex {index})", null, detach: detach);
     }
 
     /// <summary>Attaches a socket filter to a socket (SO_ATTACH_BPF); disposing detaches it (SO_DETACH_BPF).</summary>

@@ -15,6 +15,14 @@ public static class KernelFeatures
     private static readonly ConcurrentDictionary<MapType, bool> MapTypes = new();
     private static readonly ConcurrentDictionary<(ProgramType, int), bool> Helpers = new();
 
+    private static readonly Lazy<bool> TcxLinks = new(() =>
+        // tcx came with Linux 6.6 together with its attach types; the kernel's own BTF names them when it has them.
+        VmlinuxBtf.Value is { } btf && btf.FindId("bpf_attach_type", BtfKind.Enum) is > 0 and var id &&
+        btf.GetType(id).GetEnumValues().Any(v => v.Name == "BPF_TCX_INGRESS"));
+
+    /// <summary>Whether the kernel has tcx links (BPF_TCX_INGRESS/EGRESS, Linux 6.6+).</summary>
+    public static bool HasTcxLinks => TcxLinks.Value;
+
     private static readonly Lazy<BtfFeatures> BtfFeatureSet = new(ProbeBtfFeatures);
 
     /// <summary>

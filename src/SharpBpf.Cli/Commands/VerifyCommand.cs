@@ -55,7 +55,7 @@ internal static class VerifyCommand
                     return CliApp.BadInput;
                 }
 
-                theirs = KernelVerdicts(obj, selected);
+                theirs = KernelVerdicts(obj, selected, level);
             }
 
             var core = RelocateForRunningKernel(obj);
@@ -104,6 +104,15 @@ internal static class VerifyCommand
                         $"{p.Name} ({p.SectionName}, {p.Type}): {verdict} ({result.Statistics.Processed} insns processed, {result.Elapsed.TotalMilliseconds:0.###} ms)"));
                     if (theirs?[p.Name] is { } k)
                     {
+                        if (level > 0 && k.Log.Length > 0)
+                        {
+                            output.WriteLine("  kernel log:");
+                            foreach (var line in k.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                            {
+                                output.WriteLine("  | " + line);
+                            }
+                        }
+
                         string kernelVerdict = k.Accepted ? "accepted" : $"rejected: {k.Error}";
                         string agreement = k.Accepted == result.Accepted ? "same verdict" : "DIFFERENT VERDICT";
                         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -133,21 +142,23 @@ internal static class VerifyCommand
     internal sealed record KernelVerdict(
         [property: System.Text.Json.Serialization.JsonPropertyName("accepted")] bool Accepted,
         [property: System.Text.Json.Serialization.JsonPropertyName("error")] string? Error,
-        [property: System.Text.Json.Serialization.JsonPropertyName("processed")] long? Processed);
+        [property: System.Text.Json.Serialization.JsonPropertyName("processed")] long? Processed,
+        [property: System.Text.Json.Serialization.JsonPropertyName("log")] string Log);
 
-    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected)
+    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected, int level)
     {
         var verdicts = new Dictionary<string, KernelVerdict>();
         using var loaded = KernelObject.Load(obj, new KernelObjectOptions
         {
             ContinueOnProgramFailure = true,
             Programs = selected.Select(p => p.Name).ToHashSet(),
+            LogLevel = (uint)level,
         });
         foreach (var entry in loaded.Programs.Where(p => !p.Skipped))
         {
             verdicts[entry.Name] = entry.Program is { } accepted
-                ? new KernelVerdict(true, null, accepted.GetInfo(includeArrays: false).VerifiedInstructions)
-                : FromLog(entry.Error);
+                ? new KernelVerdict(true, null, accepted.GetInfo(includeArrays: false).VerifiedInstructions, level > 0 ? accepted.VerifierLog ?? "" : "")
+                : FromLog(entry.Error, level);
         }
 
         return verdicts;
@@ -155,7 +166,7 @@ internal static class VerifyCommand
 
     // The error is the first of the lines between the last instruction and "processed N insns ..." (the kernel may
     // add explanations after it, as "R1 offset is outside of the packet"); the count comes from that last line.
-    private static KernelVerdict FromLog(KernelObjectException? error)
+    private static KernelVerdict FromLog(KernelObjectException? error, int level)
     {
         var lines = (error?.VerifierLog ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         int processedLine = Array.FindLastIndex(lines, l => l.StartsWith("processed ", StringComparison.Ordinal));
@@ -173,7 +184,7 @@ internal static class VerifyCommand
 
         int end = processedLine > 0 ? processedLine : lines.Length;
         string? line = first < end ? lines[first] : lines.LastOrDefault();
-        return new KernelVerdict(false, line ?? error?.Message.Split('\n')[0], processed);
+        return new KernelVerdict(false, line ?? error?.Message.Split('\n')[0], processed, level > 0 ? error?.VerifierLog ?? "" : "");
     }
 
     // "12: (71) r1 = ...", "0: R1=ctx() R10=fp0", "; source line", "func#0 @0": the log's trace, not its error.

@@ -33,6 +33,15 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long number, long arg1, void* arg2, long arg3);
 
+    [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
+    internal static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
+    internal static partial nint Send(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "recv", SetLastError = true)]
+    internal static partial nint Receive(int fd, byte* buffer, nint length, int flags);
+
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 

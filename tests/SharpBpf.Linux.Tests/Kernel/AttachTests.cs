@@ -108,6 +108,39 @@ public class AttachTests
     }
 
     [KernelFact]
+    public void TcThroughNetlinkAddsClsactAndADirectActionFilterAndRemovesThem()
+    {
+        using var veth = new VethPair();
+        using var loaded = AttachPoints.Load();
+        ulong before = AttachPoints.Hits(loaded, AttachPoints.Tc);
+        using (var tc = loaded.Program("count_tc").AttachTc(veth.HostDevice, ingress: true, TcAttachMode.Netlink))
+        {
+            Assert.Null(tc.Link);
+            Assert.Contains("clsact", Shell.Run("tc", "qdisc", "show", "dev", veth.HostDevice));
+            string filters = Shell.Run("tc", "filter", "show", "dev", veth.HostDevice, "ingress");
+            Assert.Contains("direct-action", filters);
+            Assert.Contains("count_tc", filters);
+            veth.SendUdpFromPeer(9, 4);
+            Assert.True(AttachPoints.Hits(loaded, AttachPoints.Tc) >= before + 4);
+        }
+
+        // The filter and the qdisc this attachment added are gone; traffic no longer reaches the program.
+        Assert.DoesNotContain("clsact", Shell.Run("tc", "qdisc", "show", "dev", veth.HostDevice));
+        ulong after = AttachPoints.Hits(loaded, AttachPoints.Tc);
+        veth.SendUdpFromPeer(9, 2);
+        Assert.Equal(after, AttachPoints.Hits(loaded, AttachPoints.Tc));
+    }
+
+    [KernelFact]
+    public void TcAutoUsesTcxWhereTheKernelHasIt()
+    {
+        using var veth = new VethPair();
+        using var loaded = AttachPoints.Load();
+        using var tc = loaded.Program("count_tc").AttachTc(veth.HostDevice, ingress: false);
+        Assert.Equal(KernelFeatures.HasTcxLinks, tc.Link is not null);
+    }
+
+    [KernelFact]
     public void XdpModesAreTheOnesTheKernelReports()
     {
         using var veth = new VethPair();
