@@ -12,7 +12,7 @@ public static class VmlinuxBtf
     {
         try
         {
-            return BtfFile.TryLoadRunningKernel();
+            return BtfFile.RunningKernel;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or BtfFormatException)
         {

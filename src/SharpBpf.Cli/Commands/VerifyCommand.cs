@@ -136,7 +136,7 @@ internal static class VerifyCommand
     // The kernel verifies what libbpf hands it: programs relocated for the running kernel. Objects without CO-RE
     // records, or systems without kernel BTF, are verified as compiled.
     private static CoreResult? RelocateForRunningKernel(BpfObject obj) =>
-        CoreRelocator.HasRelocations(obj) && BtfFile.TryLoadRunningKernel() is { } vmlinux ? CoreRelocator.Apply(obj, vmlinux) : null;
+        CoreRelocator.HasRelocations(obj) && BtfFile.RunningKernel is { } vmlinux ? CoreRelocator.Apply(obj, vmlinux) : null;
 
     /// <summary>The kernel's verdict on one program: accepted, its error line, and its processed instruction count.</summary>
     internal sealed record KernelVerdict(

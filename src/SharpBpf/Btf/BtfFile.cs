@@ -15,6 +15,14 @@ public static class BtfFile
     /// <exception cref="BtfFormatException">The file exists but is not valid BTF.</exception>
     public static BtfSpec? TryLoadRunningKernel() => File.Exists(RunningKernelPath) ? BtfSpec.Load(RunningKernelPath) : null;
 
+    private static readonly Lazy<BtfSpec?> Running = new(TryLoadRunningKernel);
+
+    /// <summary>
+    /// The running kernel's BTF, read once per process (about 12 ms and the size of the file), or null when this
+    /// system has none; every in-process user (CO-RE in the VM, <c>verify</c>, the kernel loader) shares it.
+    /// </summary>
+    public static BtfSpec? RunningKernel => Running.Value;
+
     /// <summary>Whether the bytes start like an ELF file.</summary>
     public static bool IsElf(ReadOnlySpan<byte> data) => data.Length >= 4 && data[0] == 0x7f && data[1] == (byte)'E' && data[2] == (byte)'L' && data[3] == (byte)'F';
 

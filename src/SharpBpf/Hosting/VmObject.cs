@@ -424,6 +424,15 @@ public sealed class VmObject : IDisposable
         return null;
     }
 
+    /// <summary>The context programs of <paramref name="type"/> get on packets (<see cref="PacketContextKind.None"/> for other types).</summary>
+    public static PacketContextKind PacketKindOf(ProgramType type) => type switch
+    {
+        ProgramType.Xdp => PacketContextKind.Xdp,
+        ProgramType.SocketFilter => PacketContextKind.SocketFilter,
+        ProgramType.SchedCls or ProgramType.SchedAct => PacketContextKind.TrafficControl,
+        _ => PacketContextKind.None,
+    };
+
     // CO-RE against the chosen target BTF, as libbpf does before loading; programs whose relocations fail (not the
     // poisoned ones: those fault only if the path runs) cannot be prepared.
     private (CoreResult? Result, string? Error) RelocateCore()
@@ -437,7 +446,7 @@ public sealed class VmObject : IDisposable
         string name = "the given target BTF";
         if (target is null)
         {
-            target = BtfFile.TryLoadRunningKernel();
+            target = BtfFile.RunningKernel;
             name = BtfFile.RunningKernelPath;
         }
 
@@ -452,13 +461,7 @@ public sealed class VmObject : IDisposable
         var (core, coreError) = RelocateCore();
         foreach (var source in Object.Programs)
         {
-            var kind = source.Type switch
-            {
-                ProgramType.Xdp => PacketContextKind.Xdp,
-                ProgramType.SocketFilter => PacketContextKind.SocketFilter,
-                ProgramType.SchedCls or ProgramType.SchedAct => PacketContextKind.TrafficControl,
-                _ => PacketContextKind.None,
-            };
+            var kind = PacketKindOf(source.Type);
             ExecutableProgram? executable = null;
             string? error = null;
             try
