@@ -105,6 +105,7 @@ internal sealed partial class VerifierRun
     private RegisterState? CheckMemAccess(int regno, int insnOff, int size, bool write, RegisterState? value, bool sx, int valueRegno = -1)
     {
         var reg = Regs[regno];
+        RecordAccessFact(reg);
         int off = insnOff + reg.Off;
         RegisterState? result = null;
         var exactType = (reg.Type, reg.Flags);

@@ -116,7 +116,7 @@ internal sealed partial class VerifierRun
             error = error with { Message = error.Message.Split('\n')[0] };
         }
 
-        return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed);
+        return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed, BuildFacts());
     }
 
     private static VerifierRejection Reject(string message) => new(message);
