@@ -271,6 +271,103 @@ internal static class VerifierCases
             r0 = 0
             exit
             """, null),
+        new("sock_ops_context", ProgramType.SockOps, """
+            r2 = *(u32 *)(r1 + 0)
+            r3 = *(u64 *)(r1 + 168)
+            r4 = *(u8 *)(r1 + 212)
+            r5 = *(u64 *)(r1 + 192)
+            r6 = *(u64 *)(r1 + 200)
+            r7 = r5
+            r7 += 20
+            if r7 > r6 goto +1
+            r2 = *(u8 *)(r5 + 13)
+            *(u32 *)(r1 + 4) = r2
+            r0 = 1
+            exit
+            """, null),
+        new("sock_ops_narrow_read", ProgramType.SockOps, """
+            r0 = *(u16 *)(r1 + 0)
+            r0 = 1
+            exit
+            """, "invalid bpf_context access off=0 size=2"),
+        new("sock_ops_write_read_only", ProgramType.SockOps, """
+            r2 = 0
+            *(u32 *)(r1 + 20) = r2
+            r0 = 1
+            exit
+            """, "invalid bpf_context access off=20 size=4"),
+        new("sock_ops_setsockopt", ProgramType.SockOps, """
+            *(u32 *)(r10 - 4) = 0
+            r2 = 6
+            r3 = 13
+            r4 = r10
+            r4 += -4
+            r5 = 4
+            call 49
+            r0 = 1
+            exit
+            """, null),
+        new("sock_ops_getsockopt_too_long", ProgramType.SockOps, """
+            r2 = 6
+            r3 = 13
+            r4 = r10
+            r4 += -4
+            r5 = 8
+            call 57
+            r0 = 1
+            exit
+            """, "invalid write to stack R4 off=-4 size=8"),
+        new("cgroup_sock_context", ProgramType.CgroupSock, """
+            r2 = *(u32 *)(r1 + 4)
+            r3 = *(u16 *)(r1 + 12)
+            r4 = *(u8 *)(r1 + 49)
+            r5 = *(u32 *)(r1 + 72)
+            r2 = 7
+            *(u32 *)(r1 + 16) = r2
+            call 15
+            r0 = 1
+            exit
+            """, null),
+        new("cgroup_sock_source_address_at_create", ProgramType.CgroupSock, """
+            r0 = *(u32 *)(r1 + 24)
+            r0 = 1
+            exit
+            """, "invalid bpf_context access off=24 size=4"),
+        new("cgroup_sock_write_read_only", ProgramType.CgroupSock, """
+            r2 = 2
+            *(u32 *)(r1 + 4) = r2
+            r0 = 1
+            exit
+            """, "invalid bpf_context access off=4 size=4"),
+        new("cgroup_sock_packet_helper", ProgramType.CgroupSock, """
+            r2 = 0
+            r3 = r10
+            r3 += -8
+            r4 = 8
+            call 26
+            r0 = 1
+            exit
+            """, "program of this type cannot use helper bpf_skb_load_bytes#26"),
+        new("cgroup_sock_return_range", ProgramType.CgroupSock, """
+            r0 = 2
+            exit
+            """, "At program exit the register R0 has smin=2 smax=2 should have been in [0, 1]"),
+        new("perf_event_read_value", ProgramType.PerfEvent, """
+            r6 = r1
+            r0 = *(u64 *)(r6 + 168)
+            r0 = *(u32 *)(r6 + 176)
+            r2 = r10
+            r2 += -24
+            r3 = 24
+            call 56
+            r0 = 0
+            exit
+            """, null),
+        new("perf_event_regs_narrow_read", ProgramType.PerfEvent, """
+            r0 = *(u32 *)(r1 + 8)
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=8 size=4"),
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

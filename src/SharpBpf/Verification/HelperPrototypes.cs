@@ -37,6 +37,8 @@ public enum HelperArgument : byte
     StackOrNull,
     /// <summary>A read-only constant string in a frozen map (ARG_PTR_TO_CONST_STR).</summary>
     ConstString,
+    /// <summary>The program's context or NULL (ARG_PTR_TO_CTX_OR_NULL).</summary>
+    ContextOrNull,
 }
 
 /// <summary>What a helper returns (the kernel's <c>enum bpf_return_type</c>, the kinds SharpBPF models).</summary>
@@ -70,6 +72,14 @@ public enum HelperAvailability
     Xdp = 16,
     /// <summary>cgroup skb programs.</summary>
     CgroupSkb = 32,
+    /// <summary>cgroup sock programs (socket creation, release and bind hooks).</summary>
+    CgroupSock = 64,
+    /// <summary>sock_ops programs.</summary>
+    SockOps = 128,
+    /// <summary>perf event programs, on top of <see cref="Tracing"/>.</summary>
+    PerfEvent = 256,
+    /// <summary>cgroup hooks that run in the calling process (<c>cgroup_current_func_proto</c>): cgroup sock programs.</summary>
+    CgroupCurrent = 512,
 }
 
 /// <summary>A helper's prototype: argument kinds, return kind, who may call it and whether it changes packet data.</summary>
@@ -100,21 +110,51 @@ public static class HelperPrototypes
     public static bool IsAvailable(HelperPrototype proto, ProgramType type)
     {
         ArgumentNullException.ThrowIfNull(proto);
-        var a = proto.Availability;
-        if ((a & HelperAvailability.All) != 0)
+        return (proto.Availability & (HelperAvailability.All | CategoriesOf(type))) != 0;
+    }
+
+    /// <summary>The prototype a program of <paramref name="type"/> gets for helper <paramref name="id"/>, or null when it may not call it.</summary>
+    public static HelperPrototype? Find(int id, ProgramType type)
+    {
+        // Some helpers have a different prototype per program type (the kernel's get_func_proto picks one).
+        var categories = CategoriesOf(type);
+        if (Variants.TryGetValue(id, out var variants))
         {
-            return true;
+            foreach (var variant in variants)
+            {
+                if ((variant.Availability & categories) != 0)
+                {
+                    return variant;
+                }
+            }
         }
 
-        return type switch
+        return Find(id) is { } proto && IsAvailable(proto, type) ? proto : null;
+    }
+
+    /// <summary>The helper sets a program type draws from.</summary>
+    public static HelperAvailability CategoriesOf(ProgramType type) => type switch
+    {
+        ProgramType.Kprobe or ProgramType.Tracepoint or ProgramType.RawTracepoint or ProgramType.RawTracepointWritable => HelperAvailability.Tracing,
+        ProgramType.PerfEvent => HelperAvailability.Tracing | HelperAvailability.PerfEvent,
+        ProgramType.SocketFilter => HelperAvailability.SocketFilter,
+        ProgramType.SchedCls or ProgramType.SchedAct => HelperAvailability.TrafficControl,
+        ProgramType.Xdp => HelperAvailability.Xdp,
+        ProgramType.CgroupSkb => HelperAvailability.CgroupSkb,
+        ProgramType.CgroupSock => HelperAvailability.CgroupSock | HelperAvailability.CgroupCurrent,
+        ProgramType.SockOps => HelperAvailability.SockOps,
+        _ => HelperAvailability.None,
+    };
+
+    private static readonly Dictionary<int, HelperPrototype[]> Variants = BuildVariants();
+
+    private static Dictionary<int, HelperPrototype[]> BuildVariants()
+    {
+        const HelperReturn integer = HelperReturn.Integer;
+        return new Dictionary<int, HelperPrototype[]>
         {
-            ProgramType.Kprobe or ProgramType.Tracepoint or ProgramType.RawTracepoint or ProgramType.RawTracepointWritable or ProgramType.PerfEvent =>
-                (a & HelperAvailability.Tracing) != 0,
-            ProgramType.SocketFilter => (a & HelperAvailability.SocketFilter) != 0,
-            ProgramType.SchedCls or ProgramType.SchedAct => (a & HelperAvailability.TrafficControl) != 0,
-            ProgramType.Xdp => (a & HelperAvailability.Xdp) != 0,
-            ProgramType.CgroupSkb => (a & HelperAvailability.CgroupSkb) != 0,
-            _ => false,
+            // bpf_get_cgroup_classid of the current task (cgroup hooks) takes no argument.
+            [17] = [new(17, integer, [], HelperAvailability.CgroupCurrent)],
         };
     }
 
@@ -126,6 +166,8 @@ public static class HelperPrototypes
         const HelperAvailability tc = HelperAvailability.TrafficControl;
         const HelperAvailability xdp = HelperAvailability.Xdp;
         const HelperAvailability net = skb | xdp;
+        const HelperAvailability sockOps = HelperAvailability.SockOps, cgroupSock = HelperAvailability.CgroupSock;
+        const HelperAvailability current = HelperAvailability.CgroupCurrent;
         const HelperArgument any = HelperArgument.Anything, map = HelperArgument.MapPointer, ctx = HelperArgument.Context;
         const HelperArgument mem = HelperArgument.ReadMemory, uninit = HelperArgument.WriteMemory;
         const HelperArgument size = HelperArgument.Size, sizeOrZero = HelperArgument.SizeOrZero;
@@ -145,7 +187,7 @@ public static class HelperPrototypes
             new(11, integer, [ctx, any, any, any, any], tc, ChangesPacketData: true),
             new(12, HelperReturn.Void, [ctx, map, any], all),
             new(13, integer, [ctx, any, any], tc, ChangesPacketData: true),
-            new(14, integer, [], tracing | HelperAvailability.CgroupSkb),
+            new(14, integer, [], all),
             new(17, integer, [ctx], tc),
             new(18, integer, [ctx, any, any], tc, ChangesPacketData: true),
             new(19, integer, [ctx], tc, ChangesPacketData: true),
@@ -161,24 +203,24 @@ public static class HelperPrototypes
             new(33, integer, [ctx, map, any], tc),
             new(34, integer, [ctx], tc),
             new(35, integer, [], tracing),
-            new(37, integer, [map, any], tracing),
+            new(37, integer, [map, any], tracing | current),
             new(38, integer, [ctx, any, any], tc, ChangesPacketData: true),
             new(39, integer, [ctx, any], tc, ChangesPacketData: true),
             new(40, integer, [ctx, any], tc),
             new(41, integer, [ctx], tc),
             new(42, integer, [], all),
             new(43, integer, [ctx, any, any], tc, ChangesPacketData: true),
-            new(46, integer, [ctx], skb),
+            new(46, integer, [ctx], skb | sockOps | cgroupSock),
             new(47, integer, [ctx], skb),
             new(48, integer, [ctx, any], tc),
             new(50, integer, [ctx, any, any, any], tc, ChangesPacketData: true),
             new(55, integer, [map, any, uninit, size], tracing),
             new(69, integer, [ctx, HelperArgument.ReadMemory, size, any], tc | xdp),
             new(80, integer, [], tracing),
-            new(15, integer, [], tracing | HelperAvailability.CgroupSkb),
-            new(16, integer, [uninit, size], tracing),
+            new(15, integer, [], tracing | HelperAvailability.CgroupSkb | current),
+            new(16, integer, [uninit, size], tracing | current),
             new(23, integer, [any, any], tc | xdp),
-            new(25, integer, [ctx, map, any, mem, sizeOrZero], tracing | net, GplOnly: true),
+            new(25, integer, [ctx, map, any, mem, sizeOrZero], tracing | net | sockOps | cgroupSock, GplOnly: true),
             new(26, integer, [ctx, any, uninit, size], skb),
             new(28, integer, [HelperArgument.ReadMemoryOrNull, sizeOrZero, HelperArgument.ReadMemoryOrNull, sizeOrZero, any], tc | xdp),
             new(44, integer, [ctx, any], xdp, ChangesPacketData: true),
@@ -204,6 +246,15 @@ public static class HelperPrototypes
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [any, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(189, integer, [ctx, any, uninit, size], xdp),
+            new(49, integer, [ctx, any, any, mem, size], sockOps),
+            new(53, integer, [ctx, map, HelperArgument.MapKey, any], sockOps),
+            new(56, integer, [ctx, uninit, size], HelperAvailability.PerfEvent),
+            new(57, integer, [ctx, any, any, uninit, size], sockOps),
+            new(59, integer, [ctx, any], sockOps),
+            new(67, integer, [ctx, uninit, sizeOrZero, any], tracing, GplOnly: true),
+            new(70, integer, [ctx, map, HelperArgument.MapKey, any], sockOps),
+            new(111, integer, [], cgroupSock),
+            new(122, integer, [HelperArgument.ContextOrNull], sockOps | cgroupSock),
             new(195, HelperReturn.MapValueOrNull, [map, HelperArgument.MapKey, any], all),
         };
         return list.ToDictionary(p => p.Id);

@@ -20,14 +20,26 @@ public static class ProgramContexts
     /// <summary>sizeof(struct bpf_perf_event_data): pt_regs, sample_period, addr.</summary>
     public const int PerfEventDataSize = PtRegsSize + 16;
 
+    /// <summary>sizeof(struct bpf_sock_ops).</summary>
+    public const int SockOpsSize = 224;
+
+    /// <summary>sizeof(struct bpf_sock).</summary>
+    public const int SockSize = 80;
+
     /// <summary>
     /// Checks a context access; returns what the load produces (<see cref="RegisterType.Scalar"/>, or a packet pointer
-    /// type) when allowed, else null.
+    /// type) when allowed, else null. <paramref name="expectedAttachType"/> matters to cgroup sock programs (null: the
+    /// kernel's default for the type).
     /// </summary>
-    public static RegisterType? Check(ProgramType type, int off, int size, bool write, bool signExtend)
+    public static RegisterType? Check(ProgramType type, int off, int size, bool write, bool signExtend, AttachType? expectedAttachType = null)
     {
         switch (type)
         {
+            case ProgramType.SockOps:
+                return signExtend ? null : CheckSockOps(off, size, write);
+            case ProgramType.CgroupSock:
+                return !signExtend && IsValidSockAccess(off, size) && SockFieldAllowed(off, write, expectedAttachType ?? AttachType.CgroupInetSockCreate)
+                    ? RegisterType.Scalar : null;
             case ProgramType.Xdp:
                 return CheckLayout(ContextLayouts.Xdp, off, size, write, signExtend);
             case ProgramType.SocketFilter:
@@ -55,6 +67,67 @@ public static class ProgramContexts
             default:
                 return null;
         }
+    }
+
+    /// <summary>struct bpf_sock_ops (<c>sock_ops_is_valid_access</c>): 4-byte fields, a few 8-byte ones, reply and sk_txhash writable.</summary>
+    private static RegisterType? CheckSockOps(int off, int size, bool write)
+    {
+        const int reply = 4, skTxhash = 164, bytesReceived = 168, sk = 184, skbData = 192, skbDataEnd = 200, skbTcpFlags = 212, skbHwtstamp = 216;
+        if (off < 0 || off >= SockOpsSize || off % size != 0)
+        {
+            return null;
+        }
+
+        if (write)
+        {
+            return off is reply or skTxhash && size == 4 ? RegisterType.Scalar : null;
+        }
+
+        return off switch
+        {
+            >= bytesReceived and < sk => size == 8 ? RegisterType.Scalar : null,
+            // The socket pointer (PTR_TO_SOCKET_OR_NULL) is not modelled: refused rather than guessed.
+            >= sk and < skbData => null,
+            >= skbData and < skbDataEnd => size == 8 ? RegisterType.Packet : null,
+            >= skbDataEnd and < skbDataEnd + 8 => size == 8 ? RegisterType.PacketEnd : null,
+            skbTcpFlags => RegisterType.Scalar,
+            >= skbHwtstamp => size == 8 ? RegisterType.Scalar : null,
+            _ => size == 4 ? RegisterType.Scalar : null,
+        };
+    }
+
+    /// <summary>struct bpf_sock's sizes and offsets (<c>bpf_sock_is_valid_access</c>).</summary>
+    private static bool IsValidSockAccess(int off, int size)
+    {
+        const int family = 4, type = 8, protocol = 12, srcIp4 = 24, srcPort = 44, dstPort = 48, dstIp4 = 52, state = 72, rxQueue = 76;
+        if (off < 0 || off >= SockSize || off % size != 0)
+        {
+            return false;
+        }
+
+        return off switch
+        {
+            // Narrow reads at the start of these fields, anywhere inside the address fields.
+            state or family or type or protocol or srcPort or rxQueue or (>= srcIp4 and < srcPort) or (>= dstIp4 and < state) => size <= 4, // src_ip6 and dst_ip6 follow the ip4 fields
+            >= dstPort and < dstPort + 2 => size <= (size == 4 ? 4 : 2),
+            >= dstPort + 2 and < dstIp4 => false,
+            _ => size == 4,
+        };
+    }
+
+    /// <summary>Which bpf_sock fields a cgroup sock program of an attach type may read or write (<c>__sock_filter_check_attach_type</c>).</summary>
+    private static bool SockFieldAllowed(int off, bool write, AttachType attach)
+    {
+        bool create = attach is AttachType.CgroupInetSockCreate or AttachType.CgroupInetSockRelease;
+        return off switch
+        {
+            // bound_dev_if, mark, priority: read and written by socket creation and release hooks only.
+            0 or 16 or 20 => create,
+            >= 24 and < 28 => !write && attach == AttachType.CgroupInet4PostBind,
+            >= 28 and < 44 => !write && attach == AttachType.CgroupInet6PostBind,
+            >= 44 and < 48 => !write && attach is AttachType.CgroupInet4PostBind or AttachType.CgroupInet6PostBind,
+            _ => !write,
+        };
     }
 
     private static bool IsCgroupSkbWritable(int off) => off is >= 8 and < 12 || off is >= 32 and < 36 || off is >= 48 and < 68;

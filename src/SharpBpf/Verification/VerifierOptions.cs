@@ -83,6 +83,12 @@ public sealed class VerifierOptions
     /// <summary>The program type, which decides the context, the helpers and the return value rules.</summary>
     public ProgramType ProgramType { get; init; } = ProgramType.SocketFilter;
 
+    /// <summary>
+    /// The expected attach type given at load (BPF_PROG_LOAD's <c>expected_attach_type</c>); null for the kernel's
+    /// default. Decides context rules of cgroup sock programs and the kind of tracing programs.
+    /// </summary>
+    public AttachType? ExpectedAttachType { get; init; }
+
     /// <summary>The maps, by the index <c>lddw</c> instructions use.</summary>
     public IReadOnlyList<VerifierMap> Maps { get; init; } = [];
 
@@ -109,6 +115,7 @@ public sealed class VerifierOptions
         return new VerifierOptions
         {
             ProgramType = program.Type,
+            ExpectedAttachType = program.ExpectedAttachType,
             Maps = VerifierMap.FromObject(obj),
             LogLevel = logLevel,
         };

@@ -26,8 +26,8 @@ internal sealed partial class VerifierRun
             throw Reject(F($"invalid func unknown#{id}"));
         }
 
-        var proto = HelperPrototypes.Find(id);
-        if (proto is null || !HelperPrototypes.IsAvailable(proto, _options.ProgramType))
+        var proto = HelperPrototypes.Find(id, _options.ProgramType);
+        if (proto is null)
         {
             throw Reject(F($"program of this type cannot use helper {name}#{id}"));
         }
@@ -163,7 +163,10 @@ internal sealed partial class VerifierRun
                 meta.MapIndex = reg.MapIndex;
                 CheckMapCompatibility(proto, _maps[reg.MapIndex]);
                 return;
+            case HelperArgument.ContextOrNull when IsNullScalar(reg):
+                return;
             case HelperArgument.Context:
+            case HelperArgument.ContextOrNull:
                 if (reg.Type != RegisterType.Context || reg.Flags != RegisterTypeFlags.None)
                 {
                     throw TypeMismatch(regno, reg, "ctx");
@@ -338,6 +341,8 @@ internal sealed partial class VerifierRun
             27 => map.Type == MapType.StackTrace,
             33 or 37 => map.Type == MapType.CgroupArray,
             12 => map.Type == MapType.ProgramArray,
+            53 => map.Type == MapType.SockMap,
+            70 => map.Type == MapType.SockHash,
             51 => map.Type is MapType.DevMap or MapType.DevMapHash or MapType.CpuMap or MapType.XskMap,
             87 or 88 or 89 => map.Type is MapType.Queue or MapType.Stack or MapType.BloomFilter,
             1 or 2 or 3 or 195 => map.Type is not (MapType.RingBuffer or MapType.PerfEventArray or MapType.ProgramArray or MapType.Queue or MapType.Stack),
@@ -348,6 +353,9 @@ internal sealed partial class VerifierRun
             MapType.RingBuffer => proto.Id is 130 or 131 or 132 or 133 or 134,
             MapType.PerfEventArray => proto.Id is 25 or 22 or 55 or 67,
             MapType.ProgramArray => proto.Id == 12,
+            // Socket maps: lookups, deletes and their own helpers (updates from programs are left out: refused here).
+            MapType.SockMap => proto.Id is 1 or 3 or 52 or 53 or 60,
+            MapType.SockHash => proto.Id is 1 or 3 or 70 or 71 or 72,
             _ => true,
         };
         if (!ok || !mapOnlyForHelper)
@@ -396,7 +404,8 @@ internal sealed partial class VerifierRun
                     return;
                 }
 
-                CheckStackBounds(regno, reg, reg.Off, size, " indirect access to");
+                // The running kernel (6.18) words helper accesses as direct ones ("invalid write to stack").
+                CheckStackBounds(regno, reg, reg.Off, size, write ? " write to" : " read from");
                 if (write)
                 {
                     var frame = StackFrameOf(reg);

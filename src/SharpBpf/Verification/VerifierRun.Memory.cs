@@ -304,7 +304,7 @@ internal sealed partial class VerifierRun
 
     private RegisterState CheckContextAccess(int off, int size, bool write, bool sx)
     {
-        var kind = ProgramContexts.Check(_options.ProgramType, off, size, write, sx);
+        var kind = ProgramContexts.Check(_options.ProgramType, off, size, write, sx, _options.ExpectedAttachType);
         if (kind is null)
         {
             throw Reject(F($"invalid bpf_context access off={off} size={size}"));
