@@ -30,7 +30,7 @@ public static class Verifier
         catch (BpfValidationException e)
         {
             var insn = e.Pc >= 0 && e.Pc < instructions.Length ? instructions[e.Pc] : default;
-            var error = new VerifierError(e.Pc, insn, e.Reason);
+            var error = new VerifierError(e.Pc, insn, e.Reason) { Source = e.Pc >= 0 ? SourceLine.Find(options.SourceLines, e.Pc) : null };
             string log = options.LogLevel > 0 ? e.Reason + "\n" + new VerifierStatistics(0, 0, 0, 0, 0).ToLogLine(options.MaxProcessedInstructions) + "\n" : "";
             return new VerifierResult(false, error, log, new VerifierStatistics(0, 0, 0, 0, 0), watch.Elapsed);
         }

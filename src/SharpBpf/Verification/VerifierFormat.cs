@@ -140,7 +140,17 @@ public static class VerifierFormat
         return sb.Append(')').ToString();
     }
 
-    /// <summary>The kernel keeps the first 15 characters of a map's name (BPF_OBJ_NAME_LEN).</summary>
+    /// <summary>
+    /// A source line as the kernel's log prints it before the first instruction of a new line:
+    /// <c>; text @ file.c:LINE</c>, the text without leading blanks and the file without its directories.
+    /// </summary>
+    public static string SourceLine(SourceLine line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        return "; " + line.Text.TrimStart(' ', '\t', '\n', '\v', '\f', '\r') + " @ " + line.ShortFileName + ":" + line.Line.ToString(Inv);
+    }
+
+        /// <summary>The kernel keeps the first 15 characters of a map's name (BPF_OBJ_NAME_LEN).</summary>
     public static string KernelMapName(string name) => name.Length > 15 ? name[..15] : name;
 
     private static void AppendRanges(StringBuilder sb, in RegisterState reg, ref string sep)

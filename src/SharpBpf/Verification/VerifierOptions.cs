@@ -107,6 +107,12 @@ public sealed class VerifierOptions
     /// <summary>Limits the log to this many characters (the rest is dropped, as the kernel truncates); 0 for no limit.</summary>
     public int MaxLogLength { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// The program's C source lines from BTF line info, sorted by instruction: the log prints them as the kernel does
+    /// (<c>; text @ file.c:LINE</c>) and the error names the failing instruction's line. Empty when unknown.
+    /// </summary>
+    public IReadOnlyList<SourceLine> SourceLines { get; init; } = [];
+
     /// <summary>Options for a program of an object: its type and the object's maps.</summary>
     public static VerifierOptions For(BpfObject obj, ObjectProgram program, int logLevel = 0)
     {
@@ -118,6 +124,7 @@ public sealed class VerifierOptions
             ExpectedAttachType = program.ExpectedAttachType,
             Maps = VerifierMap.FromObject(obj),
             LogLevel = logLevel,
+            SourceLines = SourceLine.ForProgram(obj, program),
         };
     }
 }

@@ -8,6 +8,9 @@ namespace SharpBpf.Verification;
 /// <param name="Message">The error line as the kernel prints it (<c>R1 invalid mem access 'scalar'</c>).</param>
 public sealed record VerifierError(int Pc, Instruction Instruction, string Message)
 {
+    /// <summary>The failing instruction's C source line, when the program has BTF line info.</summary>
+    public SourceLine? Source { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() => Pc >= 0 ? $"insn {Pc}: {Message}" : Message;
 }

@@ -113,7 +113,7 @@ internal sealed partial class VerifierRun
         Log(stats.ToLogLine(_options.MaxProcessedInstructions) + "\n");
         if (error is not null)
         {
-            error = error with { Message = error.Message.Split('\n')[0] };
+            error = error with { Message = error.Message.Split('\n')[0], Source = SourceAt(error.Pc) };
         }
 
         return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed, BuildFacts());
@@ -174,6 +174,7 @@ internal sealed partial class VerifierRun
             if (LogLevel > 0)
             {
                 PrintInsnState();
+                LogSourceLine(_pc);
                 _prevLogPos = _log.Length;
                 Log(F($"{_pc}: ") + VerifierFormat.Instruction(_insns[_pc], _pc + 1 < _insns.Length ? _insns[_pc + 1] : null) + "\n");
                 _prevInsnPrintLength = _log.Length - _prevLogPos;
