@@ -165,7 +165,14 @@ internal sealed class KernelObjectLoading : IDisposable
             return null;
         }
 
-        string dir = $"/sys/fs/bpf/sb_verify_{Environment.ProcessId}_{Interlocked.Increment(ref _pinCounter)}";
+        // Pins go to /sys/fs/bpf, or to a bpffs of our own when none is mounted there.
+        string? ownMount = BpfFileSystem.IsMounted() ? null : Path.Combine(Path.GetTempPath(), $"sb_verify_fs_{Environment.ProcessId}_{Guid.NewGuid():N}");
+        if (ownMount is not null)
+        {
+            BpfFileSystem.EnsureMounted(ownMount);
+        }
+
+        string dir = Path.Combine(ownMount ?? "/sys/fs/bpf", $"sb_verify_{Environment.ProcessId}_{Interlocked.Increment(ref _pinCounter)}");
         Directory.CreateDirectory(dir);
         try
         {
@@ -210,6 +217,11 @@ internal sealed class KernelObjectLoading : IDisposable
             }
 
             Directory.Delete(dir);
+            if (ownMount is not null)
+            {
+                BpfFileSystem.Unmount(ownMount);
+                Directory.Delete(ownMount);
+            }
         }
     }
 
