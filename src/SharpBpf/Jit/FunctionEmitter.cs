@@ -55,7 +55,7 @@ internal sealed class FunctionEmitter
     private readonly int _start;
     private readonly int _end;
     private readonly DynamicMethod[] _functions;
-    private readonly bool _checked;
+    private readonly bool _usesCaches;
     private readonly ILGenerator _il;
     private readonly List<Action> _coldPaths = [];
     private readonly Dictionary<int, Label> _blockLabels = [];
@@ -73,7 +73,7 @@ internal sealed class FunctionEmitter
     private int _blockLength;
     private int _indexInBlock;
 
-    public FunctionEmitter(ProgramImage image, int functionIndex, DynamicMethod[] functions, bool isChecked)
+    public FunctionEmitter(ProgramImage image, int functionIndex, DynamicMethod[] functions)
     {
         _image = image;
         _code = image.Code;
@@ -81,8 +81,38 @@ internal sealed class FunctionEmitter
         _start = starts[functionIndex];
         _end = functionIndex + 1 < starts.Length ? starts[functionIndex + 1] : _code.Length;
         _functions = functions;
-        _checked = isChecked;
+        _usesCaches = HasCheckedAccess();
         _il = functions[functionIndex].GetILGenerator(Math.Max(256, (_end - _start) * 48));
+    }
+
+    // Whether any access of the function needs a region check (then the caches are kept up to date).
+    private bool HasCheckedAccess()
+    {
+        for (int pc = _start; pc < _end; pc++)
+        {
+            var insn = _code[pc];
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+            }
+            else if (insn.Class is InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx && NeedsCheck(pc, insn))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Whether the access at pc needs a region check: not when unchecked mode has it proven, and not for r10 + offset
+    // with -512 <= offset <= -size, which lies in the current frame, always inside the stack region (read-write,
+    // first in every lookup): the interpreter's check would pass.
+    private bool NeedsCheck(int pc, Instruction insn)
+    {
+        int size = insn.MemoryMode == MemoryMode.Atomic && insn.MemorySize != MemorySize.DoubleWord ? 4 : Instruction.BytesOf(insn.MemorySize);
+        int baseRegister = insn.Class == InstructionClass.Ldx ? insn.Src : insn.Dst;
+        return !_image.IsProven(pc) &&
+            !(baseRegister == InstructionRules.FramePointer && insn.Offset >= -BpfExecutionContext.FrameStackSize && insn.Offset <= -size);
     }
 
     /// <summary>Creates the dynamic method of a function (its body is emitted by <see cref="Emit"/>).</summary>
@@ -213,7 +243,7 @@ internal sealed class FunctionEmitter
 
     private void ResetCaches()
     {
-        if (!_checked)
+        if (!_usesCaches)
         {
             return;
         }
@@ -886,11 +916,9 @@ internal sealed class FunctionEmitter
     /// The checked-mode test of the address local against the load or store cache, with the out-of-line miss path
     /// (look the region up, refill the cache, or fall back to the interpreter to fault).
     /// </summary>
-    private void EmitCheck(int pc, int size, MemoryAccess access, int baseRegister, short offset)
+    private void EmitCheck(int pc, int size, MemoryAccess access)
     {
-        // r10 + offset with -512 <= offset <= -size lies in the current frame, which is always inside the stack
-        // region (read-write, first in every lookup): the interpreter's check would pass, so none is needed.
-        if (!_checked || (baseRegister == InstructionRules.FramePointer && offset >= -BpfExecutionContext.FrameStackSize && offset <= -size))
+        if (!NeedsCheck(pc, _code[pc]))
         {
             return;
         }
@@ -941,7 +969,7 @@ internal sealed class FunctionEmitter
         }
 
         EmitAddress(_reg[insn.Src], insn.Offset);
-        EmitCheck(pc, size, MemoryAccess.Read, insn.Src, insn.Offset);
+        EmitCheck(pc, size, MemoryAccess.Read);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Conv_U);
         if (size > 1)
@@ -981,7 +1009,7 @@ internal sealed class FunctionEmitter
         }
 
         EmitAddress(_reg[insn.Dst], insn.Offset);
-        EmitCheck(pc, size, MemoryAccess.Write, insn.Dst, insn.Offset);
+        EmitCheck(pc, size, MemoryAccess.Write);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Conv_U);
         if (insn.Class == InstructionClass.St)
@@ -1022,7 +1050,7 @@ internal sealed class FunctionEmitter
     {
         int size = insn.MemorySize == MemorySize.DoubleWord ? 8 : 4;
         EmitAddress(_reg[insn.Dst], insn.Offset);
-        EmitCheck(pc, size, MemoryAccess.ReadWrite, insn.Dst, insn.Offset);
+        EmitCheck(pc, size, MemoryAccess.ReadWrite);
 
         // Misaligned: the interpreter raises the fault.
         _il.Emit(OpCodes.Ldloc, _address);

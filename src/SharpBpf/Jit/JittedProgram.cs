@@ -44,10 +44,9 @@ public sealed class JittedProgram : ExecutableProgram
             functions[i] = FunctionEmitter.Declare($"bpf_{program.Name}_{starts[i]}");
         }
 
-        bool isChecked = Options.Safety == SafetyMode.Checked;
         for (int i = 0; i < functions.Length; i++)
         {
-            new FunctionEmitter(Image, i, functions, isChecked).Emit();
+            new FunctionEmitter(Image, i, functions).Emit();
         }
 
         _functions = functions;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SharpBpf.Isa;
+using SharpBpf.Verification;
 
 namespace SharpBpf.Runtime;
 
@@ -8,7 +9,11 @@ public enum SafetyMode
 {
     /// <summary>Every load, store and atomic is checked; a bad access is a clean fault. Safe for any program.</summary>
     Checked,
-    /// <summary>No checks: only for programs the verifier has accepted.</summary>
+    /// <summary>
+    /// The accesses the verifier proved in bounds (<see cref="EngineOptions.Verification"/>) through pointers of
+    /// <see cref="EngineOptions.UncheckedKinds"/> run without checks; every other access is checked as in
+    /// <see cref="Checked"/>. Only for programs the verifier has accepted.
+    /// </summary>
     Unchecked,
 }
 
@@ -29,6 +34,20 @@ public sealed record EngineOptions
 
     /// <summary>Resolves <c>lddw</c> instructions that refer to maps or BTF ids; null rejects such programs.</summary>
     public Imm64Resolver? ResolveImm64 { get; init; }
+
+    /// <summary>
+    /// The verifier's verdict on this very program (its instructions as verified; context loads the VM rewrites
+    /// afterwards stay checked). Unchecked mode needs an accepted one and uses its <see cref="VerifierResult.Facts"/>.
+    /// </summary>
+    public VerifierResult? Verification { get; init; }
+
+    /// <summary>
+    /// In unchecked mode, the kinds of memory whose proven accesses go unchecked: the kinds the runs really back with
+    /// memory of the size the verifier assumed. The stack (the engines' own) and map values (when
+    /// <see cref="ResolveImm64"/> resolves maps to values of the verified sizes) by default; add the context and
+    /// packet kinds only when every run gets the verified program type's context and packet, as the VM's do.
+    /// </summary>
+    public MemoryKinds UncheckedKinds { get; init; } = MemoryKinds.Stack | MemoryKinds.MapValue;
 }
 
 /// <summary>A program prepared by an engine, ready to run any number of times on any thread (one context per thread).</summary>
@@ -39,13 +58,54 @@ public abstract class ExecutableProgram
     {
         ArgumentNullException.ThrowIfNull(program);
         Options = options ?? new EngineOptions();
+        bool[]? proven = null;
         if (Options.Safety == SafetyMode.Unchecked)
+        {
+            proven = ProvenAccesses(program, Options);
+        }
+
+        Image = new ProgramImage(program, Options.ResolveImm64, proven);
+    }
+
+    /// <summary>Per pc, whether unchecked mode may drop the access check there; throws when unchecked mode is not allowed.</summary>
+    private static bool[] ProvenAccesses(BpfProgram program, EngineOptions options)
+    {
+        var verification = options.Verification;
+        if (verification is null)
         {
             throw new BpfException(
                 $"program '{program.Name}': unchecked mode needs a program the verifier has accepted, and this one has not been verified; use checked mode");
         }
 
-        Image = new ProgramImage(program, Options.ResolveImm64);
+        if (!verification.Accepted)
+        {
+            throw new BpfException(
+                $"program '{program.Name}': unchecked mode needs a program the verifier has accepted, and the verifier rejected this one ({verification.Error}); use checked mode");
+        }
+
+        var facts = verification.Facts;
+        var code = program.Instructions;
+        var verified = facts.Instructions;
+        if (verified.Length != code.Length)
+        {
+            throw new BpfException(
+                $"program '{program.Name}': the verifier's result is for a program of {verified.Length} instructions, this one has {code.Length}");
+        }
+
+        var proven = new bool[code.Length];
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            // Only context loads may differ from what was verified (the VM's context conversion); they stay checked.
+            if (code[pc] != verified[pc] && !(code[pc].Class == InstructionClass.Ldx && facts[pc].Kinds == MemoryKinds.Context))
+            {
+                throw new BpfException(
+                    $"program '{program.Name}': instruction {pc} is not the one the verifier accepted");
+            }
+
+            proven[pc] = facts.IsProven(code, pc, options.UncheckedKinds);
+        }
+
+        return proven;
     }
 
     /// <summary>The program.</summary>
@@ -119,14 +179,19 @@ internal sealed class ProgramImage
     private readonly Instruction[] _code;
     private readonly Dictionary<int, ulong> _resolvedImm64 = [];
     private readonly HashSet<int> _functionStarts;
+    private readonly bool[]? _proven;
+    private readonly Instruction[] _dispatch;
 
-    public ProgramImage(BpfProgram program, Imm64Resolver? resolver)
+    public ProgramImage(BpfProgram program, Imm64Resolver? resolver, bool[]? proven)
     {
         Program = program;
         _code = GC.AllocateArray<Instruction>(program.Length, pinned: true);
         program.Instructions.CopyTo(_code);
         CodeAddress = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(_code, 0);
         _functionStarts = [.. program.FunctionStarts];
+        _proven = proven;
+        _dispatch = proven is null ? _code : Interpreter.UncheckedDispatchCode(_code, proven);
+        DispatchAddress = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(_dispatch, 0);
 
         var code = program.Instructions;
         for (int pc = 0; pc < code.Length; pc++)
@@ -164,6 +229,15 @@ internal sealed class ProgramImage
 
     /// <summary>The pinned code.</summary>
     public Instruction[] Code => _code;
+
+    /// <summary>
+    /// The address of the code the interpreter dispatches on: <see cref="CodeAddress"/>, or in unchecked mode a pinned
+    /// copy whose proven accesses carry the interpreter's unchecked opcodes.
+    /// </summary>
+    public ulong DispatchAddress { get; }
+
+    /// <summary>Whether the memory access at <paramref name="pc"/> runs unchecked (unchecked mode, proven by the verifier).</summary>
+    public bool IsProven(int pc) => _proven is not null && _proven[pc];
 
     /// <summary>The address a function pointer to <paramref name="pc"/> holds.</summary>
     public ulong AddressOf(int pc) => CodeAddress + (ulong)pc * Instruction.Size;

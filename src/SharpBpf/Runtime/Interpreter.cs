@@ -107,12 +107,13 @@ public sealed class Interpreter : ExecutableProgram
         cache.Reset(context.Stack);
 
         // The code array is pinned for the image's lifetime, and the context keeps the image alive during the run.
-        ulong* code = (ulong*)image.CodeAddress;
+        // In unchecked mode the dispatch copy carries the unchecked opcodes of proven accesses.
+        ulong* code = (ulong*)image.DispatchAddress;
         while (true)
         {
             if (--budget < 0)
             {
-                throw BudgetFault(context, pc, code[pc]);
+                throw BudgetFault(context, pc, ((ulong*)image.CodeAddress)[pc]);
             }
 
             ulong raw = code[pc];
@@ -332,22 +333,23 @@ public sealed class Interpreter : ExecutableProgram
                     ulong addr = reg[dst] + (ulong)(long)off;
                     int size = (byte)raw == 0xdb ? 8 : 4;
                     if (addr - cache.WriteStart > cache.WriteLength - (ulong)size) { cache.Store(context, budget, addr, size, MemoryAccess.ReadWrite, pc - 1); }
-                    if ((addr & (ulong)(size - 1)) != 0)
-                    {
-                        throw MisalignedFault(context, budget, pc - 1, addr, size);
-                    }
-
-                    if (size == 8)
-                    {
-                        Atomic64(reg, src, imm, (ulong*)addr);
-                    }
-                    else
-                    {
-                        Atomic32(reg, src, imm, (uint*)addr);
-                    }
-
+                    AtomicAt(context, budget, pc - 1, reg, src, imm, addr, size);
                     break;
                 }
+
+                // ---- accesses the verifier proved in bounds (unchecked mode; see UncheckedDispatchCode) ----
+                case 0xf1: reg[dst] = *(byte*)(reg[src] + (ulong)(long)off); break;
+                case 0xe9: reg[dst] = Unsafe.ReadUnaligned<ushort>((void*)(reg[src] + (ulong)(long)off)); break;
+                case 0xe1: reg[dst] = Unsafe.ReadUnaligned<uint>((void*)(reg[src] + (ulong)(long)off)); break;
+                case 0xf9: reg[dst] = Unsafe.ReadUnaligned<ulong>((void*)(reg[src] + (ulong)(long)off)); break;
+                case 0xb1: reg[dst] = (ulong)(long)*(sbyte*)(reg[src] + (ulong)(long)off); break;
+                case 0xa9: reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)(reg[src] + (ulong)(long)off)); break;
+                case 0xa1: reg[dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)(reg[src] + (ulong)(long)off)); break;
+                case 0xf2: case 0xf3: *(byte*)(reg[dst] + (ulong)(long)off) = (byte)((raw & 1) != 0 ? reg[src] : simm); break;
+                case 0xea: case 0xeb: Unsafe.WriteUnaligned((void*)(reg[dst] + (ulong)(long)off), (ushort)((raw & 1) != 0 ? reg[src] : simm)); break;
+                case 0xe2: case 0xe3: Unsafe.WriteUnaligned((void*)(reg[dst] + (ulong)(long)off), (uint)((raw & 1) != 0 ? reg[src] : simm)); break;
+                case 0xfa: case 0xfb: Unsafe.WriteUnaligned((void*)(reg[dst] + (ulong)(long)off), (raw & 1) != 0 ? reg[src] : simm); break;
+                case 0xa3: case 0xbb: AtomicAt(context, budget, pc - 1, reg, src, imm, reg[dst] + (ulong)(long)off, (byte)raw == 0xbb ? 8 : 4); break;
 
                 // ---- 64-bit immediate ----
                 case 0x18:
@@ -446,6 +448,56 @@ public sealed class Interpreter : ExecutableProgram
                     throw UnknownOpcodeFault(context, budget, pc - 1, (byte)raw);
             }
         }
+    }
+
+    /// <summary>An atomic operation of <paramref name="size"/> bytes at an address already checked (or proven).</summary>
+    private static unsafe void AtomicAt(BpfExecutionContext context, long budget, int pc, ulong* reg, int src, int operation, ulong addr, int size)
+    {
+        if ((addr & (ulong)(size - 1)) != 0)
+        {
+            throw MisalignedFault(context, budget, pc, addr, size);
+        }
+
+        if (size == 8)
+        {
+            Atomic64(reg, src, operation, (ulong*)addr);
+        }
+        else
+        {
+            Atomic32(reg, src, operation, (uint*)addr);
+        }
+    }
+
+    /// <summary>
+    /// A pinned copy of <paramref name="code"/> in which each access marked in <paramref name="proven"/> carries an
+    /// opcode no valid program uses, which the dispatch runs without the region check: loads, stores and atomics
+    /// move to the unused modes 0xe0 (from MEM), 0xa0 (from MEMSX and ATOMIC; these differ by class).
+    /// </summary>
+    internal static Instruction[] UncheckedDispatchCode(Instruction[] code, bool[] proven)
+    {
+        var dispatch = GC.AllocateArray<Instruction>(code.Length, pinned: true);
+        code.CopyTo(dispatch, 0);
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            if (!proven[pc])
+            {
+                continue;
+            }
+
+            var insn = code[pc];
+            int opcode = insn.Opcode;
+            int mode = opcode & 0xe0;
+            int dispatchOpcode = (insn.Class, mode) switch
+            {
+                (InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx, 0x60) => opcode | 0x80,
+                (InstructionClass.Ldx, 0x80) => opcode | 0x20,
+                (InstructionClass.Stx, 0xc0) => opcode ^ 0x60,
+                _ => opcode,
+            };
+            dispatch[pc] = new Instruction((byte)dispatchOpcode, insn.Dst, insn.Src, insn.Offset, insn.Immediate);
+        }
+
+        return dispatch;
     }
 
     /// <summary>The last region each kind of access hit (loads; stores and atomics), as start and length.</summary>
