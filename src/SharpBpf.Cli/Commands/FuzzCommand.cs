@@ -11,6 +11,8 @@ namespace SharpBpf.Cli.Commands;
 /// <summary>
 /// <c>sharpbpf fuzz --engines jit,interpreter --cases N</c>: differential testing of the engines on random valid
 /// programs; every disagreement (r0, fault, instruction count, memory) is printed with the program.
+/// <c>sharpbpf fuzz --verifier [--kernel] --cases N</c>: the verifier's soundness on random realistic programs (see
+/// <see cref="VerifierFuzz"/>).
 /// </summary>
 internal static class FuzzCommand
 {
@@ -26,13 +28,44 @@ internal static class FuzzCommand
         }.AcceptOnlyFromAmong("jit,interpreter", "interpreter,jit");
         var cases = new Option<int>("--cases", "-n") { Description = "How many random programs.", DefaultValueFactory = _ => 10_000 };
         var seed = new Option<int>("--seed") { Description = "The random seed (the same seed gives the same programs).", DefaultValueFactory = _ => 1 };
-        var command = new Command("fuzz", "Run random valid programs on two engines and report every disagreement.") { engines, cases, seed };
+        var verifier = new Option<bool>("--verifier")
+        {
+            Description = "Fuzz the verifier instead: random realistic programs, each accepted one run in the checked interpreter on random inputs (a fault is a soundness bug).",
+        };
+        var kernel = new Option<bool>("--kernel") { Description = "With --verifier: also load every program into the running kernel (Linux, root) and report agreement." };
+        var runs = new Option<int>("--runs") { Description = "With --verifier: runs of each accepted program on random inputs.", DefaultValueFactory = _ => 4 };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop cleanly after this many seconds (the programs so far are reported)." };
+        var command = new Command("fuzz", "Run random valid programs on two engines and report every disagreement; or fuzz the verifier (--verifier).")
+        {
+            engines, cases, seed, verifier, kernel, runs, timeLimit,
+        };
         command.SetAction(parse =>
         {
             int count = parse.GetValue(cases);
             if (count <= 0)
             {
                 throw new BpfException($"--cases must be positive, not {count}");
+            }
+
+            TimeSpan? limit = null;
+            if (parse.GetValue(timeLimit) is { } seconds)
+            {
+                limit = seconds > 0 && seconds <= TimeSpan.MaxValue.TotalSeconds / 2
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new BpfException($"--time-limit must be a positive number of seconds, not {seconds}");
+            }
+
+            if (parse.GetValue(verifier))
+            {
+                int runCount = parse.GetValue(runs);
+                return runCount is < 1 or > 1000
+                    ? throw new BpfException($"--runs must be between 1 and 1000, not {runCount}")
+                    : VerifierFuzz.Run(parse.InvocationConfiguration.Output, count, parse.GetValue(seed), runCount, parse.GetValue(kernel), limit);
+            }
+
+            if (parse.GetValue(kernel))
+            {
+                throw new BpfException("--kernel goes with --verifier");
             }
 
             var output = parse.InvocationConfiguration.Output;
@@ -45,6 +78,13 @@ internal static class FuzzCommand
             var timer = Stopwatch.StartNew();
             for (int i = 0; i < count; i++)
             {
+                if (limit is { } l && timer.Elapsed > l)
+                {
+                    output.WriteLine($"time limit of {l.TotalSeconds:0.#} s reached after {i} programs");
+                    count = i;
+                    break;
+                }
+
                 var code = generator.Next();
 
                 // Function pointers are addresses of each engine's own code image: keep them out of compared results.

@@ -1,0 +1,281 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using SharpBpf.Btf;
+using SharpBpf.Fuzzing;
+using SharpBpf.Linux;
+using SharpBpf.Objects;
+using SharpBpf.Verification;
+
+namespace SharpBpf.Cli.Commands;
+
+/// <summary>
+/// <c>sharpbpf fuzz --verifier [--kernel]</c>: random realistic programs through the verifier; every accepted one
+/// run in the checked interpreter on random inputs (a fault is a soundness bug), and with <c>--kernel</c> every one
+/// loaded into the running kernel too, counting agreement.
+/// </summary>
+internal static class VerifierFuzz
+{
+    private const int MaxReported = 5;
+
+    /// <summary>The counters of one fuzzing run.</summary>
+    internal sealed class Tally
+    {
+        public int Programs { get; set; }
+        public int Accepted { get; set; }
+        public int Runs { get; set; }
+        public int Unsupported { get; set; }
+        public int SoundnessBugs { get; set; }
+        public int BothAccept { get; set; }
+        public int BothReject { get; set; }
+        public int WeAcceptKernelRejects { get; set; }
+        public int KernelAcceptsWeReject { get; set; }
+        public int KernelErrors { get; set; }
+        public TimeSpan VerifyTime { get; set; }
+        public TimeSpan KernelTime { get; set; }
+        public Dictionary<string, int> KernelOnlyReasons { get; } = [];
+    }
+
+    public static int Run(TextWriter output, int cases, int seed, int runsPerProgram, bool kernel, TimeSpan? timeLimit)
+    {
+        var random = new Random(seed);
+        var generator = new VerifierProgramGenerator(random);
+        var soundness = new VerifierSoundness(new Random(seed ^ 0x5eed));
+        using var oracle = kernel ? new KernelOracle() : null;
+        var tally = new Tally();
+        var timer = Stopwatch.StartNew();
+        for (int i = 0; i < cases; i++)
+        {
+            if (timeLimit is { } limit && timer.Elapsed > limit)
+            {
+                output.WriteLine($"time limit of {limit.TotalSeconds:0.#} s reached after {i} programs");
+                break;
+            }
+
+            var fuzzCase = generator.Next();
+            tally.Programs++;
+            var options = new VerifierOptions { ProgramType = fuzzCase.Type, Maps = VerifierProgramGenerator.Maps, TimeLimit = TimeSpan.FromSeconds(10) };
+            var started = Stopwatch.GetTimestamp();
+            var ours = Verifier.Verify(fuzzCase.Instructions, options, $"fuzz{i}");
+            tally.VerifyTime += Stopwatch.GetElapsedTime(started);
+            if (ours.Accepted)
+            {
+                tally.Accepted++;
+                var outcome = soundness.Check(fuzzCase.Instructions, fuzzCase.Type, runsPerProgram);
+                tally.Runs += outcome.Runs;
+                tally.Unsupported += outcome.Unsupported;
+                if (outcome.Fault is { } fault)
+                {
+                    if (++tally.SoundnessBugs <= MaxReported)
+                    {
+                        output.WriteLine($"SOUNDNESS BUG program {i} ({fuzzCase.Type}): accepted, but faulted: {fault.Message}");
+                        output.Write(fuzzCase.Source);
+                    }
+                }
+            }
+
+            if (oracle is not null)
+            {
+                started = Stopwatch.GetTimestamp();
+                var theirs = oracle.Load(fuzzCase);
+                tally.KernelTime += Stopwatch.GetElapsedTime(started);
+                Compare(output, tally, i, fuzzCase, ours, theirs, oracle);
+            }
+        }
+
+        if (soundness.LastUnsupported is { } unsupported)
+        {
+            output.WriteLine($"not runnable in the VM, last: {unsupported.Message}");
+        }
+
+        Report(output, tally, kernel, timer.Elapsed);
+        return tally.SoundnessBugs == 0 && tally.WeAcceptKernelRejects == 0 ? 0 : 1;
+    }
+
+    private static void Compare(TextWriter output, Tally tally, int i, VerifierFuzzCase fuzzCase, VerifierResult ours, KernelOracle.Verdict theirs, KernelOracle oracle)
+    {
+        if (theirs.Error is not null && theirs.Accepted is null)
+        {
+            tally.KernelErrors++;
+            return;
+        }
+
+        bool kernelAccepted = theirs.Accepted!.Value;
+        switch (ours.Accepted, kernelAccepted)
+        {
+            case (true, true):
+                tally.BothAccept++;
+                break;
+            case (false, false):
+                tally.BothReject++;
+                break;
+            case (true, false):
+                if (++tally.WeAcceptKernelRejects <= MaxReported)
+                {
+                    output.WriteLine($"WE ACCEPT, KERNEL REJECTS program {i} ({fuzzCase.Type}): kernel: {oracle.ErrorLine(fuzzCase)}");
+                    output.Write(fuzzCase.Source);
+                }
+
+                break;
+            default:
+            {
+                tally.KernelAcceptsWeReject++;
+                string reason = Generalise(ours.Error?.Message ?? "?");
+                if (tally.KernelOnlyReasons.TryGetValue(reason, out int n))
+                {
+                    tally.KernelOnlyReasons[reason] = n + 1;
+                }
+                else
+                {
+                    tally.KernelOnlyReasons[reason] = 1;
+                    output.WriteLine($"kernel accepts, we reject program {i} ({fuzzCase.Type}): insn {ours.Error?.Pc}: {ours.Error?.Message}");
+                    output.Write(fuzzCase.Source);
+                }
+
+                break;
+            }
+        }
+    }
+
+    // Error lines with their numbers taken out, so one reason is counted once.
+    private static string Generalise(string message) =>
+        new(message.Select(c => char.IsAsciiDigit(c) ? '#' : c).ToArray());
+
+    private static void Report(TextWriter output, Tally t, bool kernel, TimeSpan elapsed)
+    {
+        string kernelTime = kernel ? Invariant($", kernel loads {t.KernelTime.TotalSeconds:F2} s") : "";
+        output.WriteLine(Invariant($"{t.Programs} programs in {elapsed.TotalSeconds:F1} s (verifier {t.VerifyTime.TotalSeconds:F2} s{kernelTime})"));
+        output.WriteLine(Invariant($"we accept {t.Accepted} ({Percent(t.Accepted, t.Programs)}); soundness: {t.Runs} runs of accepted programs, {t.SoundnessBugs} faulted, {t.Unsupported} not runnable in the VM"));
+        if (kernel)
+        {
+            int compared = t.BothAccept + t.BothReject + t.WeAcceptKernelRejects + t.KernelAcceptsWeReject;
+            int kernelAccepts = t.BothAccept + t.KernelAcceptsWeReject;
+            string errors = t.KernelErrors > 0 ? Invariant($", {t.KernelErrors} kernel load errors") : "";
+            output.WriteLine(Invariant($"kernel accepts {kernelAccepts} ({Percent(kernelAccepts, compared)})"));
+            output.WriteLine(Invariant($"agreement over {compared}: both accept {t.BothAccept}, both reject {t.BothReject}, we-accept-kernel-rejects {t.WeAcceptKernelRejects}, kernel-accepts-we-reject {t.KernelAcceptsWeReject}{errors}"));
+            foreach (var (reason, n) in t.KernelOnlyReasons.OrderByDescending(r => r.Value))
+            {
+                output.WriteLine(Invariant($"  {n,7}  we reject: {reason}"));
+            }
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string Percent(int part, int whole) =>
+        whole == 0 ? "0%" : (100.0 * part / whole).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>
+    /// Loads generated programs into the running kernel with the log off (a second load with a log only to explain a
+    /// disagreement); the generator's maps are created once and handed to every load through the fd array.
+    /// </summary>
+    internal sealed class KernelOracle : IDisposable
+    {
+        // Functions one program may have: the BTF describes this many, main first.
+        private const int MaxFunctions = 64;
+
+        private readonly List<KernelMap> _maps = [];
+        private readonly KernelBtf _btf;
+        private readonly int[] _functionTypes = new int[MaxFunctions];
+
+        public KernelOracle()
+        {
+            if (KernelSupport.Status is { IsSupported: false } or { HasPrivilege: false })
+            {
+                throw new BpfException($"--kernel needs privileged bpf(): {KernelSupport.Status.Reason}");
+            }
+
+            foreach (var map in VerifierProgramGenerator.Maps)
+            {
+                _maps.Add(KernelMap.Create(map.Type, (int)map.KeySize, (int)map.ValueSize, map.MaxEntries, map.Name));
+            }
+
+            // The kernel wants BTF func_info for programs with callbacks: main is int f(long), the others static
+            // int f(long, long, long, long).
+            var builder = new BtfBuilder();
+            int intType = builder.AddInt("int", 4, BtfIntEncoding.Signed);
+            int longType = builder.AddInt("long", 8, BtfIntEncoding.Signed);
+            int mainProto = builder.AddFunctionProto(intType, new BtfParameterDefinition("ctx", longType));
+            int otherProto = builder.AddFunctionProto(intType,
+                new BtfParameterDefinition("a", longType), new BtfParameterDefinition("b", longType),
+                new BtfParameterDefinition("c", longType), new BtfParameterDefinition("d", longType));
+            for (int i = 0; i < MaxFunctions; i++)
+            {
+                _functionTypes[i] = i == 0
+                    ? builder.AddFunction("fuzz_main", mainProto, BtfFunctionLinkage.Global)
+                    : builder.AddFunction($"fuzz_f{i}", otherProto, BtfFunctionLinkage.Static);
+            }
+
+            _btf = KernelBtf.Load(builder.ToArray());
+        }
+
+        /// <summary>The kernel's verdict: accepted or not, or an error that is not a verdict (Accepted null).</summary>
+        internal sealed record Verdict(bool? Accepted, string? Error);
+
+        public Verdict Load(VerifierFuzzCase fuzzCase)
+        {
+            try
+            {
+                using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 0));
+                return new Verdict(true, null);
+            }
+            catch (BpfSyscallException e) when (e.ErrorNumber is Errno.EACCES or Errno.EINVAL or Errno.E2BIG or Errno.EFAULT or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+            {
+                return new Verdict(false, e.Message);
+            }
+            catch (BpfSyscallException e)
+            {
+                return new Verdict(null, e.Message);
+            }
+        }
+
+        /// <summary>Loads again with a log to say why the kernel refused.</summary>
+        public string ErrorLine(VerifierFuzzCase fuzzCase)
+        {
+            try
+            {
+                using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 1));
+                return "(accepted on the second load)";
+            }
+            catch (BpfSyscallException e)
+            {
+                var lines = (e.VerifierLog ?? e.Message).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                int processed = Array.FindLastIndex(lines, l => l.StartsWith("processed ", StringComparison.Ordinal));
+                return processed > 0 ? lines[processed - 1] : lines.LastOrDefault() ?? e.Message;
+            }
+        }
+
+        private ProgramLoadOptions Options(VerifierFuzzCase fuzzCase, uint logLevel)
+        {
+            var starts = Isa.BpfProgram.Create(fuzzCase.Instructions).FunctionStarts;
+            var funcInfo = new byte[8 * Math.Min(starts.Length, MaxFunctions)];
+            for (int i = 0; i < funcInfo.Length / 8; i++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan(8 * i), starts[i]);
+                BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan((8 * i) + 4), _functionTypes[i]);
+            }
+
+            return new()
+            {
+                Type = fuzzCase.Type,
+                Instructions = fuzzCase.Instructions,
+                Name = "fuzz",
+                LogLevel = logLevel,
+                LogOnFailure = false,
+                FdArray = _maps.Select(m => (BpfFileDescriptor)m.Handle).ToList(),
+                Btf = _btf.Handle,
+                FuncInfo = funcInfo,
+            };
+        }
+
+        public void Dispose()
+        {
+            foreach (var map in _maps)
+            {
+                map.Dispose();
+            }
+
+            _btf.Dispose();
+        }
+    }
+}
