@@ -18,7 +18,11 @@ public static class Verifier
     }
 
     /// <summary>Verifies raw instructions, reporting structural errors (which <see cref="BpfProgram.Create"/> throws) as rejections.</summary>
-    public static VerifierResult Verify(ReadOnlySpan<Instruction> instructions, VerifierOptions options, string name = "prog")
+    public static VerifierResult Verify(ReadOnlySpan<Instruction> instructions, VerifierOptions options, string name = "prog") =>
+        Verify(instructions, options, name, null);
+
+    /// <summary>As <see cref="Verify(ReadOnlySpan{Instruction}, VerifierOptions, string)"/>, with a recorder of every state seen (explain).</summary>
+    internal static VerifierResult Verify(ReadOnlySpan<Instruction> instructions, VerifierOptions options, string name, Explain.VerifierRecorder? recorder)
     {
         ArgumentNullException.ThrowIfNull(options);
         BpfProgram program;
@@ -35,7 +39,7 @@ public static class Verifier
             return new VerifierResult(false, error, log, new VerifierStatistics(0, 0, 0, 0, 0), watch.Elapsed);
         }
 
-        return Verify(program, options);
+        return recorder is null ? Verify(program, options) : new VerifierRun(program, options) { Recorder = recorder }.Run();
     }
 }
 

@@ -150,6 +150,41 @@ public static class VerifierFormat
         return "; " + line.Text.TrimStart(' ', '\t', '\n', '\v', '\f', '\r') + " @ " + line.ShortFileName + ":" + line.Line.ToString(Inv);
     }
 
+        /// <summary>
+    /// A stack slot as <c>print_verifier_state</c> writes it: its byte types (<c>m</c> misc, <c>0</c> zero, <c>?</c>
+    /// invalid), with a spilled register's state in place of the spilled bytes; null when every byte is invalid.
+    /// </summary>
+    internal static string? StackSlot(FrameState frame, int spi, IReadOnlyList<VerifierMap> maps)
+    {
+        Span<char> types = stackalloc char[8];
+        bool valid = false;
+        for (int j = 0; j < 8; j++)
+        {
+            var t = frame.Stack[(spi * 8) + j];
+            valid |= t != StackByte.Invalid;
+            types[j] = t switch
+            {
+                StackByte.Spill => 'r',
+                StackByte.Misc => 'm',
+                StackByte.Zero => '0',
+                _ => '?',
+            };
+        }
+
+        if (!valid)
+        {
+            return null;
+        }
+
+        if (types[7] != 'r')
+        {
+            return types.ToString();
+        }
+
+        int spilled = types.IndexOf('r');
+        return string.Concat(types[..spilled], Register(frame.Spilled[spi], frame.FrameNo, maps));
+    }
+
         /// <summary>The kernel keeps the first 15 characters of a map's name (BPF_OBJ_NAME_LEN).</summary>
     public static string KernelMapName(string name) => name.Length > 15 ? name[..15] : name;
 

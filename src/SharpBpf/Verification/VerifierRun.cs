@@ -152,10 +152,12 @@ internal sealed partial class VerifierRun
             }
 
             _cur.InsnIdx = _pc;
+            Recorder?.Visit(_cur, _pc);
             if (_analysis.IsPrunePoint(_pc))
             {
                 if (IsStateVisited(printFrom))
                 {
+                    Recorder?.MarkPruned();
                     if (!FinishPath(out printFrom))
                     {
                         return;
@@ -203,6 +205,7 @@ internal sealed partial class VerifierRun
         }
 
         var (state, pc, prevPc, logPos) = _branches.Pop();
+        Recorder?.BranchPopped(prevPc, pc);
         if (LogLevel == 1 && logPos <= _log.Length)
         {
             _log.Length = logPos;
@@ -245,6 +248,7 @@ internal sealed partial class VerifierRun
         }
 
         _branches.Push((state, pc, _pc, _log.Length));
+        Recorder?.BranchPushed();
     }
 
     private VerifierState InitialState()
@@ -329,41 +333,9 @@ internal sealed partial class VerifierRun
                 continue;
             }
 
-            var types = new char[8];
-            bool valid = false;
-            for (int j = 0; j < 8; j++)
+            if (VerifierFormat.StackSlot(frame, spi, _maps) is { } slot)
             {
-                var t = frame.Stack[(spi * 8) + j];
-                valid |= t != StackByte.Invalid;
-                types[j] = t switch
-                {
-                    StackByte.Spill => 'r',
-                    StackByte.Misc => 'm',
-                    StackByte.Zero => '0',
-                    _ => '?',
-                };
-            }
-
-            if (!valid)
-            {
-                continue;
-            }
-
-            var spilled = frame.Spilled[spi];
-            sb.Append(F($" fp{(-spi - 1) * 8}")).Append(spilled.Written ? "_w" : "").Append('=');
-            if (types[7] == 'r')
-            {
-                int j = 0;
-                while (j < 8 && types[j] != 'r')
-                {
-                    j++;
-                }
-
-                sb.Append(types, 0, j).Append(VerifierFormat.Register(spilled, frame.FrameNo, _maps));
-            }
-            else
-            {
-                sb.Append(types);
+                sb.Append(F($" fp{(-spi - 1) * 8}")).Append(frame.Spilled[spi].Written ? "_w" : "").Append('=').Append(slot);
             }
         }
 

@@ -1,9 +1,14 @@
+using SharpBpf.Verification.Explain;
+
 namespace SharpBpf.Verification;
 
 /// <summary>The verifier walk's source-line log and its hooks for the explain recorder.</summary>
 internal sealed partial class VerifierRun
 {
     private SourceLine? _prevSourceLine;
+
+    /// <summary>When explaining: records every state the walk sees (null otherwise, at no cost).</summary>
+    internal VerifierRecorder? Recorder { get; init; }
 
     /// <summary>
     /// The kernel's <c>verbose_linfo</c> before an instruction: the source line covering <paramref name="pc"/>, unless it

@@ -1,0 +1,17 @@
+namespace SharpBpf.Verification.Explain;
+
+/// <summary>How much of a verification the explain model keeps (memory and page size stay bounded on any program).</summary>
+public sealed class ExplainOptions
+{
+    /// <summary>The most states recorded at one instruction; later visits are only counted (the failing path is always kept).</summary>
+    public int MaxStatesPerInstruction { get; init; } = 24;
+
+    /// <summary>The most distinct states recorded over the whole program.</summary>
+    public int MaxStates { get; init; } = 60_000;
+
+    /// <summary>How many of the current path's last steps keep their state for the failing path when not otherwise recorded.</summary>
+    public int PathWindow { get; init; } = 20_000;
+
+    /// <summary>The most steps of the provenance chain.</summary>
+    public int MaxProvenanceSteps { get; init; } = 48;
+}
