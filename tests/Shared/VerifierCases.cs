@@ -368,6 +368,15 @@ internal static class VerifierCases
             r0 = 0
             exit
             """, "invalid bpf_context access off=8 size=4"),
+        new("tc_tunnel_option_three_arguments", ProgramType.SchedCls, """
+            *(u64 *)(r10 - 8) = 0
+            r2 = r10
+            r2 += -8
+            r3 = 8
+            call 30
+            r0 = 0
+            exit
+            """, null),
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

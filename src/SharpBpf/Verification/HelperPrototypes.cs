@@ -95,7 +95,10 @@ public sealed record HelperPrototype(int Id, HelperReturn Return, HelperArgument
     public string Name => HelperNames.Find(Id) ?? $"helper#{Id}";
 }
 
-/// <summary>The prototypes SharpBPF's verifier knows (from the kernel's <c>bpf_func_proto</c> definitions).</summary>
+/// <summary>
+/// The prototypes SharpBPF's verifier knows (from the kernel's <c>bpf_func_proto</c> definitions), available to the
+/// program types the running kernel (6.18) gives them to: it makes many tracing helpers part of every type's base set.
+/// </summary>
 public static class HelperPrototypes
 {
     private static readonly Dictionary<int, HelperPrototype> ById = Build();
@@ -153,8 +156,11 @@ public static class HelperPrototypes
         const HelperReturn integer = HelperReturn.Integer;
         return new Dictionary<int, HelperPrototype[]>
         {
-            // bpf_get_cgroup_classid of the current task (cgroup hooks) takes no argument.
-            [17] = [new(17, integer, [], HelperAvailability.CgroupCurrent)],
+            // bpf_get_cgroup_classid of the current task takes no argument; tc's reads the packet's.
+            [17] = [new(17, integer, [], HelperAvailability.Tracing | HelperAvailability.PerfEvent | HelperAvailability.SocketFilter |
+                HelperAvailability.Xdp | HelperAvailability.CgroupCurrent | HelperAvailability.SockOps)],
+            // bpf_get_netns_cookie of packet programs.
+            [122] = [new(122, integer, [HelperArgument.Context], HelperAvailability.SocketFilter | HelperAvailability.TrafficControl | HelperAvailability.CgroupSkb)],
         };
     }
 
@@ -167,7 +173,6 @@ public static class HelperPrototypes
         const HelperAvailability xdp = HelperAvailability.Xdp;
         const HelperAvailability net = skb | xdp;
         const HelperAvailability sockOps = HelperAvailability.SockOps, cgroupSock = HelperAvailability.CgroupSock;
-        const HelperAvailability current = HelperAvailability.CgroupCurrent;
         const HelperArgument any = HelperArgument.Anything, map = HelperArgument.MapPointer, ctx = HelperArgument.Context;
         const HelperArgument mem = HelperArgument.ReadMemory, uninit = HelperArgument.WriteMemory;
         const HelperArgument size = HelperArgument.Size, sizeOrZero = HelperArgument.SizeOrZero;
@@ -193,17 +198,17 @@ public static class HelperPrototypes
             new(19, integer, [ctx], tc, ChangesPacketData: true),
             new(20, integer, [ctx, uninit, size, any], tc),
             new(21, integer, [ctx, mem, size, any], tc),
-            new(22, integer, [map, any], tracing),
+            new(22, integer, [map, any], all),
             new(24, integer, [ctx], tc),
             new(27, integer, [ctx, map, any], tracing),
-            new(29, integer, [ctx, uninit, size, any], tc),
-            new(30, integer, [ctx, mem, size, any], tc),
+            new(29, integer, [ctx, uninit, size], tc),
+            new(30, integer, [ctx, mem, size], tc),
             new(31, integer, [ctx, any, any], tc, ChangesPacketData: true),
             new(32, integer, [ctx, any], tc),
             new(33, integer, [ctx, map, any], tc),
             new(34, integer, [ctx], tc),
-            new(35, integer, [], tracing),
-            new(37, integer, [map, any], tracing | current),
+            new(35, integer, [], all),
+            new(37, integer, [map, any], all),
             new(38, integer, [ctx, any, any], tc, ChangesPacketData: true),
             new(39, integer, [ctx, any], tc, ChangesPacketData: true),
             new(40, integer, [ctx, any], tc),
@@ -214,11 +219,11 @@ public static class HelperPrototypes
             new(47, integer, [ctx], skb),
             new(48, integer, [ctx, any], tc),
             new(50, integer, [ctx, any, any, any], tc, ChangesPacketData: true),
-            new(55, integer, [map, any, uninit, size], tracing),
+            new(55, integer, [map, any, uninit, size], all),
             new(69, integer, [ctx, HelperArgument.ReadMemory, size, any], tc | xdp),
-            new(80, integer, [], tracing),
-            new(15, integer, [], tracing | HelperAvailability.CgroupSkb | current),
-            new(16, integer, [uninit, size], tracing | current),
+            new(80, integer, [], all),
+            new(15, integer, [], all),
+            new(16, integer, [uninit, size], all),
             new(23, integer, [any, any], tc | xdp),
             new(25, integer, [ctx, map, any, mem, sizeOrZero], tracing | net | sockOps | cgroupSock, GplOnly: true),
             new(26, integer, [ctx, any, uninit, size], skb),
@@ -226,15 +231,16 @@ public static class HelperPrototypes
             new(44, integer, [ctx, any], xdp, ChangesPacketData: true),
             new(45, integer, [uninit, size, any], tracing, GplOnly: true),
             new(51, integer, [map, any, any], xdp),
-            new(54, integer, [ctx, any], xdp, ChangesPacketData: true),
+            // The running kernel (6.18) refuses bpf_xdp_adjust_meta to XDP programs loaded without a device.
+            new(54, integer, [ctx, any], HelperAvailability.None, ChangesPacketData: true),
             new(65, integer, [ctx, any], xdp, ChangesPacketData: true),
             new(68, integer, [ctx, any, uninit, size, any], skb),
             new(87, integer, [map, HelperArgument.MapValue, any], all),
             new(88, integer, [map, HelperArgument.UninitMapValue], all),
             new(89, integer, [map, HelperArgument.UninitMapValue], all),
-            new(112, integer, [uninit, sizeOrZero, any], tracing, GplOnly: true),
+            new(112, integer, [uninit, sizeOrZero, any], all, GplOnly: true),
             new(113, integer, [uninit, sizeOrZero, any], all, GplOnly: true),
-            new(114, integer, [uninit, sizeOrZero, any], tracing, GplOnly: true),
+            new(114, integer, [uninit, sizeOrZero, any], all, GplOnly: true),
             new(115, integer, [uninit, sizeOrZero, any], all, GplOnly: true),
             new(118, integer, [], all),
             new(125, integer, [], all),
@@ -253,7 +259,7 @@ public static class HelperPrototypes
             new(59, integer, [ctx, any], sockOps),
             new(67, integer, [ctx, uninit, sizeOrZero, any], tracing, GplOnly: true),
             new(70, integer, [ctx, map, HelperArgument.MapKey, any], sockOps),
-            new(111, integer, [], cgroupSock),
+            new(160, integer, [], cgroupSock),
             new(122, integer, [HelperArgument.ContextOrNull], sockOps | cgroupSock),
             new(195, HelperReturn.MapValueOrNull, [map, HelperArgument.MapKey, any], all),
         };
