@@ -4,6 +4,7 @@ using SharpBpf.Btf.Core;
 using SharpBpf.Elf;
 using SharpBpf.Isa;
 using SharpBpf.Jit;
+using SharpBpf.Verification;
 using SharpBpf.Maps;
 using SharpBpf.Objects;
 using SharpBpf.Runtime;
@@ -459,10 +460,12 @@ public sealed class VmObject : IDisposable
     {
         var engineOptions = new EngineOptions { ResolveImm64 = ResolveImm64 };
         var (core, coreError) = RelocateCore();
+        var verifierMaps = Options.Verify ? VerifierMap.FromObject(Object) : null;
         foreach (var source in Object.Programs)
         {
             var kind = PacketKindOf(source.Type);
             ExecutableProgram? executable = null;
+            VerifierResult? verification = null;
             string? error = null;
             try
             {
@@ -489,12 +492,30 @@ public sealed class VmObject : IDisposable
                     PacketContextKind.TrafficControl => ContextLayouts.TrafficControl,
                     _ => null,
                 };
+                // The verifier sees the program as the kernel would (relocated, context accesses as written).
+                if (verifierMaps is not null)
+                {
+                    verification = Verifier.Verify(program, new VerifierOptions { ProgramType = source.Type, Maps = verifierMaps });
+                }
+
                 if (layout is not null)
                 {
                     program = ContextAccessRewriter.Rewrite(program, layout).Program;
                 }
 
-                executable = Options.Engine == EngineKind.Jit ? new JittedProgram(program, engineOptions) : new Interpreter(program, engineOptions);
+                var options = engineOptions;
+                if (Options.Safety == SafetyMode.Unchecked && verification is { Accepted: true })
+                {
+                    // Packet programs always run with their type's context and packet regions, as verified.
+                    options = engineOptions with
+                    {
+                        Safety = SafetyMode.Unchecked,
+                        Verification = verification,
+                        UncheckedKinds = kind == PacketContextKind.None ? engineOptions.UncheckedKinds : PacketProgramUncheckedKinds,
+                    };
+                }
+
+                executable = Options.Engine == EngineKind.Jit ? new JittedProgram(program, options) : new Interpreter(program, options);
                 Maps.RegisterProgram(executable);
             }
             catch (BpfException e)
@@ -502,9 +523,12 @@ public sealed class VmObject : IDisposable
                 error = e.Message;
             }
 
-            _programs.Add(new VmProgram(this, source, kind, executable, error));
+            _programs.Add(new VmProgram(this, source, kind, executable, error, verification));
         }
     }
+
+    private const MemoryKinds PacketProgramUncheckedKinds =
+        MemoryKinds.Stack | MemoryKinds.MapValue | MemoryKinds.Context | MemoryKinds.Packet | MemoryKinds.PacketMeta;
 
     // The loader leaves lddw src=1 (map) and src=2 (global data value) with the object's map index in imm.
     private ulong ResolveImm64(int pc, Imm64Source source, int immediate, int nextImmediate)

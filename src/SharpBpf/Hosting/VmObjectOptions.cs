@@ -15,8 +15,23 @@ public enum EngineKind
 /// <summary>How a <see cref="VmObject"/> is set up.</summary>
 public sealed record VmObjectOptions
 {
-    /// <summary>The engine (the interpreter by default). Both run in checked mode.</summary>
+    /// <summary>The engine (the interpreter by default).</summary>
     public EngineKind Engine { get; init; } = EngineKind.Interpreter;
+
+    /// <summary>
+    /// Whether each program is verified (<see cref="Verification.Verifier"/>, for its program type and the object's
+    /// maps) before it is prepared; the verdict is <see cref="VmProgram.Verification"/>. On by default. A rejected
+    /// program is still prepared, in checked mode (the VM stays memory-safe); callers that want the kernel's refusal
+    /// look at the verdict.
+    /// </summary>
+    public bool Verify { get; init; } = true;
+
+    /// <summary>
+    /// Checked (the default) or unchecked. Unchecked applies to the programs the verifier accepted (it needs
+    /// <see cref="Verify"/>): their proven stack, map value and, for packet programs, context and packet accesses run
+    /// without region checks. Programs the verifier rejected run checked.
+    /// </summary>
+    public SafetyMode Safety { get; init; } = SafetyMode.Checked;
 
     /// <summary>
     /// The number of per-CPU slots of per-CPU maps, and the most programs that run at once: a run holds one slot

@@ -1,6 +1,7 @@
 using SharpBpf.Objects;
 using SharpBpf.Runtime;
 using SharpBpf.Runtime.Contexts;
+using SharpBpf.Verification;
 
 namespace SharpBpf.Hosting;
 
@@ -9,9 +10,11 @@ public sealed class VmProgram
 {
     private readonly VmObject _owner;
 
-    internal VmProgram(VmObject owner, ObjectProgram source, PacketContextKind packetKind, ExecutableProgram? executable, string? buildError)
+    internal VmProgram(VmObject owner, ObjectProgram source, PacketContextKind packetKind, ExecutableProgram? executable, string? buildError,
+        VerifierResult? verification)
     {
         _owner = owner;
+        Verification = verification;
         Source = source;
         PacketKind = packetKind;
         Executable = executable;
@@ -38,6 +41,12 @@ public sealed class VmProgram
 
     /// <summary>Why the program could not be prepared, or null.</summary>
     public string? BuildError { get; }
+
+    /// <summary>The verifier's verdict (null when <see cref="VmObjectOptions.Verify"/> is off or preparing failed before it).</summary>
+    public VerifierResult? Verification { get; }
+
+    /// <summary>Whether it runs in unchecked mode (asked for, and the verifier accepted it).</summary>
+    public bool IsUnchecked => Executable?.Options.Safety == SafetyMode.Unchecked;
 
     /// <summary>Runs the program on a packet (see <see cref="VmObject.RunPacket(VmProgram, ReadOnlySpan{byte})"/>).</summary>
     public PacketRunResult RunPacket(ReadOnlySpan<byte> packet) => _owner.RunPacket(this, packet);
