@@ -14,7 +14,6 @@ internal sealed class ProgramAnalysis
     private readonly bool[] _callbackPoint;
     private readonly bool[] _secondSlot;
     private readonly ushort[] _liveIn;
-    private readonly ushort[] _preciseIn;
     private readonly int[] _subprogOf;
 
     public sealed class CfgRejection(int pc, string message) : Exception(message)
@@ -22,7 +21,7 @@ internal sealed class ProgramAnalysis
         public int Pc { get; } = pc;
     }
 
-    public ProgramAnalysis(BpfProgram program, bool mainReturnMatters = false)
+    public ProgramAnalysis(BpfProgram program)
     {
         _insns = program.RawInstructions;
         int n = _insns.Length;
@@ -30,7 +29,6 @@ internal sealed class ProgramAnalysis
         _callbackPoint = new bool[n];
         _secondSlot = new bool[n];
         _liveIn = new ushort[n];
-        _preciseIn = new ushort[n];
         _subprogOf = new int[n];
         Starts = [.. program.FunctionStarts];
         for (int f = 0; f < Starts.Length; f++)
@@ -53,152 +51,6 @@ internal sealed class ProgramAnalysis
 
         MarkPrunePoints();
         ComputeLiveness();
-        _mainReturnMatters = mainReturnMatters;
-        ComputePrecision();
-    }
-
-    private readonly bool _mainReturnMatters;
-
-    /// <summary>
-    /// The scalar registers whose exact value may matter to a safety decision on some path from <paramref name="pc"/>
-    /// (used as a pointer offset, in a comparison, as a helper or subprogram argument, stored to memory, returned): the
-    /// static counterpart of the kernel's precision marks. Other scalars may differ between states being compared.
-    /// </summary>
-    public int PreciseIn(int pc) => _preciseIn[pc];
-
-    /// <summary>(registers whose value always matters here, transfer: needed-before given needed-after, defined registers).</summary>
-    private int PreciseBefore(int pc, int neededAfter)
-    {
-        var insn = _insns[pc];
-        int dst = 1 << insn.Dst, src = 1 << insn.Src;
-        bool dstNeeded = (neededAfter & dst) != 0;
-        switch (insn.Class)
-        {
-            case InstructionClass.Alu:
-            case InstructionClass.Alu64:
-            {
-                var op = insn.AluOperation;
-                bool reg = insn.Source == OperandSource.Register;
-                if (op == AluOperation.Mov)
-                {
-                    int rest = neededAfter & ~dst;
-                    return reg && dstNeeded ? rest | src : rest;
-                }
-
-                if (op is AluOperation.Add or AluOperation.Sub && reg)
-                {
-                    // Either operand may be a pointer: both take part in a pointer-arithmetic decision.
-                    return neededAfter | dst | src;
-                }
-
-                if (!dstNeeded)
-                {
-                    return neededAfter & ~dst;
-                }
-
-                return neededAfter | dst | (reg ? src : 0);
-            }
-
-            case InstructionClass.Ldx:
-                return (neededAfter & ~dst) | src;
-            case InstructionClass.St:
-                return neededAfter | dst;
-            case InstructionClass.Stx:
-                if (insn.MemoryMode == MemoryMode.Atomic)
-                {
-                    return neededAfter | dst | src | 1;
-                }
-
-                return neededAfter | dst | src;
-            case InstructionClass.Ld:
-                if (insn.IsLoadImm64)
-                {
-                    return neededAfter & ~dst;
-                }
-
-                return (neededAfter & ~CallerSaved) | (1 << 6) | (insn.MemoryMode == MemoryMode.Ind ? src : 0);
-            default:
-            {
-                var op = insn.JumpOperation;
-                if (op == JumpOperation.Call)
-                {
-                    return (neededAfter & ~CallerSaved) | ArgRegs;
-                }
-
-                if (op == JumpOperation.Exit)
-                {
-                    return _subprogOf[pc] != 0 || _mainReturnMatters ? 1 : 0;
-                }
-
-                if (op == JumpOperation.Ja)
-                {
-                    return neededAfter;
-                }
-
-                return neededAfter | dst | (insn.Source == OperandSource.Register ? src : 0);
-            }
-        }
-    }
-
-    private void ComputePrecision()
-    {
-        int n = _insns.Length;
-        var work = new Queue<int>();
-        var queued = new bool[n];
-        var preds = new List<int>[n];
-        for (int pc = 0; pc < n; pc++)
-        {
-            preds[pc] = [];
-        }
-
-        for (int pc = 0; pc < n; pc++)
-        {
-            if (_secondSlot[pc])
-            {
-                continue;
-            }
-
-            var insn = _insns[pc];
-            foreach (int next in Successors(pc))
-            {
-                if (next >= 0 && next < n && !(insn.Opcode == Opcode.Call && next != pc + 1) && !(insn.IsLoadImm64 && next != pc + 2))
-                {
-                    preds[next].Add(pc);
-                }
-            }
-
-            work.Enqueue(pc);
-            queued[pc] = true;
-        }
-
-        while (work.Count > 0)
-        {
-            int pc = work.Dequeue();
-            queued[pc] = false;
-            int after = 0;
-            var insn = _insns[pc];
-            foreach (int next in Successors(pc))
-            {
-                if (next >= 0 && next < n && !(insn.Opcode == Opcode.Call && next != pc + 1) && !(insn.IsLoadImm64 && next != pc + 2))
-                {
-                    after |= _preciseIn[next];
-                }
-            }
-
-            int before = PreciseBefore(pc, after) | _preciseIn[pc];
-            if (before != _preciseIn[pc])
-            {
-                _preciseIn[pc] = (ushort)before;
-                foreach (int p in preds[pc])
-                {
-                    if (!queued[p])
-                    {
-                        queued[p] = true;
-                        work.Enqueue(p);
-                    }
-                }
-            }
-        }
     }
 
     /// <summary>The first instruction of each subprogram.</summary>
@@ -206,6 +58,9 @@ internal sealed class ProgramAnalysis
 
     /// <summary>The subprogram an instruction belongs to.</summary>
     public int SubprogOf(int pc) => _subprogOf[pc];
+
+    /// <summary>Whether this is the second half of an <c>lddw</c> (not an instruction of its own).</summary>
+    public bool IsSecondSlot(int pc) => _secondSlot[pc];
 
     /// <summary>Whether states are compared (and checkpoints made) at this instruction.</summary>
     public bool IsPrunePoint(int pc) => _prunePoint[pc];

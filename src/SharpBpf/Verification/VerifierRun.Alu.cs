@@ -121,6 +121,11 @@ internal sealed partial class VerifierRun
                 throw Reject(F($"R{dst} pointer {AluString(op)} pointer prohibited"));
             }
 
+            if (insn.Source == OperandSource.Register)
+            {
+                MarkChainPrecision(dstReg.IsPointer ? insn.Src : dst);
+            }
+
             var result = dstReg.IsPointer ? AdjustPointer(insn, dst, dstReg, src, ptrIsDst: true) : AdjustPointer(insn, dst, src, dstReg, ptrIsDst: false);
             SetReg(dst, result);
             return;

@@ -39,6 +39,12 @@ internal sealed partial class VerifierRun
             CheckArgument(proto, i + 1, arg, meta);
         }
 
+        if (id == 181)
+        {
+            // bpf_loop: the number of iterations decides when the callback stops being called.
+            MarkChainPrecision(1);
+        }
+
         if (meta.ReleaseRefObjId != 0)
         {
             ReleaseReference(meta.ReleaseRefObjId);
@@ -203,6 +209,7 @@ internal sealed partial class VerifierRun
             case HelperArgument.WriteMemory:
                 if (arg == HelperArgument.ReadMemoryOrNull && IsNullScalar(reg))
                 {
+                    MarkChainPrecision(regno);
                     meta.MemRegno = -1;
                     return;
                 }
@@ -245,6 +252,8 @@ internal sealed partial class VerifierRun
                     CheckHelperMemAccess(meta.MemRegno, mem, (int)reg.UMax, zeroOk, meta.MemIsWrite);
                 }
 
+                MarkChainPrecision(regno);
+
                 meta.MemRegno = -1;
                 return;
             }
@@ -261,6 +270,7 @@ internal sealed partial class VerifierRun
                 }
 
                 meta.AllocSize = (long)reg.VarOff.Value;
+                MarkChainPrecision(regno);
                 return;
             case HelperArgument.ReleaseRingbufMemory:
                 if (reg.Type != RegisterType.Memory || reg.Flags != RegisterTypeFlags.Ringbuf)
@@ -293,6 +303,8 @@ internal sealed partial class VerifierRun
                 {
                     throw TypeMismatch(regno, reg, "fp");
                 }
+
+                MarkChainPrecision(regno);
 
                 return;
             case HelperArgument.ConstString:
@@ -406,11 +418,15 @@ internal sealed partial class VerifierRun
 
                 // The running kernel (6.18) words helper accesses as direct ones ("invalid write to stack").
                 CheckStackBounds(regno, reg, reg.Off, size, write ? " write to" : " read from");
-                if (write)
+                var frame = StackFrameOf(reg);
+                long min = reg.VarOff.IsConst ? (long)reg.VarOff.Value + reg.Off : reg.SMin + reg.Off;
+                long max = (reg.VarOff.IsConst ? (long)reg.VarOff.Value + reg.Off : reg.SMax + reg.Off) + size;
+                if (!write)
                 {
-                    var frame = StackFrameOf(reg);
-                    long min = reg.VarOff.IsConst ? (long)reg.VarOff.Value + reg.Off : reg.SMin + reg.Off;
-                    long max = (reg.VarOff.IsConst ? (long)reg.VarOff.Value + reg.Off : reg.SMax + reg.Off) + size;
+                    NoteStackRangeRead(frame, min, max);
+                }
+                else
+                {
                     for (long a = min; a < max; a++)
                     {
                         MarkStackByte(frame, (int)(-a - 1), StackByte.Misc);

@@ -124,6 +124,16 @@ internal sealed partial class VerifierRun
             : RegisterState.Known(is32 ? (uint)insn.Immediate : (ulong)(long)insn.Immediate);
         int target = _pc + 1 + insn.Offset;
         int pred = IsBranchTaken(dst, src, op, is32);
+        if (pred >= 0)
+        {
+            // Only one direction is explored: the values that decided it must hold in any state pruned against this path.
+            MarkChainPrecision(dstNo);
+            if (srcIsReg)
+            {
+                MarkChainPrecision(insn.Src);
+            }
+        }
+
         if (pred == 1)
         {
             _pc = target;
@@ -137,6 +147,7 @@ internal sealed partial class VerifierRun
         }
 
         // Both directions are possible: the taken branch is explored later, the fall-through now.
+        RecordLinkedScalars(dst, src, srcIsReg);
         var other = _cur.Clone();
         var thisFrame = _cur.Current;
         var otherFrame = other.Current;
@@ -415,6 +426,8 @@ internal sealed partial class VerifierRun
                     throw Reject("R0 not a scalar value");
                 }
 
+                MarkChainPrecision(0);
+
                 if (r0.SMin < 0 || r0.SMax > 1)
                 {
                     throw Reject(ReturnRangeMessage("At callback return", r0, 0, 1));
@@ -455,6 +468,11 @@ internal sealed partial class VerifierRun
         }
 
         var ret = ReadReg(0);
+        if (ret.Type == RegisterType.Scalar && ReturnRange(_options.ProgramType) is not null)
+        {
+            MarkChainPrecision(0);
+        }
+
         if (ret.Type == RegisterType.Scalar && ReturnRange(_options.ProgramType) is { } range &&
             (ret.SMin < range.Min || ret.SMax > range.Max))
         {

@@ -80,7 +80,8 @@ internal sealed partial class VerifierRun
         bool fetch = ((int)op & 1) != 0;
         int loadReg = op == AtomicOperation.CmpXchg ? 0 : fetch ? insn.Src : -1;
         var loaded = CheckMemAccess(insn.Dst, insn.Offset, size, write: false, value: null, false, valueRegno: loadReg);
-        CheckMemAccess(insn.Dst, insn.Offset, size, write: true, value: src, false, valueRegno: insn.Src);
+        // What an atomic operation leaves in memory is unknown to the verifier (the kernel writes it as misc data).
+        CheckMemAccess(insn.Dst, insn.Offset, size, write: true, value: RegisterState.UnknownScalar(), false);
         if (loadReg >= 0)
         {
             var result = loaded!.Value;
@@ -378,10 +379,12 @@ internal sealed partial class VerifierRun
         int spi = slot / 8;
         ScratchSlot(frame.FrameNo, spi);
         bool aligned = o % 8 == 0;
+        NoteStackWrite(frame, spi, wholeSlot: aligned && size == 8);
         if (aligned && value.Type == RegisterType.Scalar)
         {
             // Scalars of any size are spilled with their bounds (a privileged loader's rule).
             SaveSpill(frame, spi, value, size, valueRegno);
+            RecordStackAccess(frame.FrameNo, spi);
             return;
         }
 
@@ -403,10 +406,17 @@ internal sealed partial class VerifierRun
             }
 
             SaveSpill(frame, spi, value, size, valueRegno);
+            RecordStackAccess(frame.FrameNo, spi);
             return;
         }
 
         var type = value.Type == RegisterType.Scalar && value.VarOff.IsConst && value.VarOff.Value == 0 ? StackByte.Zero : StackByte.Misc;
+        if (type == StackByte.Zero && valueRegno >= 0)
+        {
+            // Zero bytes instead of a spill: the register's zero must hold in states pruned against this one.
+            MarkChainPrecision(valueRegno);
+        }
+
         if (frame.IsSpilled(spi))
         {
             // Part of a spilled register is overwritten: the rest of the slot is unknown data.
@@ -480,6 +490,7 @@ internal sealed partial class VerifierRun
         if (!ptr.VarOff.IsConst)
         {
             int min = (int)(ptr.SMin + off), max = (int)(ptr.SMax + off + size);
+            NoteStackRangeRead(frame, min, max);
             bool allZero = true;
             for (int a = min; a < max; a++)
             {
@@ -497,6 +508,7 @@ internal sealed partial class VerifierRun
         int slot = -o - 1;
         int spi = slot / 8;
         ScratchSlot(frame.FrameNo, spi);
+        NoteStackRangeRead(frame, o, o + size);
         if (frame.IsSpilled(spi))
         {
             var spilled = frame.Spilled[spi];
@@ -509,6 +521,7 @@ internal sealed partial class VerifierRun
             if (size == 8 && spillSize == 8)
             {
                 spilled.Written = true;
+                RecordStackAccess(frame.FrameNo, spi);
                 return spilled;
             }
 
@@ -526,6 +539,7 @@ internal sealed partial class VerifierRun
                     copy.Id = 0;
                 }
 
+                RecordStackAccess(frame.FrameNo, spi);
                 return copy;
             }
 
@@ -543,7 +557,14 @@ internal sealed partial class VerifierRun
                 }
             }
 
-            if ((spillCount == size && spilled.VarOff.IsConst && spilled.VarOff.Value == 0) || zeroCount == size)
+            if (spillCount == size && spilled.VarOff.IsConst && spilled.VarOff.Value == 0)
+            {
+                // Still a fill of the spilled register.
+                RecordStackAccess(frame.FrameNo, spi);
+                return RegisterState.Known(0);
+            }
+
+            if (zeroCount == size)
             {
                 return RegisterState.Known(0);
             }

@@ -16,7 +16,7 @@ internal sealed partial class VerifierRun
     private bool IsStateVisited(bool printFrom)
     {
         bool callbackPoint = _analysis.IsCallbackPoint(_pc);
-        bool forceNew = (_options.Flags & VerifierFlags.TestStateFrequency) != 0 || callbackPoint;
+        bool forceNew = (_options.Flags & VerifierFlags.TestStateFrequency) != 0 || callbackPoint || _cur.HistoryCount > LongHistory;
         bool addNew = forceNew || (_jmpsProcessed - _prevJmpsProcessed >= 2 && _processed - _prevInsnProcessed >= 8);
         if (!_explored.TryGetValue(_pc, out var list))
         {
@@ -54,6 +54,11 @@ internal sealed partial class VerifierRun
             if (hit)
             {
                 cp.Hits++;
+
+                // This path continues as the explored one did: what that continuation reads and needs precise, this one does.
+                PushHistoryIfJump();
+                PropagateLiveness(cp.State);
+                PropagatePrecision(cp.State);
                 if (LogLevel > 0)
                 {
                     Log(printFrom ? F($"\nfrom {_prevPc} to {_pc}: safe\n") : F($"{_pc}: safe\n"));
@@ -90,12 +95,36 @@ internal sealed partial class VerifierRun
         _peakStates++;
         _prevJmpsProcessed = _jmpsProcessed;
         _prevInsnProcessed = _processed;
+
+        // The checkpoint starts with no scalar precise and no slot read: later instructions mark what they rely on.
+        foreach (var frame in _cur.Frames)
+        {
+            for (int r = 0; r < 10; r++)
+            {
+                frame.Regs[r].Precise = false;
+            }
+
+            for (int spi = 0; spi < frame.Spilled.Length; spi++)
+            {
+                frame.Spilled[spi].Precise = false;
+            }
+
+            frame.SlotsRead = 0;
+        }
+
         var checkpoint = _cur.Clone();
         checkpoint.Branches = 1;
         checkpoint.InsnIdx = _pc;
+        checkpoint.LastInsn = _prevPc;
         _cur.Parent = checkpoint;
+        _cur.History = null;
+        _cur.HistoryCount = 0;
+        _cur.FirstInsn = _pc;
+        _curHistEntry = null;
+        PushHistory();
         foreach (var frame in _cur.Frames)
         {
+            frame.SlotsWritten = 0;
             for (int r = 0; r < 10; r++)
             {
                 frame.Regs[r].Written = false;
@@ -197,35 +226,10 @@ internal sealed partial class VerifierRun
                 return false;
             }
 
-            int live, precise;
-            if (f == old.Frames.Count - 1)
-            {
-                live = _analysis.LiveIn(_pc);
-                precise = _analysis.PreciseIn(_pc);
-            }
-            else
-            {
-                var next = old.Frames[f + 1];
-                int cont = next.InCallback ? next.CallSite : next.CallSite + 1;
-                live = _analysis.LiveIn(cont) & (next.InCallback ? 0x3ff : ~0x3f);
-                precise = _analysis.PreciseIn(cont);
-            }
-
-            if (exact == Exactness.Exact)
-            {
-                live = 0x3ff;
-                precise = 0x3ff;
-            }
-
+            int live = exact == Exactness.Exact ? 0x3ff : LiveRegisters(old, f);
             for (int r = 0; r < 10; r++)
             {
                 if ((live & (1 << r)) == 0)
-                {
-                    continue;
-                }
-
-                // A scalar whose value matters to no later decision only has to stay a scalar.
-                if ((precise & (1 << r)) == 0 && fo.Regs[r].Type == RegisterType.Scalar && fc.Regs[r].Type == RegisterType.Scalar)
                 {
                     continue;
                 }
@@ -276,6 +280,12 @@ internal sealed partial class VerifierRun
         switch (old.Type)
         {
             case RegisterType.Scalar:
+                // A scalar whose value no later decision of the explored state relied on only has to stay a scalar.
+                if (exact == Exactness.NotExact && !old.Precise)
+                {
+                    return true;
+                }
+
                 return RangeWithin(old, cur) && old.VarOff.Includes(cur.VarOff) && ids.CheckScalar(old.Id, cur.Id);
             case RegisterType.MapKey:
             case RegisterType.MapValue:
@@ -293,40 +303,31 @@ internal sealed partial class VerifierRun
 
     private static bool StackSafe(FrameState old, FrameState cur, IdMap ids, Exactness exact)
     {
-        for (int i = 0; i < old.AllocatedStack; i++)
+        for (int spi = 0; spi * 8 < old.AllocatedStack; spi++)
         {
-            var ot = old.Stack[i];
-            if (exact != Exactness.Exact && ot == StackByte.Invalid)
+            // A slot no continuation of the explored state read can hold anything.
+            if (exact == Exactness.NotExact && (old.SlotsRead & (1UL << spi)) == 0)
             {
                 continue;
             }
 
-            var ct = i < cur.AllocatedStack ? cur.Stack[i] : StackByte.Invalid;
-            if (exact == Exactness.Exact)
+            if (exact != Exactness.Exact && ScalarInSlot(old, spi) is { } oldScalar && ScalarInSlot(cur, spi) is { } curScalar)
             {
-                if (ot != ct)
-                {
-                    return false;
-                }
-            }
-            else if (ot == StackByte.Misc)
-            {
-                // Unknown data covers anything but a spilled pointer (a privileged load may read uninitialised stack).
-                if (ct == StackByte.Spill && cur.Spilled[i / 8].IsPointer)
+                // A 64-bit scalar spill and unknown bytes read back alike: compare them as registers.
+                if (!RegSafe(oldScalar, curScalar, ids, exact))
                 {
                     return false;
                 }
 
                 continue;
             }
-            else if (ot != ct)
-            {
-                return false;
-            }
 
-            if (i % 8 == 7 && ot == StackByte.Spill && !RegSafe(old.Spilled[i / 8], cur.Spilled[i / 8], ids, exact))
+            for (int i = spi * 8; i < (spi * 8) + 8; i++)
             {
-                return false;
+                if (!StackByteSafe(old, cur, i, ids, exact))
+                {
+                    return false;
+                }
             }
         }
 
@@ -342,5 +343,58 @@ internal sealed partial class VerifierRun
         }
 
         return true;
+    }
+
+    private static bool StackByteSafe(FrameState old, FrameState cur, int i, IdMap ids, Exactness exact)
+    {
+        var ot = old.Stack[i];
+        if (exact != Exactness.Exact && ot == StackByte.Invalid)
+        {
+            return true;
+        }
+
+        var ct = i < cur.AllocatedStack ? cur.Stack[i] : StackByte.Invalid;
+        if (exact == Exactness.Exact)
+        {
+            if (ot != ct)
+            {
+                return false;
+            }
+        }
+        else if (ot == StackByte.Misc)
+        {
+            // Unknown data covers anything but a spilled pointer (a privileged load may read uninitialised stack).
+            return !(ct == StackByte.Spill && cur.Spilled[i / 8].IsPointer);
+        }
+        else if (ot != ct)
+        {
+            return false;
+        }
+
+        return i % 8 != 7 || ot != StackByte.Spill || RegSafe(old.Spilled[i / 8], cur.Spilled[i / 8], ids, exact);
+    }
+
+    /// <summary>The scalar a slot reads back as when it is a whole 64-bit scalar spill or all unknown bytes (<c>scalar_reg_for_stack</c>).</summary>
+    private static RegisterState? ScalarInSlot(FrameState frame, int spi)
+    {
+        if ((spi * 8) + 8 > frame.AllocatedStack)
+        {
+            return null;
+        }
+
+        bool allSpill = true, allMisc = true;
+        for (int j = 0; j < 8; j++)
+        {
+            var t = frame.Stack[(spi * 8) + j];
+            allSpill &= t == StackByte.Spill;
+            allMisc &= t is StackByte.Misc or StackByte.Invalid;
+        }
+
+        if (allSpill && frame.Spilled[spi].Type == RegisterType.Scalar)
+        {
+            return frame.Spilled[spi];
+        }
+
+        return allMisc ? RegisterState.UnknownScalar() : null;
     }
 }

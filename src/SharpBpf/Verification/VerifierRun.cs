@@ -58,7 +58,7 @@ internal sealed partial class VerifierRun
         _insns = program.RawInstructions;
         _options = options;
         _maps = options.Maps;
-        _analysis = new ProgramAnalysis(program, mainReturnMatters: ReturnRange(options.ProgramType) is not null);
+        _analysis = new ProgramAnalysis(program);
         _subprogStack = new int[program.FunctionStarts.Length];
     }
 
@@ -134,6 +134,7 @@ internal sealed partial class VerifierRun
         _prevPc = -1;
         _allScratched = true;
         bool printFrom = false;
+        PushHistory();
         while (true)
         {
             if (_pc < 0 || _pc >= _insns.Length)
@@ -167,6 +168,7 @@ internal sealed partial class VerifierRun
                 }
             }
 
+            PushHistoryIfJump();
             if (LogLevel >= 2 && printFrom)
             {
                 Log(F($"\nfrom {_prevPc} to {_pc}:") + FrameStateText(_cur.Current, true) + "\n");
@@ -183,7 +185,10 @@ internal sealed partial class VerifierRun
                 _prevLogPos = _log.Length;
             }
 
+            int executedPc = _pc;
             var outcome = Step();
+            _prevPc = executedPc;
+            _curHistEntry = null;
             if (outcome == StepOutcome.PathDone)
             {
                 if (!FinishPath(out printFrom))
@@ -214,6 +219,7 @@ internal sealed partial class VerifierRun
         _cur = state;
         _pc = pc;
         _prevPc = prevPc;
+        _curHistEntry = null;
         _prevLogPos = -1;
         _allScratched = false;
         _scratchedRegs = 0;
