@@ -1,10 +1,7 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
-using SharpBpf.Btf;
 using SharpBpf.Fuzzing;
 using SharpBpf.Linux;
-using SharpBpf.Objects;
 using SharpBpf.Verification;
 
 namespace SharpBpf.Cli.Commands;
@@ -41,7 +38,7 @@ internal static class VerifierFuzz
         var random = new Random(seed);
         var generator = new VerifierProgramGenerator(random);
         var soundness = new VerifierSoundness(new Random(seed ^ 0x5eed));
-        using var oracle = kernel ? new KernelOracle() : null;
+        using var oracle = kernel ? new KernelVerifierOracle() : null;
         var tally = new Tally();
         var timer = Stopwatch.StartNew();
         for (int i = 0; i < cases; i++)
@@ -92,7 +89,7 @@ internal static class VerifierFuzz
         return tally.SoundnessBugs == 0 && tally.WeAcceptKernelRejects == 0 ? 0 : 1;
     }
 
-    private static void Compare(TextWriter output, Tally tally, int i, VerifierFuzzCase fuzzCase, VerifierResult ours, KernelOracle.Verdict theirs, KernelOracle oracle)
+    private static void Compare(TextWriter output, Tally tally, int i, VerifierFuzzCase fuzzCase, VerifierResult ours, KernelVerifierOracle.Verdict theirs, KernelVerifierOracle oracle)
     {
         if (theirs.Error is not null && theirs.Accepted is null)
         {
@@ -164,118 +161,4 @@ internal static class VerifierFuzz
 
     private static string Percent(int part, int whole) =>
         whole == 0 ? "0%" : (100.0 * part / whole).ToString("0.0", CultureInfo.InvariantCulture) + "%";
-
-    /// <summary>
-    /// Loads generated programs into the running kernel with the log off (a second load with a log only to explain a
-    /// disagreement); the generator's maps are created once and handed to every load through the fd array.
-    /// </summary>
-    internal sealed class KernelOracle : IDisposable
-    {
-        // Functions one program may have: the BTF describes this many, main first.
-        private const int MaxFunctions = 64;
-
-        private readonly List<KernelMap> _maps = [];
-        private readonly KernelBtf _btf;
-        private readonly int[] _functionTypes = new int[MaxFunctions];
-
-        public KernelOracle()
-        {
-            if (KernelSupport.Status is { IsSupported: false } or { HasPrivilege: false })
-            {
-                throw new BpfException($"--kernel needs privileged bpf(): {KernelSupport.Status.Reason}");
-            }
-
-            foreach (var map in VerifierProgramGenerator.Maps)
-            {
-                _maps.Add(KernelMap.Create(map.Type, (int)map.KeySize, (int)map.ValueSize, map.MaxEntries, map.Name));
-            }
-
-            // The kernel wants BTF func_info for programs with callbacks: main is int f(long), the others static
-            // int f(long, long, long, long).
-            var builder = new BtfBuilder();
-            int intType = builder.AddInt("int", 4, BtfIntEncoding.Signed);
-            int longType = builder.AddInt("long", 8, BtfIntEncoding.Signed);
-            int mainProto = builder.AddFunctionProto(intType, new BtfParameterDefinition("ctx", longType));
-            int otherProto = builder.AddFunctionProto(intType,
-                new BtfParameterDefinition("a", longType), new BtfParameterDefinition("b", longType),
-                new BtfParameterDefinition("c", longType), new BtfParameterDefinition("d", longType));
-            for (int i = 0; i < MaxFunctions; i++)
-            {
-                _functionTypes[i] = i == 0
-                    ? builder.AddFunction("fuzz_main", mainProto, BtfFunctionLinkage.Global)
-                    : builder.AddFunction($"fuzz_f{i}", otherProto, BtfFunctionLinkage.Static);
-            }
-
-            _btf = KernelBtf.Load(builder.ToArray());
-        }
-
-        /// <summary>The kernel's verdict: accepted or not, or an error that is not a verdict (Accepted null).</summary>
-        internal sealed record Verdict(bool? Accepted, string? Error);
-
-        public Verdict Load(VerifierFuzzCase fuzzCase)
-        {
-            try
-            {
-                using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 0));
-                return new Verdict(true, null);
-            }
-            catch (BpfSyscallException e) when (e.ErrorNumber is Errno.EACCES or Errno.EINVAL or Errno.E2BIG or Errno.EFAULT or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
-            {
-                return new Verdict(false, e.Message);
-            }
-            catch (BpfSyscallException e)
-            {
-                return new Verdict(null, e.Message);
-            }
-        }
-
-        /// <summary>Loads again with a log to say why the kernel refused.</summary>
-        public string ErrorLine(VerifierFuzzCase fuzzCase)
-        {
-            try
-            {
-                using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 1));
-                return "(accepted on the second load)";
-            }
-            catch (BpfSyscallException e)
-            {
-                var lines = (e.VerifierLog ?? e.Message).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                int processed = Array.FindLastIndex(lines, l => l.StartsWith("processed ", StringComparison.Ordinal));
-                return processed > 0 ? lines[processed - 1] : lines.LastOrDefault() ?? e.Message;
-            }
-        }
-
-        private ProgramLoadOptions Options(VerifierFuzzCase fuzzCase, uint logLevel)
-        {
-            var starts = Isa.BpfProgram.Create(fuzzCase.Instructions).FunctionStarts;
-            var funcInfo = new byte[8 * Math.Min(starts.Length, MaxFunctions)];
-            for (int i = 0; i < funcInfo.Length / 8; i++)
-            {
-                BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan(8 * i), starts[i]);
-                BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan((8 * i) + 4), _functionTypes[i]);
-            }
-
-            return new()
-            {
-                Type = fuzzCase.Type,
-                Instructions = fuzzCase.Instructions,
-                Name = "fuzz",
-                LogLevel = logLevel,
-                LogOnFailure = false,
-                FdArray = _maps.Select(m => (BpfFileDescriptor)m.Handle).ToList(),
-                Btf = _btf.Handle,
-                FuncInfo = funcInfo,
-            };
-        }
-
-        public void Dispose()
-        {
-            foreach (var map in _maps)
-            {
-                map.Dispose();
-            }
-
-            _btf.Dispose();
-        }
-    }
 }

@@ -139,6 +139,12 @@ public static class ProgramContexts
             return null;
         }
 
+        if (field is { Name: "sk", Size: 8 } && layout.Name == "__sk_buff")
+        {
+            // The kernel's __sk_buff.sk is PTR_TO_SOCK_COMMON_OR_NULL, not a number: no arithmetic on it.
+            return RegisterType.SockCommon;
+        }
+
         if (field is { Kind: ContextFieldKind.PacketPointer })
         {
             return field.Name switch

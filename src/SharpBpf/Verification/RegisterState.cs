@@ -27,6 +27,8 @@ public enum RegisterType : byte
     Memory,
     /// <summary>A BPF function (<c>PTR_TO_FUNC</c>), from <c>lddw rX, func</c>.</summary>
     Function,
+    /// <summary>A socket's common part (<c>PTR_TO_SOCK_COMMON</c>), as <c>__sk_buff.sk</c> loads it (or null).</summary>
+    SockCommon,
 }
 
 /// <summary>Modifiers of a register type (the kernel's type flags).</summary>

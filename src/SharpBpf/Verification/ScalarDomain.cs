@@ -363,15 +363,10 @@ public static class ScalarDomain
     {
         if (!CanTrack(op, src, is64))
         {
-            int id = 0;
+            // As the kernel: unknown in all 64 bits, even for a 32-bit operation (it returns before the zero
+            // extension), so a 32-bit modulo followed by "s>>= 32" is not known to be 0.
             dst.MakeUnknownScalar();
-            dst.Id = id;
-            if (!is64)
-            {
-                ZeroExtend32(ref dst);
-                Sync(ref dst);
-            }
-
+            dst.Id = 0;
             return;
         }
 

@@ -35,6 +35,7 @@ public static class VerifierFormat
             RegisterType.PacketEnd => "pkt_end",
             RegisterType.Memory => "mem",
             RegisterType.Function => "func",
+            RegisterType.SockCommon => "sock_common",
             _ => "?",
         };
         string prefix = ((flags & RegisterTypeFlags.ReadOnly) != 0 ? "rdonly_" : "") + ((flags & RegisterTypeFlags.Ringbuf) != 0 ? "ringbuf_" : "");

@@ -316,11 +316,22 @@ internal sealed partial class VerifierRun
             return default;
         }
 
-        return kind.Value switch
+        switch (kind.Value)
         {
-            RegisterType.Scalar => RegisterState.UnknownScalar(),
-            var t => RegisterState.Pointer(t),
-        };
+            case RegisterType.Scalar:
+                return RegisterState.UnknownScalar();
+            case RegisterType.SockCommon:
+            {
+                // Maybe null, with an id so that a null check marks every copy (as the kernel's ctx loads of
+                // PTR_MAYBE_NULL fields).
+                var sock = RegisterState.Pointer(RegisterType.SockCommon, RegisterTypeFlags.MaybeNull);
+                sock.Id = NewId();
+                return sock;
+            }
+
+            default:
+                return RegisterState.Pointer(kind.Value);
+        }
     }
 
     // ---- stack -----------------------------------------------------------------------------

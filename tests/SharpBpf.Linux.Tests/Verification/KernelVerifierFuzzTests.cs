@@ -1,0 +1,38 @@
+using SharpBpf.Fuzzing;
+using SharpBpf.Linux.Tests.Kernel;
+using SharpBpf.Verification;
+
+namespace SharpBpf.Linux.Tests.Verification;
+
+/// <summary>
+/// Differential fuzzing against the running kernel: random realistic programs loaded into both; SharpBPF must never
+/// accept a program the kernel refuses, and the two must agree on most verdicts.
+/// </summary>
+public class KernelVerifierFuzzTests
+{
+    [KernelFact]
+    public void We_never_accept_a_program_the_kernel_rejects()
+    {
+        using var oracle = new KernelVerifierOracle();
+        var generator = new VerifierProgramGenerator(new Random(2026));
+        int agreed = 0, kernelAccepted = 0;
+        const int programs = 300;
+        for (int i = 0; i < programs; i++)
+        {
+            var c = generator.Next();
+            var ours = Verifier.Verify(c.Instructions, new VerifierOptions { ProgramType = c.Type, Maps = VerifierProgramGenerator.Maps });
+            var theirs = oracle.Load(c);
+            Assert.True(theirs.Accepted is not null, $"program {i}: the kernel load failed for another reason: {theirs.Error}");
+            if (ours.Accepted)
+            {
+                Assert.True(theirs.Accepted, $"program {i} ({c.Type}): we accept, the kernel rejects: {oracle.ErrorLine(c)}\n{c.Source}");
+            }
+
+            agreed += ours.Accepted == theirs.Accepted ? 1 : 0;
+            kernelAccepted += theirs.Accepted == true ? 1 : 0;
+        }
+
+        Assert.InRange(kernelAccepted, programs / 5, programs * 4 / 5);
+        Assert.True(agreed >= programs * 95 / 100, $"{agreed} of {programs} verdicts agree");
+    }
+}
