@@ -144,7 +144,7 @@ public sealed class RunCommandTests : IDisposable
     {
         var (code, output, _) = Run("run", Object("socket_filter.o"), "--program", "udp_port_range", "--pcap", Traffic);
         Assert.Equal(0, code);
-        Assert.StartsWith("socket_filter.o: program udp_port_range (SEC(\"socket\"), SocketFilter); engine interpreter", output);
+        Assert.StartsWith("socket_filter.o: program udp_port_range (SEC(\"socket\"), SocketFilter); engine jit, unchecked (verified)", output);
         Assert.Equal(KernelColumn("udp_port_range"), Verdicts(output));
     }
 

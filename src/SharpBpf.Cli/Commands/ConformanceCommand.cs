@@ -1,7 +1,9 @@
 using System.CommandLine;
 using SharpBpf.Conformance;
 using SharpBpf.Isa;
+using SharpBpf.Jit;
 using SharpBpf.Runtime;
+using SharpBpf.Verification;
 
 namespace SharpBpf.Cli.Commands;
 
@@ -17,17 +19,36 @@ internal static class ConformanceCommand
         };
         var engine = CommonOptions.Engine();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print every case, not only failures." };
+        var runUnchecked = new Option<bool>("--unchecked")
+        {
+            Description = "Verify each case (as a socket filter) and run the ones the verifier accepts in unchecked mode; the others run checked.",
+        };
         var command = new Command("conformance", "Run ISA conformance cases (the bpf_conformance text format) on an engine.")
         {
-            paths, engine, verbose,
+            paths, engine, verbose, runUnchecked,
         };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             var requested = parse.GetValue(paths) ?? [];
             var cases = requested.Length == 0 ? BuiltInCases() : ExpandPaths(requested).Select(LoadCase);
-            var prepare = CommonOptions.Engine(parse.GetValue(engine)!);
-            int passed = 0, failed = 0;
+            string engineName = parse.GetValue(engine)!;
+            var checkedEngine = CommonOptions.Engine(engineName);
+            bool tryUnchecked = parse.GetValue(runUnchecked);
+            int passed = 0, failed = 0, ranUnchecked = 0;
+            ExecutableProgram Prepare(BpfProgram program)
+            {
+                var verification = tryUnchecked ? Verifier.Verify(program, new VerifierOptions { ProgramType = ProgramType.SocketFilter }) : null;
+                if (verification is not { Accepted: true })
+                {
+                    return checkedEngine(program);
+                }
+
+                ranUnchecked++;
+                var options = new EngineOptions { Safety = SafetyMode.Unchecked, Verification = verification };
+                return engineName == "jit" ? new JittedProgram(program, options) : new Interpreter(program, options);
+            }
+
             foreach (var (name, testCase, formatError) in cases)
             {
                 if (testCase is null)
@@ -37,7 +58,7 @@ internal static class ConformanceCommand
                     continue;
                 }
 
-                var result = ConformanceRunner.Run(testCase, prepare);
+                var result = ConformanceRunner.Run(testCase, Prepare);
 
                 if (result.Passed)
                 {
@@ -55,6 +76,11 @@ internal static class ConformanceCommand
             }
 
             output.WriteLine($"{passed} passed, {failed} failed");
+            if (tryUnchecked)
+            {
+                output.WriteLine($"{ranUnchecked} of {passed + failed} cases ran unchecked (accepted by the verifier), the others checked");
+            }
+
             return failed == 0 ? 0 : 1;
         });
         return command;

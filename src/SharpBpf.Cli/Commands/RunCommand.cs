@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using SharpBpf.Capture;
 using SharpBpf.Hosting;
+using SharpBpf.Jit;
 using SharpBpf.Linux;
 using SharpBpf.Linux.Objects;
 using SharpBpf.Maps;
@@ -15,16 +16,24 @@ namespace SharpBpf.Cli.Commands;
 
 /// <summary>
 /// <c>sharpbpf run OBJECT [--program NAME] (--pcap FILE | --packet HEX...) [--repeat N] [--out FILE.pcap] [--json]
-/// [--engine interpreter|jit]</c>: instantiates a clang-compiled object in the VM (maps created, <c>.rodata</c> and
+/// [--engine jit|interpreter] [--no-verify] [--stats]</c>: instantiates a clang-compiled object in the VM (maps created, <c>.rodata</c> and
 /// map elements set from the command line), runs an XDP, socket filter or tc program over every packet, prints each
 /// verdict, writes the packets that go on to a pcap file, and ends with every map's contents (as
 /// <c>bpftool map dump</c> prints them), the ring buffer and perf events, and the <c>bpf_trace_printk</c> lines.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The program is verified first (<see cref="Verification.Verifier"/>): an accepted one runs in unchecked mode (the
+/// accesses the verifier proved run without region checks), a rejected one is refused as the kernel would refuse it.
+/// <c>--no-verify</c> skips the verifier and runs the checked engine; <c>--stats</c> adds the verification and JIT
+/// compile times and the time per run.
+/// </para>
+/// <para>
 /// <c>--out</c> keeps only the packets the program lets through (XDP_PASS, XDP_TX, XDP_REDIRECT; every tc action but
 /// TC_ACT_SHOT and TC_ACT_STOLEN; a socket filter's non-zero result, cut to the length it returned), as they left the
 /// program (after <c>bpf_xdp_adjust_head/tail</c>, with tc rewrites), with their original timestamps; dropped and
 /// refused packets are omitted, so the file is what the next hop would see.
+/// </para>
 /// </remarks>
 internal static class RunCommand
 {
@@ -44,6 +53,13 @@ internal static class RunCommand
         var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the packets that go on (dropped ones omitted) to this pcap file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of text." };
         var engine = CommonOptions.Engine();
+        engine.Description = "The engine that runs the program: the JIT (the default) or the interpreter.";
+        engine.DefaultValueFactory = _ => "jit";
+        var noVerify = new Option<bool>("--no-verify")
+        {
+            Description = "Do not verify the program first; run it in the checked engine (every memory access checked).",
+        };
+        var stats = new Option<bool>("--stats") { Description = "Report the verification and JIT compile times and the time per run." };
         var cpus = new Option<int>("--cpus") { Description = "Possible CPUs: values per element of per-CPU maps.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var updates = new Option<string[]>("--map-update")
         {
@@ -61,7 +77,7 @@ internal static class RunCommand
         };
         var command = new Command("run", "Run a program of a BPF object over packets in the VM and show verdicts, maps and events.")
         {
-            file, program, pcap, packet, repeat, output, json, engine, cpus, updates, rodata, kernel,
+            file, program, pcap, packet, repeat, output, json, engine, noVerify, stats, cpus, updates, rodata, kernel,
         };
         command.SetAction(parse => new Runner(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error)
         {
@@ -77,6 +93,8 @@ internal static class RunCommand
             MapUpdates = parse.GetValue(updates) ?? [],
             ReadOnlyPatches = parse.GetValue(rodata) ?? [],
             InKernel = parse.GetValue(kernel),
+            Verify = !parse.GetValue(noVerify),
+            Stats = parse.GetValue(stats),
         }.Run());
         return command;
     }
@@ -115,7 +133,15 @@ internal static class RunCommand
 
         public bool InKernel { get; init; }
 
+        public bool Verify { get; init; }
+
+        public bool Stats { get; init; }
+
         private KernelObject? _kernel;
+        private VmProgram? _program;
+        private TimeSpan _firstRun;
+        private TimeSpan _allRuns;
+        private long _runs;
         private KernelProgram? _kernelProgram;
 
         public int Run()
@@ -150,10 +176,25 @@ internal static class RunCommand
             // With --kernel the VM object only holds what the kernel's maps contain at the end, for printing: its
             // per-CPU values then need the kernel's CPU count.
             int cpus = InKernel ? LinuxSystem.PossibleCpuCount : Cpus;
-            using var vm = new VmObject(obj, new VmObjectOptions { Engine = Engine, PossibleCpus = cpus });
+            // The kernel verifies what it loads itself; the VM only holds its maps for printing then.
+            bool verify = Verify && !InKernel;
+            using var vm = new VmObject(obj, new VmObjectOptions
+            {
+                Engine = Engine,
+                PossibleCpus = cpus,
+                Verify = verify,
+                Safety = verify ? SafetyMode.Unchecked : SafetyMode.Checked,
+            });
             using var kernel = InKernel ? KernelObject.Load(obj) : null;
             _kernel = kernel;
             var (program, automatic) = SelectProgram(vm);
+            _program = program;
+            if (program.Verification is { Accepted: false } rejected)
+            {
+                error.WriteLine($"sharpbpf: the verifier rejects program '{program.Name}': {rejected.Error} (as the kernel would refuse to load it; --no-verify runs it in the checked engine)");
+                return 1;
+            }
+
             _kernelProgram = kernel?.Program(program.Name);
             foreach (var update in MapUpdates)
             {
@@ -200,6 +241,10 @@ internal static class RunCommand
             else
             {
                 WriteText(vm, events, writer);
+                if (Stats)
+                {
+                    WriteStats();
+                }
             }
 
             return _faults > 0 ? 1 : 0;
@@ -244,10 +289,17 @@ internal static class RunCommand
                 }
                 else
                 {
+                    long start = Stopwatch.GetTimestamp();
                     for (int i = 0; i < Repeat; i++)
                     {
                         result = vm.RunPacket(program, frame.Data);
+                        if (_runs++ == 0)
+                        {
+                            _firstRun = Stopwatch.GetElapsedTime(start);
+                        }
                     }
+
+                    _allRuns += Stopwatch.GetElapsedTime(start);
                 }
             }
             catch (BpfExecutionException e)
@@ -376,6 +428,17 @@ internal static class RunCommand
                 json.WriteString("type", program.Type.ToString());
                 json.WriteBoolean("program_chosen_automatically", automatic);
                 json.WriteString("engine", EngineName);
+                if (Stats)
+                {
+                    json.WriteStartObject("stats");
+                    foreach (var (name, value) in StatsFigures())
+                    {
+                        json.WriteNumber(name, value);
+                    }
+
+                    json.WriteEndObject();
+                }
+
                 json.WriteNumber("repeat", Repeat);
                 json.WritePropertyName("packets");
                 JsonSerializer.Serialize(json, _packetRecords);
@@ -470,7 +533,45 @@ internal static class RunCommand
             }
         }
 
-        private string EngineName => InKernel ? "kernel (BPF_PROG_TEST_RUN)" : Engine == EngineKind.Jit ? "jit" : "interpreter";
+        private string EngineName => InKernel ? "kernel (BPF_PROG_TEST_RUN)"
+            : (Engine == EngineKind.Jit ? "jit" : "interpreter") + (_program?.IsUnchecked == true ? ", unchecked (verified)" : ", checked");
+
+        /// <summary>The <c>--stats</c> figures, in milliseconds and nanoseconds.</summary>
+        private List<(string Name, double Value)> StatsFigures()
+        {
+            var figures = new List<(string, double)>();
+            if (_program?.Verification is { } verification)
+            {
+                figures.Add(("verify_ms", verification.Elapsed.TotalMilliseconds));
+                figures.Add(("verify_processed_insns", verification.Statistics.Processed));
+            }
+
+            if (_program?.Executable is JittedProgram jitted)
+            {
+                figures.Add(("jit_compile_ms", jitted.CompileTime.TotalMilliseconds));
+                figures.Add(("jit_compile_ms_per_1000_insns", jitted.CompileTime.TotalMilliseconds * 1000 / jitted.Program.Length));
+            }
+
+            if (_runs > 0)
+            {
+                figures.Add(("runs", _runs));
+                figures.Add(("first_run_us", _firstRun.TotalMicroseconds));
+                figures.Add(("ns_per_run", _allRuns.TotalNanoseconds / _runs));
+            }
+
+            return figures;
+        }
+
+        private void WriteStats()
+        {
+            var text = new StringBuilder("stats:");
+            foreach (var (name, value) in StatsFigures())
+            {
+                text.Append(CultureInfo.InvariantCulture, $" {name}={value:0.###}");
+            }
+
+            output.WriteLine(text.ToString());
+        }
 
         // One frame through BPF_PROG_TEST_RUN with the kernel's own repeat; a frame it refuses is shown as EINVAL.
         private PacketRunResult KernelRun(PacketContextKind kind, byte[] frame)
