@@ -154,6 +154,55 @@ internal static class VerifierCases
             r0 = 0
             goto -2
             """, "infinite loop detected at insn 0"),
+        // Pruning: the join's first state (r6 = 0) must not cover the second (r6 = 64), because r6 becomes a stack offset.
+        new("precision_through_join", ProgramType.Xdp, """
+            call 7
+            r6 = 64
+            if r0 == 0 goto +10
+            r6 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r1 = r10
+            r1 += -8
+            r1 += r6
+            r0 = 0
+            *(u64 *)(r1 + 0) = r0
+            r0 = 2
+            exit
+            """, "invalid write to stack R1 off=56 size=8"),
+        // The same through a spilled stack slot: precision follows the fill back to the slot.
+        new("precision_through_spill", ProgramType.Xdp, """
+            call 7
+            r6 = 64
+            *(u64 *)(r10 - 16) = r6
+            if r0 == 0 goto +11
+            r6 = 0
+            *(u64 *)(r10 - 16) = r6
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r7 = 0
+            r2 = *(u64 *)(r10 - 16)
+            r1 = r10
+            r1 += -8
+            r1 += r2
+            r0 = 0
+            *(u64 *)(r1 + 0) = r0
+            r0 = 2
+            exit
+            """, "invalid write to stack R1 off=56 size=8"),
         new("bounded_loop", ProgramType.Xdp, """
             r0 = 0
             r1 = 0

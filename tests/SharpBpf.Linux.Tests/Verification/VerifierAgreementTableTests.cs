@@ -105,6 +105,37 @@ public class VerifierAgreementTableTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Cilium programs the kernel accepts that hit the 1,000,000-instruction limit here before pruning tracked precision
+    /// and stack liveness as the kernel does: accepted now, within 1.5 times the processed count the kernel reports.
+    /// </summary>
+    [KernelSamplesFact]
+    public void Cilium_programs_that_hit_the_limit_are_accepted_close_to_the_kernel_processed_count()
+    {
+        var obj = BpfObject.Load(Path.Combine(SharedData.Folder("samples")!, "cilium", "bpf_lxc.o"));
+        using var kernel = new KernelObjectLoading(obj);
+        foreach (var name in new[] { "tail_handle_ipv4", "tail_handle_ipv6", "tail_ipv6_policy" })
+        {
+            var program = obj.Programs.Single(p => p.Name == name);
+            var ours = Verifier.Verify(program.Instructions, new VerifierOptions
+            {
+                ProgramType = ProgramType.SchedCls,
+                Maps = VerifierOptions.For(obj, program).Maps,
+            }, program.Name);
+            var theirs = kernel.Load(program, ProgramType.SchedCls);
+            output.WriteLine($"{name}: kernel {theirs.Processed}, SharpBPF {ours.Statistics.Processed} in {ours.Elapsed.TotalMilliseconds:0} ms");
+            Assert.True(theirs.Accepted, $"{name}: kernel: {theirs.Error}");
+            Assert.True(ours.Accepted, $"{name}: {ours.Error?.Message}");
+            Assert.InRange(ours.Statistics.Processed, 1, theirs.Processed * 1.5);
+        }
+    }
+
+    /// <summary>A fact that needs privileged bpf() and the ../shared samples; skipped with the reason otherwise.</summary>
+    private sealed class KernelSamplesFactAttribute : FactAttribute
+    {
+        public KernelSamplesFactAttribute() => Skip = SharedData.SkipReason("samples") ?? new KernelFactAttribute().Skip;
+    }
+
     private static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal);
 
     private static string Table(List<Row> rows)
