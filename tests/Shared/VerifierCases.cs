@@ -14,6 +14,12 @@ internal sealed record VerifierCase(string Name, ProgramType Type, string Code, 
 {
     public Instruction[] Instructions => Assembler.Assemble(Code);
 
+    /// <summary>The expected attach type given at load (tracing programs: tp_btf, fentry...).</summary>
+    public AttachType? Attach { get; init; }
+
+    /// <summary>The attach target in the running kernel's BTF (a tp_btf tracepoint, an fentry function); such cases need that BTF.</summary>
+    public string? Target { get; init; }
+
     public override string ToString() => Name;
 }
 
@@ -426,6 +432,56 @@ internal static class VerifierCases
             r0 = 0
             exit
             """, null),
+        new("tp_btf_trusted_argument", ProgramType.Tracing, """
+            r2 = *(u64 *)(r1 + 0)
+            r0 = *(u32 *)(r2 + 0)
+            r0 = 0
+            exit
+            """, null) { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
+        new("tp_btf_negative_offset", ProgramType.Tracing, """
+            r2 = *(u64 *)(r1 + 0)
+            r0 = *(u32 *)(r2 - 8)
+            r0 = 0
+            exit
+            """, "R2 is ptr_task_struct invalid negative access: off=-8") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
+        new("tp_btf_variable_offset", ProgramType.Tracing, """
+            r6 = *(u64 *)(r1 + 0)
+            call 7
+            r0 &= 7
+            r6 += r0
+            r0 = *(u8 *)(r6 + 0)
+            r0 = 0
+            exit
+            """, "R6 is ptr_task_struct invalid variable offset: off=0, var_off=(0x0; 0x7)") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
+        new("tp_btf_write_to_kernel_object", ProgramType.Tracing, """
+            r2 = *(u64 *)(r1 + 0)
+            r3 = 0
+            *(u32 *)(r2 + 0) = r3
+            r0 = 0
+            exit
+            """, "only read is supported") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
+        new("tp_btf_missing_argument", ProgramType.Tracing, """
+            r0 = *(u64 *)(r1 + 24)
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=24 size=8") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
+        new("tp_btf_narrow_pointer_argument", ProgramType.Tracing, """
+            r0 = *(u32 *)(r1 + 8)
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=8 size=4") { Attach = AttachType.TraceRawTracepoint, Target = "sched_switch" },
+        new("tp_btf_scalar_argument", ProgramType.Tracing, """
+            r0 = *(u8 *)(r1 + 0)
+            r0 = *(u32 *)(r1 + 24)
+            r0 = 0
+            exit
+            """, null) { Attach = AttachType.TraceRawTracepoint, Target = "sched_switch" },
+        new("tp_btf_scalar_dereference", ProgramType.Tracing, """
+            r2 = *(u64 *)(r1 + 8)
+            r0 = *(u32 *)(r2 + 0)
+            r0 = 0
+            exit
+            """, "R2 invalid mem access 'scalar'") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

@@ -29,6 +29,8 @@ public enum RegisterType : byte
     Function,
     /// <summary>A socket's common part (<c>PTR_TO_SOCK_COMMON</c>), as <c>__sk_buff.sk</c> loads it (or null).</summary>
     SockCommon,
+    /// <summary>A kernel object typed by BTF (<c>PTR_TO_BTF_ID</c>); <see cref="RegisterState.MapIndex"/> says which type (<see cref="BtfPointerTypes"/>).</summary>
+    BtfId,
 }
 
 /// <summary>Modifiers of a register type (the kernel's type flags).</summary>
@@ -43,6 +45,12 @@ public enum RegisterTypeFlags : byte
     Ringbuf = 2,
     /// <summary>Read-only memory (<c>MEM_RDONLY</c>).</summary>
     ReadOnly = 4,
+    /// <summary>A BTF pointer known valid (<c>PTR_TRUSTED</c>).</summary>
+    Trusted = 8,
+    /// <summary>A BTF pointer valid inside the RCU read section (<c>MEM_RCU</c>).</summary>
+    Rcu = 16,
+    /// <summary>A BTF pointer only read through probe loads (<c>PTR_UNTRUSTED</c>).</summary>
+    Untrusted = 32,
 }
 
 /// <summary>
@@ -64,7 +72,7 @@ public struct RegisterState : IEquatable<RegisterState>
     public int Off;
     /// <summary>Packet pointers: bytes known to be inside the packet from the pointer; negative values are the kernel's BEYOND_PKT_END / AT_PKT_END marks.</summary>
     public int Range;
-    /// <summary>Map pointers, map values and keys: the index of the map in <see cref="VerifierOptions.Maps"/>.</summary>
+    /// <summary>Map pointers, map values and keys: the index of the map in <see cref="VerifierOptions.Maps"/>. BTF pointers: the <see cref="BtfPointerTypes"/> index of their type.</summary>
     public int MapIndex;
     /// <summary><see cref="RegisterType.Memory"/>: its size in bytes.</summary>
     public int MemSize;

@@ -36,10 +36,14 @@ public static class VerifierFormat
             RegisterType.Memory => "mem",
             RegisterType.Function => "func",
             RegisterType.SockCommon => "sock_common",
+            RegisterType.BtfId => "ptr_",
             _ => "?",
         };
-        string prefix = ((flags & RegisterTypeFlags.ReadOnly) != 0 ? "rdonly_" : "") + ((flags & RegisterTypeFlags.Ringbuf) != 0 ? "ringbuf_" : "");
-        return prefix + name + ((flags & RegisterTypeFlags.MaybeNull) != 0 ? "_or_null" : "");
+        string prefix = ((flags & RegisterTypeFlags.ReadOnly) != 0 ? "rdonly_" : "") + ((flags & RegisterTypeFlags.Ringbuf) != 0 ? "ringbuf_" : "") +
+            ((flags & RegisterTypeFlags.Rcu) != 0 ? "rcu_" : "") + ((flags & RegisterTypeFlags.Untrusted) != 0 ? "untrusted_" : "") +
+            ((flags & RegisterTypeFlags.Trusted) != 0 ? "trusted_" : "");
+        bool maybeNull = (flags & RegisterTypeFlags.MaybeNull) != 0;
+        return prefix + name + (maybeNull ? type == RegisterType.BtfId ? "or_null_" : "_or_null" : "");
     }
 
     /// <summary>
@@ -64,6 +68,11 @@ public static class VerifierFormat
         }
 
         sb.Append(TypeName(t, reg.Flags));
+        if (t == RegisterType.BtfId)
+        {
+            sb.Append(BtfPointerTypes.Name(reg.MapIndex));
+        }
+
         if (t == RegisterType.Stack)
         {
             if (frame >= 0 && frame != reg.FrameNo)

@@ -89,6 +89,15 @@ public sealed class VerifierOptions
     /// </summary>
     public AttachType? ExpectedAttachType { get; init; }
 
+    /// <summary>
+    /// The attach target: a tp_btf tracepoint or the fentry/fexit function (libbpf's section suffix), whose prototype in
+    /// <see cref="KernelBtf"/> types a tracing program's arguments.
+    /// </summary>
+    public string? AttachTarget { get; init; }
+
+    /// <summary>The kernel's BTF, for BTF-typed pointers of tracing programs; null leaves their arguments untyped numbers.</summary>
+    public SharpBpf.Btf.BtfSpec? KernelBtf { get; init; }
+
     /// <summary>The maps, by the index <c>lddw</c> instructions use.</summary>
     public IReadOnlyList<VerifierMap> Maps { get; init; } = [];
 
@@ -122,6 +131,8 @@ public sealed class VerifierOptions
         {
             ProgramType = program.Type,
             ExpectedAttachType = program.ExpectedAttachType,
+            AttachTarget = program.Section.AttachTarget,
+            KernelBtf = program.Type == ProgramType.Tracing ? SharpBpf.Btf.BtfFile.RunningKernel : null,
             Maps = VerifierMap.FromObject(obj),
             LogLevel = logLevel,
             SourceLines = SourceLine.ForProgram(obj, program),

@@ -305,6 +305,7 @@ internal sealed partial class VerifierRun
             case RegisterType.Packet:
             case RegisterType.Memory:
             case RegisterType.Function:
+            case RegisterType.BtfId:
                 break;
             case RegisterType.MapPointer when known && off.SMin == 0 && op == AluOperation.Add:
                 break;

@@ -37,7 +37,8 @@ internal sealed partial class VerifierRun
     }
 
     private static bool IsNotNull(in RegisterState reg) =>
-        !reg.MaybeNull && reg.Type is RegisterType.MapValue or RegisterType.MapKey or RegisterType.Memory;
+        !reg.MaybeNull && (reg.Type is RegisterType.MapValue or RegisterType.MapKey or RegisterType.Memory ||
+            (reg.Type == RegisterType.BtfId && (reg.Flags & (RegisterTypeFlags.Trusted | RegisterTypeFlags.Untrusted)) == RegisterTypeFlags.Trusted));
 
     private static bool IsAnyPacket(in RegisterState reg) => reg.Type is RegisterType.Packet or RegisterType.PacketMeta or RegisterType.PacketEnd;
 

@@ -218,6 +218,11 @@ internal sealed partial class VerifierRun
             CheckPacketAccess(regno, reg, off, size, false);
             result = RegisterState.UnknownScalar();
         }
+        else if (reg.Type == RegisterType.BtfId && !reg.MaybeNull)
+        {
+            var fromObject = CheckBtfPointerAccess(regno, reg, off, size, write);
+            result = write ? null : fromObject;
+        }
         else
         {
             throw Reject(F($"R{regno} invalid mem access '{TypeName(reg)}'"));
@@ -305,6 +310,11 @@ internal sealed partial class VerifierRun
 
     private RegisterState CheckContextAccess(int off, int size, bool write, bool sx)
     {
+        if (_options.ProgramType == ProgramType.Tracing && CheckTracingContext(off, size, write) is { } typed)
+        {
+            return typed;
+        }
+
         var kind = ProgramContexts.Check(_options.ProgramType, off, size, write, sx, _options.ExpectedAttachType);
         if (kind is null)
         {

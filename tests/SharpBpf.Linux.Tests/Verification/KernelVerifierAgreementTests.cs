@@ -1,3 +1,4 @@
+using SharpBpf.Btf;
 using SharpBpf.Isa;
 using SharpBpf.Linux.Tests.Kernel;
 using SharpBpf.Testing;
@@ -44,6 +45,8 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
                 {
                     Type = c.Type,
                     Instructions = insns,
+                    ExpectedAttachType = c.Attach ?? default,
+                    AttachBtfId = c.Target is null ? 0 : (uint)AttachBtfId(c),
                     Name = "sb_verify",
                     LogLevel = logLevel,
                 });
@@ -60,6 +63,13 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The kernel BTF id a case attaches to: the tracepoint's btf_trace_ typedef, or the function.</summary>
+    private static int AttachBtfId(VerifierCase c)
+    {
+        var btf = BtfFile.RunningKernel ?? throw new InvalidOperationException("no kernel BTF");
+        return c.Attach == AttachType.TraceRawTracepoint ? btf.FindId("btf_trace_" + c.Target, BtfKind.Typedef) : btf.FindId(c.Target!, BtfKind.Function);
+    }
+
     [KernelTheory]
     [MemberData(nameof(Names))]
     public void Kernel_gives_the_same_verdict_and_error_line(string name)
@@ -69,6 +79,9 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         var ours = Verifier.Verify(c.Instructions, new VerifierOptions
         {
             ProgramType = c.Type,
+            ExpectedAttachType = c.Attach,
+            AttachTarget = c.Target,
+            KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
             Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries)).ToList(),
             LogLevel = 1,
         });
