@@ -75,7 +75,7 @@ public sealed record ProvenanceStep(int Step, int Pc, int Depth, string Location
 
 /// <summary>
 /// What the verifier saw, instruction by instruction and path by path: the model behind the explain page, recorded
-/// by <see cref="VerifierExplainer"/> or reconstructed from a kernel verifier log by <c>KernelLogParser</c>.
+/// by <see cref="VerifierExplainer"/> or reconstructed from a kernel verifier log by <see cref="KernelLogParser"/>.
 /// </summary>
 public sealed class ExplainReport
 {

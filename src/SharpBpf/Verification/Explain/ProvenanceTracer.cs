@@ -79,12 +79,22 @@ internal sealed class ProvenanceTracer(IReadOnlyList<(int Pc, Instruction Insn, 
 
             if (IsConditionalJump(insn) && Reads(insn, slot))
             {
-                Add(j, depth, slot, f, ProvenanceRole.Tested);
+                if (!_chain.Any(c => c.Step == j && c.Location == slot))
+                {
+                    Add(j, depth, slot, f, ProvenanceRole.Tested);
+                }
+
                 continue;
             }
 
             if (Writes(insn, slot))
             {
+                // A definition already in the chain (two operands with a common origin) is not repeated.
+                if (_chain.Any(c => c.Step == j && c.Location == slot && c.Role == ProvenanceRole.Defined))
+                {
+                    return;
+                }
+
                 Add(j, depth, slot, f, ProvenanceRole.Defined);
                 foreach (string input in Inputs(insn, slot))
                 {

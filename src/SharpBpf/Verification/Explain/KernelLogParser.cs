@@ -1,0 +1,452 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SharpBpf.Isa;
+using SharpBpf.Isa.Assembly;
+
+namespace SharpBpf.Verification.Explain;
+
+/// <summary>
+/// Reads a kernel verifier log (level 1 or 2, as BPF_PROG_LOAD writes it, also inside libbpf's
+/// <c>-- BEGIN PROG LOAD LOG --</c> framing) into the same <see cref="ExplainReport"/> the recorder builds: states are
+/// rebuilt by applying each printed state to the one before (a full state at the entry and at each
+/// <c>from X to Y:</c>, the changed registers after each instruction), the failing path by following each path back
+/// to the branch it came from, and provenance from the instructions' own text.
+/// </summary>
+public static partial class KernelLogParser
+{
+    [GeneratedRegex(@"^(\d+): \(([0-9a-f]{2})\) ([^;]*?)(?:\s+;(.*))?$")]
+    private static partial Regex InstructionLine();
+
+    [GeneratedRegex(@"^\s*(\d+): [.0-9]{10} \(([0-9a-f]{2})\) (.*)$")]
+    private static partial Regex LiveRegsLine();
+
+    [GeneratedRegex(@"^(\d+):((?: frame\d+:)? (?:R\d|fp|refs|cb|async_cb).*)$")]
+    private static partial Regex StateLine();
+
+    [GeneratedRegex(@"^from (\d+) to (\d+)(?: \(speculative execution\))?:(.*)$")]
+    private static partial Regex FromLine();
+
+    [GeneratedRegex(@"^; (.*) @ ([^ ]+):(\d+)$")]
+    private static partial Regex SourceLogLine();
+
+    [GeneratedRegex(@"^(\d+): safe$")]
+    private static partial Regex SafeLine();
+
+    [GeneratedRegex(@"prog '([^']+)'")]
+    private static partial Regex LibbpfProgramName();
+
+    /// <summary>Lines of the log's trace that are neither states nor errors.</summary>
+    private static bool IsTraceNoise(string line) =>
+        line.StartsWith("mark_precise:", StringComparison.Ordinal) || line.StartsWith("func#", StringComparison.Ordinal) ||
+        line.StartsWith("Live regs before insn:", StringComparison.Ordinal) || line.StartsWith("Validating ", StringComparison.Ordinal) ||
+        (line.StartsWith("Func#", StringComparison.Ordinal) && line.EndsWith("is global and assumed valid.", StringComparison.Ordinal)) ||
+        line.StartsWith("propagating ", StringComparison.Ordinal) || line.StartsWith("frame ", StringComparison.Ordinal) ||
+        line.StartsWith("last_idx ", StringComparison.Ordinal) || line.StartsWith("parent ", StringComparison.Ordinal) ||
+        line.StartsWith("regs=", StringComparison.Ordinal) || line.StartsWith("verification time ", StringComparison.Ordinal) ||
+        line.StartsWith("stack depth ", StringComparison.Ordinal);
+
+    /// <summary>Parses a log from text.</summary>
+    public static ExplainReport Parse(string log, string programName = "prog", ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        using var reader = new StringReader(log);
+        return Parse(reader, programName, options);
+    }
+
+    /// <summary>Parses a log line by line (any size: the states kept are bounded by <paramref name="options"/>).</summary>
+    public static ExplainReport Parse(TextReader reader, string programName = "prog", ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var state = new Reconstruction(options ?? new ExplainOptions());
+        string? line;
+        bool inLibbpfFrame = false;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            line = line.TrimEnd();
+            if (line.Contains("-- BEGIN PROG LOAD LOG --", StringComparison.Ordinal))
+            {
+                // libbpf's framing: the program name is in its prefix; start over in case of several.
+                if (LibbpfProgramName().Match(line) is { Success: true } m)
+                {
+                    programName = m.Groups[1].Value;
+                }
+
+                state = new Reconstruction(state.Builder.Options);
+                inLibbpfFrame = true;
+                continue;
+            }
+
+            if (inLibbpfFrame && line.Contains("-- END PROG LOAD LOG --", StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            state.Line(line);
+        }
+
+        return state.Finish(programName);
+    }
+
+    /// <summary>
+    /// The instruction the kernel's disassembler text stands for: <paramref name="opcode"/> is the byte in parentheses,
+    /// <paramref name="text"/> what follows (<c>r1 = *(u32 *)(r1 +4)</c>). Immediates the log hides (map addresses)
+    /// are not recovered; registers and offsets are. Text that cannot be read gives the opcode with its registers guessed.
+    /// </summary>
+    public static Instruction ParseInstruction(byte opcode, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string source = opcode == Opcode.LoadImm64 && !text.Contains("map[", StringComparison.Ordinal) ? text + " ll" : text;
+        try
+        {
+            var parsed = Assembler.Assemble(source, AssemblySyntax.Llvm);
+            if (parsed.Length > 0 && parsed[0].Opcode == opcode)
+            {
+                return parsed[0];
+            }
+        }
+        catch (AssemblyException)
+        {
+            // Read below.
+        }
+
+        var regs = RegisterToken().Matches(text).Select(m => byte.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        byte dst = regs.Count > 0 ? regs[0] : (byte)0;
+        byte src = regs.Count > 1 ? regs[1] : (byte)0;
+        return new Instruction(opcode, dst, src, 0, 0);
+    }
+
+    [GeneratedRegex(@"\b[rw](\d{1,2})\b")]
+    private static partial Regex RegisterToken();
+
+    /// <summary>A state text (<c> frame1: R1=ctx() R10=fp0 fp-8=mmmmmmmm refs=2</c>) as (frame, slot, value) entries.</summary>
+    internal static IEnumerable<(int Frame, string Slot, string Text)> StateEntries(string text, int frame)
+    {
+        int depth = 0, start = 0;
+        for (int i = 0; i <= text.Length; i++)
+        {
+            char c = i < text.Length ? text[i] : ' ';
+            if (c is '(' or '[')
+            {
+                depth++;
+            }
+            else if (c is ')' or ']')
+            {
+                depth--;
+            }
+            else if (c == ' ' && depth <= 0)
+            {
+                if (i > start)
+                {
+                    string token = text[start..i];
+                    if (token.StartsWith("frame", StringComparison.Ordinal) && token.EndsWith(':') &&
+                        int.TryParse(token.AsSpan(5, token.Length - 6), NumberStyles.None, CultureInfo.InvariantCulture, out int f))
+                    {
+                        frame = f;
+                    }
+                    else if (token.IndexOf('=', StringComparison.Ordinal) is > 0 and var eq)
+                    {
+                        string slot = token[..eq];
+                        // Liveness and write marks (R1_w, fp-8_rw, R0_D) are not part of the value.
+                        if (slot.IndexOf('_', StringComparison.Ordinal) is > 0 and var mark)
+                        {
+                            slot = slot[..mark];
+                        }
+
+                        yield return (frame, slot, token[(eq + 1)..]);
+                    }
+                    else if (token is "cb" or "async_cb")
+                    {
+                        yield return (frame, token, "");
+                    }
+                }
+
+                start = i + 1;
+            }
+        }
+    }
+
+    /// <summary>The walk through the log: the current state, the visits and the paths.</summary>
+    private sealed class Reconstruction(ExplainOptions options)
+    {
+        public ExplainBuilder Builder { get; } = new(options);
+
+        // The current state: (frame, slot) to value; the current frame.
+        private readonly Dictionary<(int Frame, string Slot), string> _state = [];
+        private int _frame;
+        private bool _sawEntry;
+
+        private readonly SortedDictionary<int, ExplainInstruction> _listing = [];
+        private readonly SortedDictionary<int, SourceLine> _sources = [];
+        private SourceLine? _pendingSource;
+
+        // Every visit (recorded or not), for the failing path: pc, frame, previous visit on its path, recorded visit.
+        private readonly List<(int Pc, int Frame, int Prev, int Path, int Recorded)> _steps = [];
+        private readonly Dictionary<int, int[]> _recentSnapshots = [];
+        private readonly Dictionary<int, Stack<int>> _pushCandidates = [];
+        private readonly Dictionary<int, Dictionary<(int Frame, string Slot), string>> _lastStateAt = [];
+        private readonly Dictionary<int, int> _lastStepAt = [];
+        private int _prevStep = -1;
+        private int _lastInstructionStep = -1;
+
+        private string? _summary;
+        private string? _error;
+        private bool _errorClosed;
+        private string? _stateHeader;
+
+        public void Line(string line)
+        {
+            if (line.Length == 0)
+            {
+                return;
+            }
+
+            if (_stateHeader is not null && line.StartsWith(' '))
+            {
+                // The state after "caller:", "callee:", "returning from callee:" or "to caller at N:".
+                bool full = _stateHeader is "callee:";
+                Apply(line, full);
+                _stateHeader = null;
+                return;
+            }
+
+            _stateHeader = null;
+            Match m;
+            if ((m = LiveRegsLine().Match(line)).Success)
+            {
+                AddListing(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Value, m.Groups[3].Value);
+            }
+            else if ((m = InstructionLine().Match(line)).Success)
+            {
+                int pc = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+                var insn = AddListing(pc, m.Groups[2].Value, m.Groups[3].Value);
+                Visit(pc, ExplainVisitKind.Checked);
+                _lastInstructionStep = _steps.Count - 1;
+                if (IsConditionalJump(insn.Instruction))
+                {
+                    // A branch point: "from pc to ..." resumes from this state.
+                    _lastStateAt[pc] = new Dictionary<(int, string), string>(_state);
+                    if (!_pushCandidates.TryGetValue(pc, out var stack))
+                    {
+                        _pushCandidates[pc] = stack = new Stack<int>();
+                    }
+
+                    stack.Push(_steps.Count - 1);
+                }
+
+                if (insn.Instruction.Opcode == Opcode.Call && insn.Instruction.CallKind != CallKind.Local)
+                {
+                    // A helper call leaves r0-r5 uninitialised and sets r0 unless it returns void; the log prints the r0 it set.
+                    for (int r = 0; r <= 5; r++)
+                    {
+                        _state.Remove((_frame, "R" + r.ToString(CultureInfo.InvariantCulture)));
+                    }
+                }
+
+                if (m.Groups[4].Success)
+                {
+                    Apply(m.Groups[4].Value, full: false);
+                }
+
+                ResetError();
+            }
+            else if ((m = SafeLine().Match(line)).Success)
+            {
+                Visit(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), ExplainVisitKind.Pruned);
+                _prevStep = -1;
+                ResetError();
+            }
+            else if ((m = FromLine().Match(line)).Success)
+            {
+                int from = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+                int to = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+                Builder.NewPath(from, to);
+                // The branch was pushed at the latest visit of the jump not yet resumed (a return resumes at the exit).
+                _prevStep = _pushCandidates.TryGetValue(from, out var stack) && stack.Count > 0 ? stack.Pop() : _lastStepAt.GetValueOrDefault(from, -1);
+                // The outer frames are those of the branch point; the line prints the current frame.
+                _state.Clear();
+                if (_lastStateAt.TryGetValue(from, out var atBranch))
+                {
+                    foreach (var (key, value) in atBranch)
+                    {
+                        _state[key] = value;
+                    }
+                }
+
+                if (m.Groups[3].Value == " safe")
+                {
+                    // The resumed state was already proven safe there: a path of one pruned visit.
+                    Visit(to, ExplainVisitKind.Pruned);
+                    _prevStep = -1;
+                }
+                else
+                {
+                    Apply(m.Groups[3].Value, full: true);
+                }
+
+                ResetError();
+            }
+            else if ((m = StateLine().Match(line)).Success)
+            {
+                Apply(m.Groups[2].Value, full: !_sawEntry);
+                _sawEntry = true;
+                ResetError();
+            }
+            else if ((m = SourceLogLine().Match(line)).Success)
+            {
+                _pendingSource = new SourceLine(-1, m.Groups[2].Value, int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture), 0, m.Groups[1].Value);
+            }
+            else if (line is "caller:" or "callee:" or "returning from callee:" || (line.StartsWith("to caller at ", StringComparison.Ordinal) && line.EndsWith(':')))
+            {
+                _stateHeader = line.StartsWith("to caller", StringComparison.Ordinal) ? "to caller:" : line;
+            }
+            else if (line.StartsWith("processed ", StringComparison.Ordinal))
+            {
+                _summary = line;
+                _errorClosed = true;
+            }
+            else if (!IsTraceNoise(line) && !line.StartsWith(' ') && !_errorClosed && _error is null)
+            {
+                // The first line after the trace that is none of the above: the error (explanations may follow it).
+                _error = line;
+            }
+        }
+
+        private void ResetError()
+        {
+            _error = null;
+            _errorClosed = false;
+        }
+
+        private ExplainInstruction AddListing(int pc, string opcode, string text)
+        {
+            if (_listing.TryGetValue(pc, out var known) && _pendingSource is null)
+            {
+                return known;
+            }
+
+            byte op = byte.Parse(opcode, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            if (_pendingSource is { } source)
+            {
+                _sources[pc] = source with { Pc = pc };
+                _pendingSource = null;
+            }
+
+            var entry = known ?? new ExplainInstruction(pc, "(" + opcode + ") " + text, ParseInstruction(op, text), null);
+            _listing[pc] = entry;
+            return entry;
+        }
+
+        private static bool IsConditionalJump(Instruction insn) =>
+            insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32 &&
+            insn.JumpOperation is not (JumpOperation.Ja or JumpOperation.Call or JumpOperation.Exit);
+
+        private void Apply(string text, bool full)
+        {
+            // An empty print (an instruction line ending in ';') still says that references are gone.
+            var entries = StateEntries(text.Trim(), 0).ToList();
+            int frame = entries.Count > 0 ? entries[0].Frame : _frame;
+            if (full)
+            {
+                foreach (var key in _state.Keys.Where(k => k.Frame >= frame).ToList())
+                {
+                    _state.Remove(key);
+                }
+            }
+            else if (frame < _frame)
+            {
+                // Back in the caller: the callee's frame is gone.
+                foreach (var key in _state.Keys.Where(k => k.Frame > frame).ToList())
+                {
+                    _state.Remove(key);
+                }
+            }
+
+            _frame = frame;
+            foreach (var (f, slot, value) in entries)
+            {
+                _state[(f, slot)] = value;
+            }
+
+            // References and the callback mark are printed with every state that has them: absent means gone.
+            foreach (string always in (string[])["refs", "cb", "async_cb"])
+            {
+                if (!entries.Any(e => e.Slot == always))
+                {
+                    _state.Remove((frame, always));
+                }
+            }
+        }
+
+        private void Visit(int pc, ExplainVisitKind kind)
+        {
+            int[] snapshot = Snapshot();
+            int recorded = -1;
+            if (Builder.MayRecord(pc) && Builder.State(snapshot) is var id and >= 0)
+            {
+                recorded = Builder.AddVisit(pc, _frame, id, kind);
+            }
+
+            int step = _steps.Count;
+            _steps.Add((pc, _frame, _prevStep, Builder.CurrentPath, recorded));
+            _lastStepAt[pc] = step;
+            if (recorded < 0)
+            {
+                _recentSnapshots[step] = snapshot;
+                _recentSnapshots.Remove(step - Builder.Options.PathWindow);
+            }
+
+            _prevStep = step;
+        }
+
+        private int[] Snapshot() =>
+        [
+            .. _state.OrderBy(e => e.Key.Frame).ThenBy(e => SlotOrder(e.Key.Slot)).ThenBy(e => e.Key.Slot, StringComparer.Ordinal)
+                .Select(e => Builder.Value(e.Key.Frame, e.Key.Slot, e.Value)),
+        ];
+
+        // Registers by number, then stack slots from fp-8 down, then the rest: the order the log prints them.
+        private static int SlotOrder(string slot) =>
+            slot.StartsWith('R') && int.TryParse(slot.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r
+            : slot.StartsWith("fp-", StringComparison.Ordinal) && int.TryParse(slot.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out int off) ? 100 + off
+            : int.MaxValue;
+
+        public ExplainReport Finish(string programName)
+        {
+            var sourceList = _sources.Values.ToList();
+            var listing = _listing.Values.Select(i => i with { Source = SourceLine.Find(sourceList, i.Pc) }).ToList();
+            var failing = new List<int>();
+            int errorPc = -1;
+            if (_error is not null && _lastInstructionStep >= 0)
+            {
+                errorPc = _steps[_lastInstructionStep].Pc;
+                var chain = new List<int>();
+                for (int s = _lastInstructionStep; s >= 0 && chain.Count <= _steps.Count; s = _steps[s].Prev)
+                {
+                    chain.Add(s);
+                }
+
+                chain.Reverse();
+                foreach (int s in chain)
+                {
+                    var step = _steps[s];
+                    int visit = step.Recorded;
+                    if (visit < 0)
+                    {
+                        int state = _recentSnapshots.TryGetValue(s, out var snap) ? Builder.State(snap, force: true) : -1;
+                        visit = Builder.AddLateVisit(step.Pc, step.Frame, step.Path, state, ExplainVisitKind.Checked);
+                    }
+
+                    failing.Add(visit);
+                }
+            }
+
+            if (_steps.Count == 0)
+            {
+                Builder.Note("the log has no instruction trace (the kernel prints the failing path at log level 1 and every path at level 2)");
+            }
+
+            return Builder.Finish(programName, "kernel verifier log", listing, failing, errorPc, _error,
+                _summary ?? "(the log has no closing 'processed' line: it may be truncated)");
+        }
+    }
+}
