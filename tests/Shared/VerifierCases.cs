@@ -27,6 +27,7 @@ internal sealed record VerifierCase(string Name, ProgramType Type, string Code, 
 internal static class VerifierCases
 {
     private static readonly VerifierCaseMap HashMap = new(MapType.Hash, 4, 8, 16);
+    private static readonly VerifierCaseMap ArrayMap = new(MapType.Array, 4, 8, 16);
     private static readonly VerifierCaseMap RingBuffer = new(MapType.RingBuffer, 0, 0, 4096);
 
     private const string Lookup = """
@@ -35,6 +36,20 @@ internal static class VerifierCases
         r2 = r10
         r2 += -4
         call 1
+
+        """;
+
+    // Nine instructions that change nothing: enough processed instructions since the last checkpoint for a new one.
+    private const string NineMoves = """
+        r7 = 0
+        r7 = 0
+        r7 = 0
+        r7 = 0
+        r7 = 0
+        r7 = 0
+        r7 = 0
+        r7 = 0
+        r7 = 0
 
         """;
 
@@ -166,15 +181,8 @@ internal static class VerifierCases
             r6 = 64
             if r0 == 0 goto +10
             r6 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
+
+            """ + NineMoves + """
             r1 = r10
             r1 += -8
             r1 += r6
@@ -191,15 +199,8 @@ internal static class VerifierCases
             if r0 == 0 goto +11
             r6 = 0
             *(u64 *)(r10 - 16) = r6
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
-            r7 = 0
+
+            """ + NineMoves + """
             r2 = *(u64 *)(r10 - 16)
             r1 = r10
             r1 += -8
@@ -209,6 +210,28 @@ internal static class VerifierCases
             r0 = 2
             exit
             """, "invalid write to stack R1 off=56 size=8"),
+        // The running kernel knows a lookup in an array with a constant key inside it cannot fail.
+        new("array_lookup_constant_key", ProgramType.Xdp, """
+            *(u32 *)(r10 - 4) = 0
+            ld_pseudo r1, 1, 0
+            r2 = r10
+            r2 += -4
+            call 1
+            r1 = *(u64 *)(r0 + 0)
+            r0 = 2
+            exit
+            """, null, ArrayMap),
+        new("array_lookup_key_outside", ProgramType.Xdp, """
+            r1 = 16
+            *(u32 *)(r10 - 8) = r1
+            ld_pseudo r1, 1, 0
+            r2 = r10
+            r2 += -8
+            call 1
+            r1 = *(u64 *)(r0 + 0)
+            r0 = 2
+            exit
+            """, "R0 invalid mem access 'map_value_or_null'", ArrayMap),
         new("bounded_loop", ProgramType.Xdp, """
             r0 = 0
             r1 = 0

@@ -15,6 +15,7 @@ internal sealed partial class VerifierRun
         public long AllocSize = -1;
         public int ReleaseRefObjId;
         public int CallbackTarget = -1;
+        public bool ValueNotNull;
     }
 
     private StepOutcome CheckHelperCall(Instruction insn)
@@ -39,6 +40,7 @@ internal sealed partial class VerifierRun
             CheckArgument(proto, i + 1, arg, meta);
         }
 
+        meta.ValueNotNull = id == 1 && LookupCannotFail(meta.MapIndex);
         if (id == 181)
         {
             // bpf_loop: the number of iterations decides when the callback stops being called.
@@ -86,14 +88,14 @@ internal sealed partial class VerifierRun
     private RegisterState MapValueOrNull(CallMeta meta)
     {
         var map = _maps[meta.MapIndex];
-        var reg = RegisterState.Pointer(map.IsMapOfMaps ? RegisterType.MapPointer : RegisterType.MapValue, RegisterTypeFlags.MaybeNull);
+        var reg = RegisterState.Pointer(map.IsMapOfMaps ? RegisterType.MapPointer : RegisterType.MapValue, meta.ValueNotNull ? RegisterTypeFlags.None : RegisterTypeFlags.MaybeNull);
         if (map.IsMapOfMaps && (map.InnerMapIndex < 0 || map.InnerMapIndex >= _maps.Count))
         {
             throw Reject("map-in-map inner map template is unknown");
         }
 
         reg.MapIndex = map.IsMapOfMaps ? map.InnerMapIndex : meta.MapIndex;
-        reg.Id = NewId();
+        reg.Id = meta.ValueNotNull ? 0 : NewId();
         return reg;
     }
 
