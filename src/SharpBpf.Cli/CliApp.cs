@@ -44,6 +44,17 @@ public static class CliApp
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         var parse = BuildRoot().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // A malformed command line is bad input too (exit 2), as a bad file is.
+            foreach (var parseError in parse.Errors)
+            {
+                error.WriteLine($"error: {parseError.Message}");
+            }
+
+            return BadInput;
+        }
+
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {

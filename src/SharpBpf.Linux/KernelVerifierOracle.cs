@@ -57,11 +57,11 @@ public sealed class KernelVerifierOracle : IDisposable
     public sealed record Verdict(bool? Accepted, string? Error);
 
     /// <summary>Loads one program with the log off and unloads it: the kernel's verdict.</summary>
-    public Verdict Load(VerifierFuzzCase fuzzCase)
+    public Verdict Load(VerifierFuzzCase fuzzCase, ProgramLoadFlags flags = ProgramLoadFlags.None)
     {
         try
         {
-            using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 0));
+            using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 0, flags));
             return new Verdict(true, null);
         }
         catch (BpfSyscallException e) when (e.ErrorNumber is Errno.EACCES or Errno.EINVAL or Errno.E2BIG or Errno.EFAULT or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
@@ -75,11 +75,11 @@ public sealed class KernelVerifierOracle : IDisposable
     }
 
     /// <summary>Loads again with a log to say why the kernel refused: its error line and the log's last lines at level 2.</summary>
-    public string ErrorLine(VerifierFuzzCase fuzzCase)
+    public string ErrorLine(VerifierFuzzCase fuzzCase, ProgramLoadFlags flags = ProgramLoadFlags.None)
     {
         try
         {
-            using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 2));
+            using var program = KernelProgram.Load(Options(fuzzCase, logLevel: 2, flags));
             return "(accepted on the second load)";
         }
         catch (BpfSyscallException e)
@@ -91,7 +91,7 @@ public sealed class KernelVerifierOracle : IDisposable
         }
     }
 
-    private ProgramLoadOptions Options(VerifierFuzzCase fuzzCase, uint logLevel)
+    private ProgramLoadOptions Options(VerifierFuzzCase fuzzCase, uint logLevel, ProgramLoadFlags flags)
     {
         var starts = BpfProgram.Create(fuzzCase.Instructions).FunctionStarts;
         var funcInfo = new byte[8 * Math.Min(starts.Length, MaxFunctions)];
@@ -106,6 +106,7 @@ public sealed class KernelVerifierOracle : IDisposable
             Type = fuzzCase.Type,
             Instructions = fuzzCase.Instructions,
             Name = "fuzz",
+            Flags = flags,
             LogLevel = logLevel,
             LogOnFailure = false,
             FdArray = _maps.Select(m => (BpfFileDescriptor)m.Handle).ToList(),

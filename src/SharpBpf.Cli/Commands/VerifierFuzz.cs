@@ -50,11 +50,24 @@ internal static class VerifierFuzz
             }
 
             var fuzzCase = generator.Next();
-            tally.Programs++;
-            var options = new VerifierOptions { ProgramType = fuzzCase.Type, Maps = VerifierProgramGenerator.Maps, TimeLimit = TimeSpan.FromSeconds(10) };
+            var perProgram = TimeSpan.FromSeconds(10);
+            bool limitedByRun = timeLimit is { } runLimit && runLimit - timer.Elapsed < perProgram;
+            var options = new VerifierOptions
+            {
+                ProgramType = fuzzCase.Type,
+                Maps = VerifierProgramGenerator.Maps,
+                TimeLimit = limitedByRun ? timeLimit!.Value - timer.Elapsed : perProgram,
+            };
             var started = Stopwatch.GetTimestamp();
             var ours = Verifier.Verify(fuzzCase.Instructions, options, $"fuzz{i}");
             tally.VerifyTime += Stopwatch.GetElapsedTime(started);
+            if (limitedByRun && ours.Error?.Message.StartsWith("verification time limit", StringComparison.Ordinal) == true)
+            {
+                output.WriteLine($"time limit of {timeLimit!.Value.TotalSeconds:0.#} s reached after {i} programs");
+                break;
+            }
+
+            tally.Programs++;
             if (ours.Accepted)
             {
                 tally.Accepted++;

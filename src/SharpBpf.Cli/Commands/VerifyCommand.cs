@@ -11,8 +11,8 @@ using SharpBpf.Verification;
 namespace SharpBpf.Cli.Commands;
 
 /// <summary>
-/// <c>sharpbpf verify OBJECT [--program NAME] [--log-level 0|1|2] [--json] [--kernel]</c>: the verifier's verdict on
-/// each program, and with <c>--kernel</c> the running kernel's beside it.
+/// <c>sharpbpf verify OBJECT [--program NAME] [--log-level 0|1|2] [--flag BPF_F_...]... [--time-limit SECONDS] [--json]
+/// [--kernel]</c>: the verifier's verdict on each program, and with <c>--kernel</c> the running kernel's beside it.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -32,9 +32,39 @@ internal static class VerifyCommand
         {
             Description = "Also load each program into the running kernel (Linux, root) and show its verdict, error line and processed count beside ours.",
         };
-        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel };
+        var flag = new Option<string[]>("--flag")
+        {
+            Description = "A program-load flag, as BPF_PROG_LOAD takes it (repeatable): " + string.Join(", ", VerifierFlagNames.All) + ".",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop verifying a program after this many seconds (it counts as rejected, with a message saying so)." };
+        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel, flag, timeLimit };
         command.SetAction(parse =>
         {
+            var flags = VerifierFlags.None;
+            foreach (var name in parse.GetValue(flag) ?? [])
+            {
+                if (!VerifierFlagNames.TryParse(name, out var one))
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: unknown program-load flag '{name}'; known flags: {string.Join(", ", VerifierFlagNames.All)}");
+                    return CliApp.BadInput;
+                }
+
+                flags |= one;
+            }
+
+            TimeSpan? limit = null;
+            if (parse.GetValue(timeLimit) is { } seconds)
+            {
+                if (!(seconds > 0 && seconds <= 86_400))
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: --time-limit must be a number of seconds above 0 and at most 86400, not {seconds.ToString(CultureInfo.InvariantCulture)}");
+                    return CliApp.BadInput;
+                }
+
+                limit = TimeSpan.FromSeconds(seconds);
+            }
+
             var obj = BpfObject.Load(parse.GetRequiredValue(file).FullName);
             var output = parse.InvocationConfiguration.Output;
             string? only = parse.GetValue(program);
@@ -55,11 +85,11 @@ internal static class VerifyCommand
                     return CliApp.BadInput;
                 }
 
-                theirs = KernelVerdicts(obj, selected, level);
+                theirs = KernelVerdicts(obj, selected, level, (ProgramLoadFlags)flags);
             }
 
             var core = RelocateForRunningKernel(obj);
-            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core))).ToList();
+            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core, flags, limit))).ToList();
             if (parse.GetValue(json))
             {
                 var doc = new
@@ -126,9 +156,9 @@ internal static class VerifyCommand
         return command;
     }
 
-    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core)
+    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core, VerifierFlags flags, TimeSpan? limit)
     {
-        var options = VerifierOptions.For(obj, program, level);
+        var options = VerifierOptions.For(obj, program, level, flags, limit);
         var instructions = core?.FindProgram(program.Name)?.Instructions ?? program.Instructions;
         return Verifier.Verify(instructions, options, program.Name);
     }
@@ -145,7 +175,7 @@ internal static class VerifyCommand
         [property: System.Text.Json.Serialization.JsonPropertyName("processed")] long? Processed,
         [property: System.Text.Json.Serialization.JsonPropertyName("log")] string Log);
 
-    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected, int level)
+    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected, int level, ProgramLoadFlags flags)
     {
         var verdicts = new Dictionary<string, KernelVerdict>();
         using var loaded = KernelObject.Load(obj, new KernelObjectOptions
@@ -153,6 +183,7 @@ internal static class VerifyCommand
             ContinueOnProgramFailure = true,
             Programs = selected.Select(p => p.Name).ToHashSet(),
             LogLevel = (uint)level,
+            ExtraProgramFlags = flags,
         });
         foreach (var entry in loaded.Programs.Where(p => !p.Skipped))
         {

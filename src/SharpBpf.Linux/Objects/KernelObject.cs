@@ -596,7 +596,7 @@ public sealed class KernelObject : IDisposable
                 (funcInfo, lineInfo) = ObjectBtf.ForProgram(_ext, _object, program);
             }
 
-            var flags = ProgramLoadFlags.None;
+            var flags = options.ExtraProgramFlags;
             flags |= program.Section.IsSleepable ? ProgramLoadFlags.Sleepable : 0;
             flags |= program.Section.IsXdpFrags ? ProgramLoadFlags.XdpHasFragments : 0;
             var load = new ProgramLoadOptions

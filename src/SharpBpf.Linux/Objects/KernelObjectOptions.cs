@@ -30,6 +30,9 @@ public sealed class KernelObjectOptions
     /// <summary>The verifier log level for every program (0: a log only on failure).</summary>
     public uint LogLevel { get; init; }
 
+    /// <summary>Program-load flags added to every program's (BPF_F_STRICT_ALIGNMENT...), beside those its section implies.</summary>
+    public ProgramLoadFlags ExtraProgramFlags { get; init; }
+
     /// <summary>An optional rewriting step applied to each program before its map references are resolved (CO-RE).</summary>
     public ProgramPatcher? Patcher { get; init; }
 

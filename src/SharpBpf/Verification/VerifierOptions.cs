@@ -63,18 +63,65 @@ public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint V
     }
 }
 
-/// <summary>The kernel's program-load flags that change verification.</summary>
+/// <summary>The kernel's program-load flags (<c>prog_flags</c> of BPF_PROG_LOAD), with their kernel values.</summary>
 [Flags]
 public enum VerifierFlags
 {
     /// <summary>None.</summary>
     None = 0,
-    /// <summary>BPF_F_STRICT_ALIGNMENT: check pointer alignment as on strict-alignment architectures.</summary>
+    /// <summary>BPF_F_STRICT_ALIGNMENT: check pointer alignment (packet with NET_IP_ALIGN 2, map value, context...) as on strict-alignment architectures.</summary>
     StrictAlignment = 1,
-    /// <summary>BPF_F_ANY_ALIGNMENT: skip alignment checks.</summary>
+    /// <summary>BPF_F_ANY_ALIGNMENT: no alignment checks, but the stack's (which the kernel always checks); wins over <see cref="StrictAlignment"/>.</summary>
     AnyAlignment = 2,
+    /// <summary>BPF_F_TEST_RND_HI32: the kernel randomises the upper halves of 32-bit results when it rewrites the program; verification is unchanged.</summary>
+    TestRandomHigh32 = 4,
     /// <summary>BPF_F_TEST_STATE_FREQ: create a pruning checkpoint at every prune point.</summary>
     TestStateFrequency = 8,
+    /// <summary>BPF_F_SLEEPABLE: the program may sleep.</summary>
+    Sleepable = 16,
+    /// <summary>BPF_F_XDP_HAS_FRAGS: the XDP program handles multi-buffer packets.</summary>
+    XdpHasFragments = 32,
+    /// <summary>BPF_F_XDP_DEV_BOUND_ONLY: bound to one device.</summary>
+    XdpDeviceBoundOnly = 64,
+    /// <summary>BPF_F_TEST_REG_INVARIANTS: the kernel checks its register bound invariants (always kept here).</summary>
+    TestRegisterInvariants = 128,
+}
+
+/// <summary>The kernel's names of the program-load flags (<c>BPF_F_STRICT_ALIGNMENT</c>...).</summary>
+public static class VerifierFlagNames
+{
+    private static readonly (string Name, VerifierFlags Flag)[] Names =
+    [
+        ("BPF_F_STRICT_ALIGNMENT", VerifierFlags.StrictAlignment),
+        ("BPF_F_ANY_ALIGNMENT", VerifierFlags.AnyAlignment),
+        ("BPF_F_TEST_RND_HI32", VerifierFlags.TestRandomHigh32),
+        ("BPF_F_TEST_STATE_FREQ", VerifierFlags.TestStateFrequency),
+        ("BPF_F_SLEEPABLE", VerifierFlags.Sleepable),
+        ("BPF_F_XDP_HAS_FRAGS", VerifierFlags.XdpHasFragments),
+        ("BPF_F_XDP_DEV_BOUND_ONLY", VerifierFlags.XdpDeviceBoundOnly),
+        ("BPF_F_TEST_REG_INVARIANTS", VerifierFlags.TestRegisterInvariants),
+    ];
+
+    /// <summary>Every accepted name, in the kernel's bit order.</summary>
+    public static IEnumerable<string> All => Names.Select(n => n.Name);
+
+    /// <summary>The flag named <paramref name="name"/> (case-insensitive; the <c>BPF_F_</c> prefix may be left out), or false.</summary>
+    public static bool TryParse(string name, out VerifierFlags flag)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string full = name.StartsWith("BPF_F_", StringComparison.OrdinalIgnoreCase) ? name : "BPF_F_" + name;
+        foreach (var (known, value) in Names)
+        {
+            if (string.Equals(known, full, StringComparison.OrdinalIgnoreCase))
+            {
+                flag = value;
+                return true;
+            }
+        }
+
+        flag = VerifierFlags.None;
+        return false;
+    }
 }
 
 /// <summary>Options of <see cref="Verifier.Verify(Isa.BpfProgram, VerifierOptions)"/>.</summary>
@@ -122,8 +169,11 @@ public sealed class VerifierOptions
     /// </summary>
     public IReadOnlyList<SourceLine> SourceLines { get; init; } = [];
 
-    /// <summary>Options for a program of an object: its type and the object's maps.</summary>
-    public static VerifierOptions For(BpfObject obj, ObjectProgram program, int logLevel = 0)
+    /// <summary>
+    /// Options for a program of an object: its type and the object's maps; <paramref name="flags"/> are added to those
+    /// its section implies (sleepable, XDP fragments), and <paramref name="timeLimit"/> stops the run cleanly.
+    /// </summary>
+    public static VerifierOptions For(BpfObject obj, ObjectProgram program, int logLevel = 0, VerifierFlags flags = VerifierFlags.None, TimeSpan? timeLimit = null)
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(program);
@@ -136,6 +186,8 @@ public sealed class VerifierOptions
             Maps = VerifierMap.FromObject(obj),
             LogLevel = logLevel,
             SourceLines = SourceLine.ForProgram(obj, program),
+            Flags = flags | (program.Section.IsSleepable ? VerifierFlags.Sleepable : 0) | (program.Section.IsXdpFrags ? VerifierFlags.XdpHasFragments : 0),
+            TimeLimit = timeLimit,
         };
     }
 }

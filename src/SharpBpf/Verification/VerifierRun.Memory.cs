@@ -79,7 +79,7 @@ internal sealed partial class VerifierRun
 
         bool fetch = ((int)op & 1) != 0;
         int loadReg = op == AtomicOperation.CmpXchg ? 0 : fetch ? insn.Src : -1;
-        var loaded = CheckMemAccess(insn.Dst, insn.Offset, size, write: false, value: null, false, valueRegno: loadReg);
+        var loaded = CheckMemAccess(insn.Dst, insn.Offset, size, write: false, value: null, false, valueRegno: loadReg, strictAlignment: true);
         // What an atomic operation leaves in memory is unknown to the verifier (the kernel writes it as misc data).
         CheckMemAccess(insn.Dst, insn.Offset, size, write: true, value: RegisterState.UnknownScalar(), false);
         if (loadReg >= 0)
@@ -103,9 +103,10 @@ internal sealed partial class VerifierRun
     /// Checks a load or store through register <paramref name="regno"/> (<c>check_mem_access</c>); for loads, returns
     /// the state of the loaded value.
     /// </summary>
-    private RegisterState? CheckMemAccess(int regno, int insnOff, int size, bool write, RegisterState? value, bool sx, int valueRegno = -1)
+    private RegisterState? CheckMemAccess(int regno, int insnOff, int size, bool write, RegisterState? value, bool sx, int valueRegno = -1, bool strictAlignment = false)
     {
         var reg = Regs[regno];
+        CheckPointerAlignment(reg, insnOff, size, strictAlignment);
         RecordAccessFact(reg);
         int off = insnOff + reg.Off;
         RegisterState? result = null;
@@ -193,11 +194,6 @@ internal sealed partial class VerifierRun
         }
         else if (exactType == (RegisterType.Stack, RegisterTypeFlags.None))
         {
-            if (!Tnum.Add(reg.VarOff, Tnum.Const((ulong)(long)(reg.Off + insnOff))).IsAligned((ulong)size) && (_options.Flags & VerifierFlags.AnyAlignment) == 0)
-            {
-                throw Reject(F($"misaligned stack access off {reg.VarOff}+{reg.Off}+{insnOff} size {size}"));
-            }
-
             CheckStackBounds(regno, reg, off, size, write ? " write to" : " read from");
             if (write)
             {
@@ -248,6 +244,56 @@ internal sealed partial class VerifierRun
         }
 
         return loaded;
+    }
+
+    /// <summary>
+    /// The kernel's <c>check_ptr_alignment</c>: the stack always, atomics always (<paramref name="strictOnce"/>), and
+    /// with BPF_F_STRICT_ALIGNMENT (unless BPF_F_ANY_ALIGNMENT) every pointer, packets as if NET_IP_ALIGN were 2.
+    /// </summary>
+    private void CheckPointerAlignment(in RegisterState reg, int insnOff, int size, bool strictOnce)
+    {
+        bool strict = strictOnce ||
+            ((_options.Flags & VerifierFlags.StrictAlignment) != 0 && (_options.Flags & VerifierFlags.AnyAlignment) == 0);
+        const int ipAlign = 2;
+        string kind;
+        switch (reg.Type)
+        {
+            case RegisterType.Packet:
+            case RegisterType.PacketMeta:
+                if (strict && size != 1 && !Tnum.Add(reg.VarOff, Tnum.Const((ulong)(long)(ipAlign + reg.Off + insnOff))).IsAligned((ulong)size))
+                {
+                    throw Reject(F($"misaligned packet access off {ipAlign}+{reg.VarOff}+{reg.Off}+{insnOff} size {size}"));
+                }
+
+                return;
+            case RegisterType.MapKey:
+                kind = "key ";
+                break;
+            case RegisterType.MapValue:
+                kind = "value ";
+                break;
+            case RegisterType.Context:
+                kind = "context ";
+                break;
+            case RegisterType.Stack:
+                kind = "stack ";
+                strict = true; // the stack slot tracking needs aligned accesses
+                break;
+            case RegisterType.SockCommon:
+                kind = "sock_common ";
+                break;
+            case RegisterType.Memory:
+                kind = "";
+                break;
+            default:
+                // Registers this verifier models more loosely than the kernel (BTF-typed pointers) are not judged here.
+                return;
+        }
+
+        if (strict && size != 1 && !Tnum.Add(reg.VarOff, Tnum.Const((ulong)(long)(reg.Off + insnOff))).IsAligned((ulong)size))
+        {
+            throw Reject(F($"misaligned {kind}access off {reg.VarOff}+{reg.Off}+{insnOff} size {size}"));
+        }
     }
 
     /// <summary>Bounds of an access through a pointer with a variable part (<c>check_mem_region_access</c>).</summary>

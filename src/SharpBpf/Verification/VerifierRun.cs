@@ -149,7 +149,7 @@ internal sealed partial class VerifierRun
 
             if (_options.TimeLimit is { } limit && (_processed & 1023) == 0 && _watch.Elapsed > limit)
             {
-                throw Reject(F($"verification time limit of {limit.TotalMilliseconds:0} ms exceeded"));
+                throw Reject(F($"verification time limit of {limit.TotalMilliseconds:0.###} ms exceeded"));
             }
 
             _cur.InsnIdx = _pc;

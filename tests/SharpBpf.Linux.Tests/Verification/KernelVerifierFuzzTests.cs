@@ -1,5 +1,7 @@
 using SharpBpf.Fuzzing;
+using SharpBpf.Isa.Assembly;
 using SharpBpf.Linux.Tests.Kernel;
+using SharpBpf.Testing;
 using SharpBpf.Verification;
 
 namespace SharpBpf.Linux.Tests.Verification;
@@ -34,5 +36,30 @@ public class KernelVerifierFuzzTests
 
         Assert.InRange(kernelAccepted, programs / 5, programs * 4 / 5);
         Assert.True(agreed >= programs * 95 / 100, $"{agreed} of {programs} verdicts agree");
+    }
+
+    [KernelFact]
+    public void Alignment_flags_give_the_kernel_verdicts_and_error_lines()
+    {
+        using var oracle = new KernelVerifierOracle();
+        foreach (var c in AlignmentCases.All)
+        {
+            var fuzzCase = new VerifierFuzzCase(c.Type, c.Source, Assembler.Assemble(c.Source));
+            foreach (var (flags, expected) in new[]
+            {
+                (ProgramLoadFlags.None, c.None),
+                (ProgramLoadFlags.StrictAlignment, c.Strict),
+                (ProgramLoadFlags.AnyAlignment, c.Any),
+                (ProgramLoadFlags.StrictAlignment | ProgramLoadFlags.AnyAlignment, c.Any),
+            })
+            {
+                var verdict = oracle.Load(fuzzCase, flags);
+                Assert.True(verdict.Accepted == (expected is null), $"{c.Name} with {flags}: kernel accepted={verdict.Accepted}, expected error {expected ?? "none"}");
+                if (expected is not null)
+                {
+                    Assert.Equal(expected, oracle.ErrorLine(fuzzCase, flags).Split('\n')[0]);
+                }
+            }
+        }
     }
 }
