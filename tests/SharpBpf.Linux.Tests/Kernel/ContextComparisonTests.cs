@@ -148,11 +148,6 @@ public class ContextComparisonTests
     [InlineData(PacketHelpers.XdpAdjustTail, 100)]
     [InlineData(PacketHelpers.XdpAdjustTail, 3466)]
     [InlineData(PacketHelpers.XdpAdjustTail, 3467)]
-    [InlineData(PacketHelpers.XdpAdjustMeta, -8)]
-    [InlineData(PacketHelpers.XdpAdjustMeta, -3)]
-    [InlineData(PacketHelpers.XdpAdjustMeta, -216)]
-    [InlineData(PacketHelpers.XdpAdjustMeta, -220)]
-    [InlineData(PacketHelpers.XdpAdjustMeta, 4)]
     public void XdpAdjustHelpersMatchTheKernel(int helper, int delta)
     {
         // A 54-byte frame: adjust_tail may grow it by 4096 - 320 - 256 - 54 = 3466 bytes and shrink it to 14.
@@ -161,7 +156,15 @@ public class ContextComparisonTests
         Assert.Equal(Convert.ToHexString(kernel.Data), Convert.ToHexString(vm.Output));
     }
 
-    [KernelFact]
+    [KernelTheory(XdpHelper = PacketHelpers.XdpAdjustMeta)]
+    [InlineData(-8)]
+    [InlineData(-3)]
+    [InlineData(-216)]
+    [InlineData(-220)]
+    [InlineData(4)]
+    public void XdpAdjustMetaMatchesTheKernel(int delta) => XdpAdjustHelpersMatchTheKernel(PacketHelpers.XdpAdjustMeta, delta);
+
+    [KernelFact(XdpHelper = PacketHelpers.XdpAdjustMeta)]
     public void XdpMetadataWrittenByTheProgramComesOutFirst()
     {
         var (kernel, vm) = RunXdp("""

@@ -31,6 +31,22 @@ public sealed class KernelFactAttribute : FactAttribute
     }
 
     private bool _requiresBpftool;
+
+    /// <inheritdoc cref="KernelTheoryAttribute.XdpHelper"/>
+    public int XdpHelper
+    {
+        get => _xdpHelper;
+        set
+        {
+            _xdpHelper = value;
+            if (Skip is null && KernelFeatures.IsHelperSupported(ProgramType.Xdp, value) == false)
+            {
+                Skip = $"this kernel refuses helper #{value} in XDP programs (program of this type cannot use helper)";
+            }
+        }
+    }
+
+    private int _xdpHelper;
 }
 
 /// <summary>A theory that needs a working, privileged bpf(); skipped at discovery time with the probe's reason.</summary>
@@ -45,6 +61,25 @@ public sealed class KernelTheoryAttribute : TheoryAttribute
             Skip = $"needs privileged bpf(): {status.Reason}";
         }
     }
+
+    /// <summary>
+    /// Also skip, with the reason, when the running kernel does not let XDP programs call this helper (some kernel
+    /// builds withhold helpers such as <c>bpf_xdp_adjust_meta</c>; the kernel's refusal is then the right answer).
+    /// </summary>
+    public int XdpHelper
+    {
+        get => _xdpHelper;
+        set
+        {
+            _xdpHelper = value;
+            if (Skip is null && KernelFeatures.IsHelperSupported(ProgramType.Xdp, value) == false)
+            {
+                Skip = $"this kernel refuses helper #{value} in XDP programs (program of this type cannot use helper)";
+            }
+        }
+    }
+
+    private int _xdpHelper;
 }
 
 /// <summary>
