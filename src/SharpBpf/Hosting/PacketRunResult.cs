@@ -52,6 +52,12 @@ public sealed class PacketRunResult
     /// <summary>A frame the kernel's <c>BPF_PROG_TEST_RUN</c> refused (with the reason it gave).</summary>
     public static PacketRunResult RefusedByTestRun(PacketContextKind kind, string reason) => new(kind, reason);
 
+    /// <summary>
+    /// The mean time of one run of the program in nanoseconds, the context's set-up excluded (as
+    /// <c>BPF_PROG_TEST_RUN</c> reports its duration); 0 for results from outside the VM and refused frames.
+    /// </summary>
+    public double NanosecondsPerRun { get; init; }
+
     /// <summary>The context the program ran with.</summary>
     public PacketContextKind Kind { get; }
 

@@ -56,6 +56,10 @@ internal sealed class FunctionEmitter
     private readonly int _end;
     private readonly DynamicMethod[] _functions;
     private readonly bool _usesCaches;
+
+    // The BPF registers the function reads or writes. The others stay in their slots (which the interpreter's
+    // fallback and callees use as the register file anyway): no local, so fewer values compete for machine registers.
+    private readonly bool[] _used;
     private readonly ILGenerator _il;
     private readonly List<Action> _coldPaths = [];
     private readonly Dictionary<int, Label> _blockLabels = [];
@@ -82,7 +86,47 @@ internal sealed class FunctionEmitter
         _end = functionIndex + 1 < starts.Length ? starts[functionIndex + 1] : _code.Length;
         _functions = functions;
         _usesCaches = HasCheckedAccess();
+        _used = UsedRegisters();
         _il = functions[functionIndex].GetILGenerator(Math.Max(256, (_end - _start) * 48));
+    }
+
+    private bool[] UsedRegisters()
+    {
+        var used = new bool[16];
+        used[InstructionRules.FramePointer] = true;
+        for (int pc = _start; pc < _end; pc++)
+        {
+            var insn = _code[pc];
+            used[insn.Dst & 0x0f] = true;
+            switch (insn.Class)
+            {
+                case InstructionClass.Jmp or InstructionClass.Jmp32 when insn.JumpOperation is JumpOperation.Call or JumpOperation.Exit:
+                    // Arguments, results and what calls hand back: r0-r5 (and a callx target, dst above). Before a
+                    // bpf-to-bpf call all of r0-r9 go to the slots, so that a callee that reads r6-r9 before writing
+                    // them sees this function's values (as in the interpreter) and not what a deeper call left there.
+                    bool localCall = insn.Opcode == Opcode.CallX || (insn.JumpOperation == JumpOperation.Call && insn.CallKind == CallKind.Local);
+                    Array.Fill(used, true, 0, localCall ? 10 : 6);
+                    break;
+                case InstructionClass.Ld when !insn.IsLoadImm64:
+                    used[0] = true; // legacy packet loads write r0
+                    used[insn.Src & 0x0f] = true;
+                    break;
+                case InstructionClass.Stx when insn.MemoryMode == MemoryMode.Atomic:
+                    used[0] = true; // cmpxchg compares with r0
+                    used[insn.Src & 0x0f] = true;
+                    break;
+                default:
+                    used[insn.Src & 0x0f] = true;
+                    break;
+            }
+
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+            }
+        }
+
+        return used;
     }
 
     // Whether any access of the function needs a region check (then the caches are kept up to date).
@@ -228,6 +272,11 @@ internal sealed class FunctionEmitter
         // r0-r9 come from the slots (the caller's values, as in the interpreter's shared register file).
         for (int i = 0; i < 10; i++)
         {
+            if (!_used[i])
+            {
+                continue;
+            }
+
             LoadSlot(i);
             _il.Emit(OpCodes.Stloc, _reg[i]);
         }
@@ -280,21 +329,21 @@ internal sealed class FunctionEmitter
         _indexInBlock = 0;
         _il.MarkLabel(_blockLabels[pc]);
 
-        // budget -= length; if (budget < 0) the interpreter finishes the block with what was left.
+        // if (budget < length) the interpreter finishes the block with what is left; else budget -= length. Testing
+        // before subtracting keeps one copy of the budget in a loop (a test after it made the runtime's compiler copy
+        // the budget between registers on every iteration).
         var exhausted = _il.DefineLabel();
         _il.Emit(OpCodes.Ldloc, _budget);
         _il.Emit(OpCodes.Ldc_I8, (long)length);
-        _il.Emit(OpCodes.Sub);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Stloc, _budget);
-        _il.Emit(OpCodes.Ldc_I8, 0L);
         _il.Emit(OpCodes.Blt, exhausted);
+        _il.Emit(OpCodes.Ldloc, _budget);
+        _il.Emit(OpCodes.Ldc_I8, (long)length);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Stloc, _budget);
         _coldPaths.Add(() =>
         {
             _il.MarkLabel(exhausted);
             _il.Emit(OpCodes.Ldloc, _budget);
-            _il.Emit(OpCodes.Ldc_I8, (long)length);
-            _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stloc, _fallbackBudget);
             _il.Emit(OpCodes.Ldc_I4, pc);
             _il.Emit(OpCodes.Stloc, _fallbackPc);
@@ -333,6 +382,11 @@ internal sealed class FunctionEmitter
         _il.MarkLabel(_fallback);
         for (int i = 0; i <= 10; i++)
         {
+            if (!_used[i])
+            {
+                continue;
+            }
+
             StoreSlot(i, _reg[i]);
         }
 
@@ -753,6 +807,11 @@ internal sealed class FunctionEmitter
         // r0-r5 go back through the slots: after a call the caller sees the callee's r1-r5, as in the interpreter.
         for (int i = 0; i <= 5; i++)
         {
+            if (!_used[i])
+            {
+                continue;
+            }
+
             StoreSlot(i, _reg[i]);
         }
 
@@ -834,6 +893,11 @@ internal sealed class FunctionEmitter
 
         for (int i = 0; i <= 9; i++)
         {
+            if (!_used[i])
+            {
+                continue;
+            }
+
             StoreSlot(i, _reg[i]);
         }
 
@@ -849,6 +913,11 @@ internal sealed class FunctionEmitter
         BranchIfEnded();
         for (int i = 0; i <= 5; i++)
         {
+            if (!_used[i])
+            {
+                continue;
+            }
+
             LoadSlot(i);
             _il.Emit(OpCodes.Stloc, _reg[i]);
         }
