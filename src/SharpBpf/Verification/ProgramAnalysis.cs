@@ -282,7 +282,7 @@ internal sealed class ProgramAnalysis
                 var op = insn.JumpOperation;
                 if (op == JumpOperation.Call)
                 {
-                    return (ArgRegs, CallerSaved);
+                    return (CallArguments(insn), CallerSaved);
                 }
 
                 if (op == JumpOperation.Exit)
@@ -298,6 +298,26 @@ internal sealed class ProgramAnalysis
                 return (dst | (insn.Source == OperandSource.Register ? src : 0), 0);
             }
         }
+    }
+
+    /// <summary>The registers a call reads: a helper's prototype arguments, as the kernel's liveness pass counts them; R1-R5 otherwise.</summary>
+    private static int CallArguments(Instruction insn)
+    {
+        if (insn.CallKind != CallKind.Helper || HelperPrototypes.Find(insn.Immediate) is not { } proto)
+        {
+            return ArgRegs;
+        }
+
+        int count = 0;
+        for (int i = 0; i < proto.Arguments.Length; i++)
+        {
+            if (proto.Arguments[i] != HelperArgument.None)
+            {
+                count = i + 1;
+            }
+        }
+
+        return ArgRegs & ((1 << (count + 1)) - 1);
     }
 
     private void ComputeLiveness()
