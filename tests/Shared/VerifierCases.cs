@@ -505,6 +505,332 @@ internal static class VerifierCases
             r0 = 0
             exit
             """, "R2 invalid mem access 'scalar'") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
+        // ---- structure -------------------------------------------------------------------------------------------
+        new("jump_out_of_range", ProgramType.Xdp, """
+            goto +4
+            r0 = 0
+            exit
+            """, "jump out of range from insn 0 to 5"),
+        new("last_instruction_not_exit", ProgramType.Xdp, """
+            r0 = 0
+            """, "last insn is not an exit or jmp"),
+        new("too_many_processed_instructions", ProgramType.Xdp, """
+            r1 = 0
+            r1 += 1
+            if r1 < 600000 goto -2
+            r0 = 2
+            exit
+            """, "BPF program is too large. Processed 1000001 insn"),
+        new("call_chain_too_deep", ProgramType.Xdp, """
+            call pc+2
+            r0 = 2
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            call pc+1
+            exit
+            r0 = 0
+            exit
+            """, "the call stack of 9 frames is too deep"),
+        new("combined_stack_too_large", ProgramType.Xdp, """
+            *(u64 *)(r10 - 320) = 0
+            call pc+2
+            r0 = 2
+            exit
+            *(u64 *)(r10 - 320) = 0
+            r0 = 0
+            exit
+            """, "combined stack size of 2 calls is 640. Too large"),
+        // ---- registers and ALU -------------------------------------------------------------------------------------
+        new("helper_argument_not_initialised", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            call 1
+            exit
+            """, "R2 !read_ok", HashMap),
+        new("pointer_multiplication", ProgramType.Xdp, """
+            r1 *= 2
+            r0 = 2
+            exit
+            """, "R1 pointer arithmetic with *= operator prohibited"),
+        new("pointer_subtracted_from_scalar", ProgramType.Xdp, """
+            r0 = 0
+            r0 -= r1
+            exit
+            """, "R0 tried to subtract pointer from scalar"),
+        new("map_pointer_arithmetic", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            r1 += 8
+            r0 = 2
+            exit
+            """, "R1 pointer arithmetic on map_ptr prohibited", HashMap),
+        new("pointer_plus_pointer", ProgramType.Xdp, """
+            r1 += r10
+            r0 = 2
+            exit
+            """, "R1 pointer += pointer prohibited"),
+        new("stack_pointer_unbounded_math", ProgramType.Xdp, """
+            call 7
+            r1 = r10
+            r1 += r0
+            r0 = 2
+            exit
+            """, "math between fp pointer and register with unbounded min value is not allowed"),
+        new("stack_pointer_huge_constant", ProgramType.Xdp, """
+            r2 = 1073741824
+            r1 = r10
+            r1 += r2
+            r0 = 2
+            exit
+            """, "math between fp pointer and 1073741824 is not allowed"),
+        new("pointer_partial_copy", ProgramType.Xdp, """
+            w2 = w1
+            r0 = 2
+            exit
+            """, null),
+        new("pointer_sign_extension", ProgramType.Xdp, """
+            r2 = (s8)r1
+            r0 = 2
+            exit
+            """, null),
+        new("return_pointer", ProgramType.CgroupSkb, """
+            r0 = r1
+            exit
+            """, "At program exit the register R0 is not a known value (ctx)"),
+        // ---- stack ---------------------------------------------------------------------------------------------------
+        new("stack_read_beyond_512", ProgramType.Xdp, """
+            r0 = *(u64 *)(r10 - 520)
+            exit
+            """, "invalid read from stack R10 off=-520 size=8"),
+        new("stack_variable_offset_out_of_frame", ProgramType.Xdp, """
+            call 7
+            r0 &= 8
+            r1 = r10
+            r1 += r0
+            r0 = *(u64 *)(r1 + 0)
+            r0 = 2
+            exit
+            """, "invalid variable-offset read from stack R1 var_off=(0x0; 0x8) off=0 size=8"),
+        new("stack_variable_offset_misaligned", ProgramType.Xdp, """
+            call 7
+            r0 &= 7
+            r1 = r10
+            r1 += r0
+            r0 = *(u64 *)(r1 - 8)
+            r0 = 2
+            exit
+            """, "misaligned stack access off (0x0; 0x7)+0+-8 size 8"),
+        new("pointer_spill_too_narrow", ProgramType.Xdp, """
+            *(u32 *)(r10 - 8) = r1
+            r0 = 2
+            exit
+            """, "invalid size of register spill"),
+        new("pointer_fill_too_narrow", ProgramType.Xdp, """
+            *(u64 *)(r10 - 8) = r1
+            r0 = *(u32 *)(r10 - 8)
+            r0 = 2
+            exit
+            """, "invalid size of register fill"),
+        new("spill_into_caller_frame", ProgramType.Xdp, """
+            r1 = r10
+            r1 += -8
+            call pc+2
+            r0 = 2
+            exit
+            *(u64 *)(r10 - 8) = 0
+            r2 = r10
+            r2 += -8
+            *(u64 *)(r1 + 0) = r2
+            r0 = 0
+            exit
+            """, "cannot spill pointers to stack into stack frame of the caller"),
+        // ---- memory ----------------------------------------------------------------------------------------------------
+        new("map_value_negative_index", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +7
+            r6 = r0
+            call 7
+            r0 &= 7
+            r0 -= 4
+            r6 += r0
+            r0 = *(u8 *)(r6 + 0)
+            r0 = 2
+            exit
+            """, "R6 min value is negative, either use unsigned index or do a if (index >=0) check.", HashMap),
+        new("map_value_unbounded_access", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +6
+            r6 = r0
+            call 7
+            r0 >>= 1
+            r6 += r0
+            r0 = *(u8 *)(r6 + 0)
+            r0 = 2
+            exit
+            """, "R6 unbounded memory access, make sure to bounds check any such access", HashMap),
+        new("context_variable_offset", ProgramType.Xdp, """
+            r6 = r1
+            call 7
+            r0 &= 4
+            r6 += r0
+            r0 = *(u32 *)(r6 + 0)
+            r0 = 2
+            exit
+            """, "variable ctx access var_off=(0x0; 0x4) disallowed"),
+        new("context_immediate_store", ProgramType.SchedCls, """
+            *(u32 *)(r1 + 48) = 0
+            r0 = 0
+            exit
+            """, null),
+        new("context_atomic", ProgramType.Xdp, """
+            r2 = 1
+            lock *(u32 *)(r1 + 0) += r2
+            r0 = 2
+            exit
+            """, "BPF_ATOMIC stores into R1 ctx is not allowed"),
+        new("atomic_pointer_into_memory", ProgramType.Xdp, """
+            *(u64 *)(r10 - 8) = 0
+            lock *(u64 *)(r10 - 8) += r1
+            r0 = 2
+            exit
+            """, null),
+        new("cgroup_skb_packet_write", ProgramType.CgroupSkb, """
+            r2 = *(u32 *)(r1 + 76)
+            r3 = *(u32 *)(r1 + 80)
+            r4 = r2
+            r4 += 1
+            if r4 > r3 goto +1
+            *(u8 *)(r2 + 0) = 1
+            r0 = 1
+            exit
+            """, "cannot write into packet"),
+        new("legacy_packet_load_in_xdp", ProgramType.Xdp, """
+            r6 = r1
+            r0 = *(u8 *)skb[12]
+            r0 = 2
+            exit
+            """, "BPF_LD_[ABS|IND] instructions not allowed for this program type"),
+        new("legacy_packet_load_without_skb", ProgramType.SocketFilter, """
+            r6 = 0
+            r0 = *(u8 *)skb[12]
+            r0 = 0
+            exit
+            """, "at the time of BPF_LD_ABS|IND R6 != pointer to skb"),
+        // ---- helpers ---------------------------------------------------------------------------------------------------
+        new("helper_key_from_context", ProgramType.Xdp, """
+            r2 = r1
+            ld_pseudo r1, 1, 0
+            call 1
+            r0 = 2
+            exit
+            """, "R2 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", HashMap),
+        new("helper_size_negative", ProgramType.Kprobe, """
+            call 7
+            r2 = r0
+            r2 <<= 32
+            r2 s>>= 32
+            r1 = r10
+            r1 += -8
+            r3 = 0
+            call 113
+            r0 = 0
+            exit
+            """, "R2 min value is negative, either use unsigned or 'var &= const'"),
+        new("helper_size_maybe_zero", ProgramType.Kprobe, """
+            call 7
+            r2 = r0
+            r2 &= 8
+            r1 = r10
+            r1 += -8
+            call 16
+            r0 = 0
+            exit
+            """, "R2 invalid zero-sized read: u64=[0,8]"),
+        new("helper_size_unbounded", ProgramType.Kprobe, """
+            call 7
+            r2 = r0
+            r2 >>= 1
+            r2 |= 1
+            r1 = r10
+            r1 += -8
+            call 16
+            r0 = 0
+            exit
+            """, "R2 unbounded memory access, use 'var &= const' or 'if (var < const)'"),
+        new("helper_writes_beyond_stack", ProgramType.Kprobe, """
+            r1 = r10
+            r1 += -8
+            r2 = 16
+            call 16
+            r0 = 0
+            exit
+            """, "invalid write to stack R1 off=-8 size=16"),
+        new("ringbuf_size_not_constant", ProgramType.Xdp, """
+            call 7
+            r2 = r0
+            r2 &= 8
+            ld_pseudo r1, 1, 0
+            r3 = 0
+            call 131
+            r0 = 2
+            exit
+            """, "R2 is not a known constant'", RingBuffer),
+        new("ringbuf_submit_with_offset", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            r2 = 16
+            r3 = 0
+            call 131
+            if r0 == 0 goto +4
+            r1 = r0
+            r1 += 8
+            r2 = 0
+            call 132
+            r0 = 2
+            exit
+            """, "R1 must have zero offset when passed to release func or trusted arg to kfunc", RingBuffer),
+        new("ringbuf_into_lookup", ProgramType.Xdp, Lookup + """
+            r0 = 2
+            exit
+            """, "invalid zero-sized read", RingBuffer),
+        new("hash_map_into_ringbuf", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            r2 = 8
+            r3 = 0
+            call 131
+            r0 = 2
+            exit
+            """, "cannot pass map_type 1 into func bpf_ringbuf_reserve#131", HashMap),
+        new("tail_call_without_program_array", ProgramType.Xdp, """
+            ld_pseudo r2, 1, 0
+            r3 = 0
+            call 12
+            r0 = 2
+            exit
+            """, "expected prog array map for tail call", HashMap),
+        new("fentry_return_value", ProgramType.Tracing, """
+            r0 = *(u64 *)(r1 + 0)
+            r0 = 1
+            exit
+            """, "At program exit the register R0 has smin=1 smax=1 should have been in [0, 0]") { Attach = AttachType.TraceFentry, Target = "bpf_fentry_test1" },
+        new("fexit_return_value_argument", ProgramType.Tracing, """
+            r0 = *(u64 *)(r1 + 8)
+            r0 = 0
+            exit
+            """, null) { Attach = AttachType.TraceFexit, Target = "bpf_fentry_test1" },
+        new("fentry_no_return_value_argument", ProgramType.Tracing, """
+            r0 = *(u64 *)(r1 + 8)
+            r0 = 0
+            exit
+            """, "invalid bpf_context access off=8 size=8") { Attach = AttachType.TraceFentry, Target = "bpf_fentry_test1" },
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

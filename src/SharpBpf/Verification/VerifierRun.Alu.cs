@@ -158,7 +158,14 @@ internal sealed partial class VerifierRun
 
                 if (srcRef.IsPointer)
                 {
-                    throw Reject(F($"R{insn.Src} sign-extension part of pointer"));
+                    if (!AllowPtrLeaks)
+                    {
+                        throw Reject(F($"R{insn.Src} sign-extension part of pointer"));
+                    }
+
+                    // A privileged loader may sign-extend a pointer: the result is an unknown number.
+                    SetReg(dst, RegisterState.UnknownScalar());
+                    return;
                 }
 
                 bool noSext = srcRef.UMax < 1UL << (off - 1);

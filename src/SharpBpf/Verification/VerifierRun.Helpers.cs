@@ -47,6 +47,12 @@ internal sealed partial class VerifierRun
             MarkChainPrecision(1);
         }
 
+        // As the kernel: the map's fitness for the helper is checked after every argument.
+        if (meta.MapIndex >= 0)
+        {
+            CheckMapCompatibility(proto, _maps[meta.MapIndex]);
+        }
+
         if (meta.ReleaseRefObjId != 0)
         {
             ReleaseReference(meta.ReleaseRefObjId);
@@ -169,7 +175,6 @@ internal sealed partial class VerifierRun
                 }
 
                 meta.MapIndex = reg.MapIndex;
-                CheckMapCompatibility(proto, _maps[reg.MapIndex]);
                 return;
             case HelperArgument.ContextOrNull when IsNullScalar(reg):
                 return;
@@ -287,7 +292,7 @@ internal sealed partial class VerifierRun
 
                 if (reg.Off != 0 || !reg.VarOff.IsConst || reg.VarOff.Value != 0)
                 {
-                    throw Reject(F($"R{regno} must have zero offset when passed to release func"));
+                    throw Reject(F($"R{regno} must have zero offset when passed to release func or trusted arg to kfunc"));
                 }
 
                 meta.ReleaseRefObjId = reg.RefObjId;
@@ -413,8 +418,13 @@ internal sealed partial class VerifierRun
                 return;
             case RegisterType.Stack:
             {
-                if (size == 0 && zeroSizeAllowed)
+                if (size == 0)
                 {
+                    if (!zeroSizeAllowed)
+                    {
+                        throw Reject("invalid zero-sized read");
+                    }
+
                     return;
                 }
 

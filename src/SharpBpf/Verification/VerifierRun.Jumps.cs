@@ -469,12 +469,18 @@ internal sealed partial class VerifierRun
         }
 
         var ret = ReadReg(0);
-        if (ret.Type == RegisterType.Scalar && ReturnRange(_options.ProgramType) is not null)
+        var returnRange = ReturnRange(_options.ProgramType, _options.ExpectedAttachType);
+        if (returnRange is not null && ret.Type != RegisterType.Scalar)
+        {
+            throw Reject(F($"At program exit the register R0 is not a known value ({TypeName(ret)})"));
+        }
+
+        if (ret.Type == RegisterType.Scalar && returnRange is not null)
         {
             MarkChainPrecision(0);
         }
 
-        if (ret.Type == RegisterType.Scalar && ReturnRange(_options.ProgramType) is { } range &&
+        if (ret.Type == RegisterType.Scalar && returnRange is { } range &&
             (ret.SMin < range.Min || ret.SMax > range.Max))
         {
             throw Reject(ReturnRangeMessage("At program exit", ret, range.Min, range.Max));
@@ -483,8 +489,9 @@ internal sealed partial class VerifierRun
         return StepOutcome.PathDone;
     }
 
-    private static (int Min, int Max)? ReturnRange(ProgramType type) => type switch
+    private static (int Min, int Max)? ReturnRange(ProgramType type, AttachType? attach) => type switch
     {
+        ProgramType.Tracing when attach is AttachType.TraceFentry or AttachType.TraceFexit => (0, 0),
         ProgramType.CgroupSkb or ProgramType.CgroupSock or ProgramType.SockOps or ProgramType.CgroupDevice or ProgramType.CgroupSysctl
             or ProgramType.CgroupSockopt or ProgramType.CgroupSockAddr => (0, 1),
         _ => null,
@@ -539,7 +546,7 @@ internal sealed partial class VerifierRun
         state ??= _cur;
         if (state.Frames.Count >= MaxCallFrames)
         {
-            throw Reject(F($"the call stack of {state.Frames.Count + 1} frames is too deep !"));
+            throw Reject(F($"the call stack of {state.Frames.Count + 1} frames is too deep"));
         }
 
         var caller = state.Current;

