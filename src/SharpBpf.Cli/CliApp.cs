@@ -37,6 +37,7 @@ public static class CliApp
         root.Subcommands.Add(btf);
         root.Subcommands.Add(CoreCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(ExplainCommand.Create());
         return root;
     }
 

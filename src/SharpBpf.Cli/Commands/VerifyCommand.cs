@@ -7,12 +7,14 @@ using SharpBpf.Linux;
 using SharpBpf.Linux.Objects;
 using SharpBpf.Objects;
 using SharpBpf.Verification;
+using SharpBpf.Verification.Explain;
 
 namespace SharpBpf.Cli.Commands;
 
 /// <summary>
 /// <c>sharpbpf verify OBJECT [--program NAME] [--log-level 0|1|2] [--flag BPF_F_...]... [--time-limit SECONDS] [--json]
-/// [--kernel]</c>: the verifier's verdict on each program, and with <c>--kernel</c> the running kernel's beside it.
+/// [--kernel] [--explain PAGE.html]</c>: the verifier's verdict on each program, with <c>--kernel</c> the running
+/// kernel's beside it, with <c>--explain</c> the explain page of everything the verifier saw.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -38,7 +40,11 @@ internal static class VerifyCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop verifying a program after this many seconds (it counts as rejected, with a message saying so)." };
-        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel, flag, timeLimit };
+        var explain = new Option<FileInfo?>("--explain")
+        {
+            Description = "Write a self-contained HTML page of every state the verifier saw, the failing path and where the offending value came from (one program: use --program).",
+        };
+        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel, flag, timeLimit, explain };
         command.SetAction(parse =>
         {
             var flags = VerifierFlags.None;
@@ -75,6 +81,13 @@ internal static class VerifyCommand
                 return CliApp.BadInput;
             }
 
+            var explainTo = parse.GetValue(explain);
+            if (explainTo is not null && selected.Count != 1)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: --explain writes one program's page: choose one of the {selected.Count} programs with --program");
+                return CliApp.BadInput;
+            }
+
             int level = parse.GetValue(logLevel);
             Dictionary<string, KernelVerdict>? theirs = null;
             if (parse.GetValue(kernel))
@@ -89,7 +102,7 @@ internal static class VerifyCommand
             }
 
             var core = RelocateForRunningKernel(obj);
-            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core, flags, limit))).ToList();
+            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core, flags, limit, explainTo))).ToList();
             if (parse.GetValue(json))
             {
                 var doc = new
@@ -132,6 +145,11 @@ internal static class VerifyCommand
                         : $"rejected at insn {result.Error!.Pc}: {result.Error.Message}";
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{p.Name} ({p.SectionName}, {p.Type}): {verdict} ({result.Statistics.Processed} insns processed, {result.Elapsed.TotalMilliseconds:0.###} ms)"));
+                    if (explainTo is not null)
+                    {
+                        output.WriteLine($"  explain page written to {explainTo.FullName} ({explainTo.Length} bytes)");
+                    }
+
                     if (theirs?[p.Name] is { } k)
                     {
                         if (level > 0 && k.Log.Length > 0)
@@ -156,11 +174,19 @@ internal static class VerifyCommand
         return command;
     }
 
-    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core, VerifierFlags flags, TimeSpan? limit)
+    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core, VerifierFlags flags, TimeSpan? limit, FileInfo? explainTo)
     {
         var options = VerifierOptions.For(obj, program, level, flags, limit);
         var instructions = core?.FindProgram(program.Name)?.Instructions ?? program.Instructions;
-        return Verifier.Verify(instructions, options, program.Name);
+        if (explainTo is null)
+        {
+            return Verifier.Verify(instructions, options, program.Name);
+        }
+
+        var (result, report) = VerifierExplainer.Explain(instructions, options, program.Name);
+        ExplainCommand.WritePage(report, explainTo);
+        explainTo.Refresh();
+        return result;
     }
 
     // The kernel verifies what libbpf hands it: programs relocated for the running kernel. Objects without CO-RE

@@ -24,6 +24,9 @@ internal sealed partial class ExplainBuilder(ExplainOptions options)
 
     public ExplainOptions Options { get; } = options;
 
+    /// <summary>The text of a value past <see cref="ExplainOptions.MaxValues"/>.</summary>
+    public const string NotRecorded = "(not recorded)";
+
     public List<ExplainVisit> Visits => _visits;
 
     public int CurrentPath => _paths.Count - 1;
@@ -40,6 +43,12 @@ internal sealed partial class ExplainBuilder(ExplainOptions options)
     {
         if (!_valueIds.TryGetValue((frame, slot, text), out int id))
         {
+            if (_values.Count >= Options.MaxValues && text != NotRecorded)
+            {
+                Note(string.Create(CultureInfo.InvariantCulture, $"only the first {Options.MaxValues} distinct register and stack values were recorded"));
+                return Value(frame, slot, NotRecorded);
+            }
+
             id = _values.Count;
             _values.Add(new ExplainValue(frame, slot, text));
             _valueIds.Add((frame, slot, text), id);

@@ -9,6 +9,9 @@ public sealed class ExplainOptions
     /// <summary>The most distinct states recorded over the whole program.</summary>
     public int MaxStates { get; init; } = 60_000;
 
+    /// <summary>The most distinct register and stack slot values kept; later new values are shown as not recorded.</summary>
+    public int MaxValues { get; init; } = 250_000;
+
     /// <summary>How many of the current path's last steps keep their state for the failing path when not otherwise recorded.</summary>
     public int PathWindow { get; init; } = 20_000;
 

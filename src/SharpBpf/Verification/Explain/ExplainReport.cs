@@ -140,7 +140,11 @@ public sealed class ExplainReport
     /// <summary>What was left out (caps reached, log lines not understood).</summary>
     public IReadOnlyList<string> Notes { get; }
 
-    /// <summary>The values of a recorded state.</summary>
+    /// <summary>The same report under another program name.</summary>
+    public ExplainReport WithProgramName(string programName) =>
+        new(programName, Origin, Instructions, Values, States, Visits, UnrecordedVisits, Paths, FailingPath, Error, Provenance, Summary, Notes);
+
+        /// <summary>The values of a recorded state.</summary>
     public IEnumerable<ExplainValue> StateValues(int state) =>
         state >= 0 && state < States.Count ? States[state].Select(i => Values[i]) : [];
 
