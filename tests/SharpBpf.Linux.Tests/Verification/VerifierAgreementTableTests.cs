@@ -166,6 +166,8 @@ public class VerifierAgreementTableTests(ITestOutputHelper output)
         if (accepted.Count > 0)
         {
             sb.AppendLine(inv, $"- both accept, processed instructions within 1.5x of the kernel's: {accepted.Count(r => r.Ours.Statistics.Processed <= r.Kernel.Processed * 1.5)} of {accepted.Count}");
+            var worst = accepted.MaxBy(r => (double)r.Ours.Statistics.Processed / r.Kernel.Processed)!;
+            sb.AppendLine(inv, $"- largest ratio of processed instructions (SharpBPF / kernel): {(double)worst.Ours.Statistics.Processed / worst.Kernel.Processed:0.00} ({worst.Object} {worst.Program})");
         }
 
         sb.AppendLine();
