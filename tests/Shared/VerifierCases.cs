@@ -831,6 +831,56 @@ internal static class VerifierCases
             r0 = 0
             exit
             """, "invalid bpf_context access off=8 size=8") { Attach = AttachType.TraceFentry, Target = "bpf_fentry_test1" },
+        // ---- callbacks -------------------------------------------------------------------------------------------------
+        new("for_each_map_elem_callback", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            ld_pseudo r2, 4, 6
+            r3 = 0
+            r4 = 0
+            call 164
+            r0 = 2
+            exit
+            r0 = *(u32 *)(r2 + 0)
+            r0 = *(u64 *)(r3 + 0)
+            r0 = 0
+            exit
+            """, null, ArrayMap),
+        new("for_each_map_elem_key_write", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            ld_pseudo r2, 4, 6
+            r3 = 0
+            r4 = 0
+            call 164
+            r0 = 2
+            exit
+            r0 = 1
+            *(u32 *)(r2 + 0) = r0
+            r0 = 0
+            exit
+            """, "write to change key R2 not allowed", ArrayMap),
+        new("for_each_map_elem_value_overrun", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            ld_pseudo r2, 4, 6
+            r3 = 0
+            r4 = 0
+            call 164
+            r0 = 2
+            exit
+            r0 = *(u64 *)(r3 + 4)
+            r0 = 0
+            exit
+            """, "invalid access to map value, value_size=8 off=4 size=8", ArrayMap),
+        new("loop_callback_return_range", ProgramType.Xdp, """
+            r1 = 4
+            ld_pseudo r2, 4, 6
+            r3 = 0
+            r4 = 0
+            call 181
+            r0 = 2
+            exit
+            r0 = 2
+            exit
+            """, "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]"),
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

@@ -251,6 +251,7 @@ public static class HelperPrototypes
             new(134, integer, [map, any], all),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [any, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
+            new(164, integer, [map, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(189, integer, [ctx, any, uninit, size], xdp),
             new(49, integer, [ctx, any, any, mem, size], sockOps),
             new(53, integer, [ctx, map, HelperArgument.MapKey, any], sockOps),

@@ -60,7 +60,7 @@ internal sealed partial class VerifierRun
 
         if (meta.CallbackTarget >= 0)
         {
-            PushCallback(meta);
+            PushCallback(proto, meta);
         }
 
         // The call clobbers R0-R5.
@@ -346,6 +346,13 @@ internal sealed partial class VerifierRun
         }
     }
 
+    private static RegisterState MapRegister(RegisterType type, int mapIndex)
+    {
+        var reg = RegisterState.Pointer(type);
+        reg.MapIndex = mapIndex;
+        return reg;
+    }
+
     private void CheckMapCompatibility(HelperPrototype proto, VerifierMap map)
     {
         if (proto.Id == 12 && map.Type != MapType.ProgramArray)
@@ -360,6 +367,7 @@ internal sealed partial class VerifierRun
             27 => map.Type == MapType.StackTrace,
             33 or 37 => map.Type == MapType.CgroupArray,
             12 => map.Type == MapType.ProgramArray,
+            164 => map.Type is MapType.Array or MapType.PerCpuArray or MapType.Hash or MapType.PerCpuHash or MapType.LruHash or MapType.LruPerCpuHash,
             53 => map.Type == MapType.SockMap,
             70 => map.Type == MapType.SockHash,
             51 => map.Type is MapType.DevMap or MapType.DevMapHash or MapType.CpuMap or MapType.XskMap,
@@ -454,10 +462,10 @@ internal sealed partial class VerifierRun
     }
 
     /// <summary>
-    /// A helper that calls a callback (bpf_loop): the callback is explored as a call from here, and after it returns
-    /// the helper call is checked again with what the callback did, until the states converge.
+    /// A helper that calls a callback (bpf_loop, bpf_for_each_map_elem): the callback is explored as a call from here,
+    /// and after it returns the helper call is checked again with what the callback did, until the states converge.
     /// </summary>
-    private void PushCallback(CallMeta meta)
+    private void PushCallback(HelperPrototype proto, CallMeta meta)
     {
         // Taken before the call clobbers R1-R5, so that re-checking the call after the callback sees the arguments.
         var branch = _cur.Clone();
@@ -465,6 +473,16 @@ internal sealed partial class VerifierRun
         var callerRegs = branch.Current.Regs;
         EnterFunction(meta.CallbackTarget, callback: true, callee =>
         {
+            if (proto.Id == 164)
+            {
+                // bpf_for_each_map_elem: callback(map, key, value, ctx) for each element.
+                callee.Regs[1] = MapRegister(RegisterType.MapPointer, meta.MapIndex);
+                callee.Regs[2] = MapRegister(RegisterType.MapKey, meta.MapIndex);
+                callee.Regs[3] = MapRegister(RegisterType.MapValue, meta.MapIndex);
+                callee.Regs[4] = callerRegs[3];
+                return;
+            }
+
             callee.Regs[1] = RegisterState.UnknownScalar();
             callee.Regs[2] = callerRegs[3];
         }, branch);

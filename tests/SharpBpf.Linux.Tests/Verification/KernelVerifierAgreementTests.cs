@@ -44,6 +44,8 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
                 }
             }
 
+            // Programs with callbacks need BTF func_info: main is int f(long), the others static int f(long x4).
+            using var btf = CallbackFunctionsBtf(insns, out var funcInfo);
             try
             {
                 using var program = KernelProgram.Load(new ProgramLoadOptions
@@ -51,6 +53,8 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
                     Type = c.Type,
                     Instructions = insns,
                     ExpectedAttachType = c.Attach ?? default,
+                    Btf = funcInfo.Length > 0 ? btf!.Handle : null,
+                    FuncInfo = funcInfo,
                     AttachBtfId = c.Target is null ? 0 : (uint)AttachBtfId(c),
                     Name = "sb_verify",
                     LogLevel = logLevel,
@@ -66,6 +70,32 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
         {
             maps.ForEach(m => m.Dispose());
         }
+    }
+
+    private static KernelBtf? CallbackFunctionsBtf(Instruction[] insns, out byte[] funcInfo)
+    {
+        funcInfo = [];
+        if (!insns.Any(i => i.IsLoadImm64 && i.Imm64Source == Imm64Source.Function))
+        {
+            return null;
+        }
+
+        var builder = new BtfBuilder();
+        int intType = builder.AddInt("int", 4, BtfIntEncoding.Signed);
+        int longType = builder.AddInt("long", 8, BtfIntEncoding.Signed);
+        int mainProto = builder.AddFunctionProto(intType, new BtfParameterDefinition("ctx", longType));
+        int otherProto = builder.AddFunctionProto(intType, new BtfParameterDefinition("a", longType), new BtfParameterDefinition("b", longType),
+            new BtfParameterDefinition("c", longType), new BtfParameterDefinition("d", longType));
+        var starts = BpfProgram.Create(insns).FunctionStarts;
+        funcInfo = new byte[8 * starts.Length];
+        for (int i = 0; i < starts.Length; i++)
+        {
+            int type = i == 0 ? builder.AddFunction("case_main", mainProto, BtfFunctionLinkage.Global) : builder.AddFunction($"case_f{i}", otherProto, BtfFunctionLinkage.Static);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan(8 * i), starts[i]);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan((8 * i) + 4), type);
+        }
+
+        return KernelBtf.Load(builder.ToArray());
     }
 
     /// <summary>The kernel BTF id a case attaches to: the tracepoint's btf_trace_ typedef, or the function.</summary>
