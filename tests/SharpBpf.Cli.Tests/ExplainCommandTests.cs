@@ -52,6 +52,9 @@ public sealed class ExplainCommandTests : IDisposable
         var (code, output, error) = Run("verify", Fixture("unbounded_index.o"), "--explain", page);
         Assert.Equal(1, code);
         Assert.Contains("rejected at insn 11: R0 unbounded memory access, make sure to bounds check any such access", output, StringComparison.Ordinal);
+        // The error's source line, from BTF line info, as a compiler would name it.
+        Assert.Contains("\n  at unbounded_index.c:30:", output, StringComparison.Ordinal);
+        Assert.Contains(": config->slots[index] += 1;\n", output, StringComparison.Ordinal);
         Assert.Contains($"explain page written to {page} ({new FileInfo(page).Length} bytes)", output, StringComparison.Ordinal);
         string html = WebUtility.HtmlDecode(File.ReadAllText(page));
         Assert.Contains("States from the SharpBPF verifier.", html, StringComparison.Ordinal);

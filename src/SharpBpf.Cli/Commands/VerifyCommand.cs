@@ -145,6 +145,11 @@ internal static class VerifyCommand
                         : $"rejected at insn {result.Error!.Pc}: {result.Error.Message}";
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{p.Name} ({p.SectionName}, {p.Type}): {verdict} ({result.Statistics.Processed} insns processed, {result.Elapsed.TotalMilliseconds:0.###} ms)"));
+                    if (result.Error?.Source is { } source)
+                    {
+                        output.WriteLine($"  at {source}");
+                    }
+
                     if (explainTo is not null)
                     {
                         output.WriteLine($"  explain page written to {explainTo.FullName} ({explainTo.Length} bytes)");

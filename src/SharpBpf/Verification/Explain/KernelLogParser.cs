@@ -32,6 +32,9 @@ public static partial class KernelLogParser
     [GeneratedRegex(@"^(\d+): safe$")]
     private static partial Regex SafeLine();
 
+    [GeneratedRegex(@"^(.*\S)(processed \d+ insns \(limit .*)$")]
+    private static partial Regex GluedSummary();
+
     [GeneratedRegex(@"prog '([^']+)'")]
     private static partial Regex LibbpfProgramName();
 
@@ -298,6 +301,12 @@ public static partial class KernelLogParser
             else if (line is "caller:" or "callee:" or "returning from callee:" || (line.StartsWith("to caller at ", StringComparison.Ordinal) && line.EndsWith(':')))
             {
                 _stateHeader = line.StartsWith("to caller", StringComparison.Ordinal) ? "to caller:" : line;
+            }
+            else if (GluedSummary().Match(line) is { Success: true } glued)
+            {
+                // Some kernel messages lack their newline: "expected prog array map for tail callprocessed 3 insns ...".
+                Line(glued.Groups[1].Value);
+                Line(glued.Groups[2].Value);
             }
             else if (line.StartsWith("processed ", StringComparison.Ordinal))
             {

@@ -160,6 +160,14 @@ public class KernelLogParserTests
         Assert.Equal(11, report.FailingPath.Count);
     }
 
+    [Fact]
+    public void An_error_without_its_newline_is_parted_from_the_closing_line()
+    {
+        var report = KernelLogParser.Parse("0: R1=ctx() R10=fp0\n0: (85) call bpf_tail_call#12\nexpected prog array map for tail callprocessed 3 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n");
+        Assert.Equal("expected prog array map for tail call", report.Error!.Message);
+        Assert.Equal("processed 3 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0", report.Summary);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("not a verifier log at all\n\n\u0000\u00ff(((")]
