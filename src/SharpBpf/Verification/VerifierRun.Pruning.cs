@@ -162,8 +162,9 @@ internal sealed partial class VerifierRun
 
     private sealed class IdMap
     {
-        private readonly Dictionary<int, int> _oldToCur = [];
-        private readonly Dictionary<int, int> _curToOld = [];
+        // Created on the first id compared: most comparisons end before any.
+        private Dictionary<int, int>? _oldToCur;
+        private Dictionary<int, int>? _curToOld;
         private int _tmp = int.MinValue / 2;
 
         public bool Check(int oldId, int curId)
@@ -178,6 +179,8 @@ internal sealed partial class VerifierRun
                 return true;
             }
 
+            _oldToCur ??= [];
+            _curToOld ??= [];
             if (_oldToCur.TryGetValue(oldId, out int mapped))
             {
                 return mapped == curId;
