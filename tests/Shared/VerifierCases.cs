@@ -53,7 +53,45 @@ internal static class VerifierCases
 
         """;
 
-    public static IReadOnlyList<VerifierCase> All { get; } =
+    private static VerifierCase[]? _all;
+
+    public static IReadOnlyList<VerifierCase> All => _all ??= [.. Fixed, .. KernelLayoutCases()];
+
+    /// <summary>
+    /// Cases whose offsets come from the running kernel's struct task_struct (its size and member offsets change from
+    /// build to build): none without kernel BTF.
+    /// </summary>
+    private static IEnumerable<VerifierCase> KernelLayoutCases()
+    {
+        var btf = SharpBpf.Btf.BtfFile.RunningKernel;
+        int taskId = btf?.FindId("task_struct", SharpBpf.Btf.BtfKind.Struct) ?? -1;
+        if (btf is null || taskId < 0)
+        {
+            yield break;
+        }
+
+        var task = btf.GetType(taskId);
+        var members = task.GetMembers();
+        int Offset(string name) => members.FirstOrDefault(m => m.Name == name) is { TypeId: > 0 } m ? (int)(m.BitOffset / 8) : -1;
+        int size = (int)task.Size, parent = Offset("real_parent"), pid = Offset("pid");
+        if (size > short.MaxValue || parent < 0 || pid < 0)
+        {
+            yield break;
+        }
+
+        const string load = "r2 = *(u64 *)(r1 + 0)\n";
+        const string done = "\nr0 = 0\nexit\n";
+        VerifierCase Case(string name, string code, string? error) =>
+            new(name, ProgramType.Tracing, load + code + done, error) { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" };
+        yield return Case("tp_btf_beyond_struct", $"r0 = *(u32 *)(r2 + {size})", $"access beyond struct task_struct at off {size} size 4");
+        yield return Case("tp_btf_pointer_member_narrow", $"r0 = *(u32 *)(r2 + {parent})",
+            $"cannot access ptr member real_parent with moff {parent} in struct task_struct with off {parent} size 4");
+        yield return Case("tp_btf_beyond_member", $"r0 = *(u64 *)(r2 + {pid})",
+            $"access beyond the end of member pid (mend:{pid + 4}) in struct task_struct with off {pid} size 8");
+        yield return Case("tp_btf_rcu_pointer_walk", $"r3 = *(u64 *)(r2 + {parent})\nr0 = *(u32 *)(r3 + {pid})", null);
+    }
+
+    private static VerifierCase[] Fixed { get; } =
     [
         new("r0_not_initialised", ProgramType.Xdp, "exit", "R0 !read_ok"),
         new("scalar_dereference", ProgramType.Xdp, """
