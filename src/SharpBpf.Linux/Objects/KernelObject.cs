@@ -616,6 +616,7 @@ public sealed class KernelObject : IDisposable
                 LineInfo = funcInfo.Length > 0 ? lineInfo : default,
                 LineInfoRecordSize = _ext?.LineRecordSize ?? 16,
             };
+            options.ProgramLoadObserver?.Invoke(program, load);
             try
             {
                 entry.Program = KernelProgram.Load(load);

@@ -33,6 +33,12 @@ public sealed class KernelObjectOptions
     /// <summary>Program-load flags added to every program's (BPF_F_STRICT_ALIGNMENT...), beside those its section implies.</summary>
     public ProgramLoadFlags ExtraProgramFlags { get; init; }
 
+    /// <summary>
+    /// Called with each program and its complete BPF_PROG_LOAD request just before the load (benchmarks replay the
+    /// loads; the descriptors in the request live as long as the loaded object).
+    /// </summary>
+    public Action<ObjectProgram, ProgramLoadOptions>? ProgramLoadObserver { get; init; }
+
     /// <summary>An optional rewriting step applied to each program before its map references are resolved (CO-RE).</summary>
     public ProgramPatcher? Patcher { get; init; }
 
