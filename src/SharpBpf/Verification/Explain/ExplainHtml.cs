@@ -307,17 +307,20 @@ public static class ExplainHtml
             h+='<tr><th>'+(v[0]?'frame'+v[0]+' ':'')+esc(v[1])+'</th><td>'+esc(v[2])+'</td></tr>';});
           return h+'</table>';
         }
-        function toggle(tr){
+        function toggle(tr,all){
           var next=tr.nextElementSibling;
-          if(next&&next.classList.contains('detail')){next.remove();return;}
-          var row=d.rows[+tr.getAttribute('data-row')],visits=row[0],h='';
+          if(next&&next.classList.contains('detail')){next.remove();if(!all)return;}
+          var row=d.rows[+tr.getAttribute('data-row')],visits=row[0],h='',shown=all?visits.length:Math.min(visits.length,100);
           if(!visits.length&&!row[1])h='<em>The verifier never reached this instruction.</em>';
-          visits.forEach(function(v,i){var p=d.paths[v[1]];
+          visits.slice(0,shown).forEach(function(v,i){var p=d.paths[v[1]];
             h+='<div class="visit'+(v[3]?' fpath':'')+'"><h4>#'+(i+1)+' path '+v[1]+(p[0]>=0?' (from '+p[0]+' to '+p[1]+')':' (entry)')+
               (v[4]?' frame'+v[4]:'')+(v[3]?' &middot; failing path':'')+(v[2]?' &middot; <span class="pruned">pruned: already proven safe</span>':'')+'</h4>'+stateHtml(v[0])+'</div>';});
+          if(shown<visits.length)h+='<p><a href="#" class="more">show all '+visits.length+' states</a></p>';
           if(row[1])h+='<p class="note">'+row[1]+' more visit'+(row[1]>1?'s':'')+' not recorded (per-instruction cap).</p>';
           var det=document.createElement('tr');det.className='detail'+(tr.classList.contains('onpath')?' onpath':'');
           det.innerHTML='<td></td><td colspan="2">'+h+'</td>';tr.after(det);
+          var more=det.querySelector('a.more');
+          if(more)more.addEventListener('click',function(e){e.preventDefault();e.stopPropagation();toggle(tr,true);});
         }
         document.getElementById('listing').addEventListener('click',function(e){
           var tr=e.target.closest('tr.insn');if(tr)toggle(tr);});

@@ -10,9 +10,9 @@ public sealed class ExplainOptions
     public int MaxStates { get; init; } = 60_000;
 
     /// <summary>The most distinct register and stack slot values kept; later new values are shown as not recorded.</summary>
-    public int MaxValues { get; init; } = 250_000;
+    public int MaxValues { get; init; } = 100_000;
 
-    /// <summary>How many of the current path's last steps keep their state for the failing path when not otherwise recorded.</summary>
+    /// <summary>How many of the current path's last steps keep their state when not otherwise recorded, and how many steps of the failing path are shown.</summary>
     public int PathWindow { get; init; } = 20_000;
 
     /// <summary>The most steps of the provenance chain.</summary>

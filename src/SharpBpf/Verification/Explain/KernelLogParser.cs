@@ -435,7 +435,13 @@ public static partial class KernelLogParser
                 }
 
                 chain.Reverse();
-                foreach (int s in chain)
+                int first = Math.Max(0, chain.Count - Builder.Options.PathWindow);
+                if (first > 0)
+                {
+                    Builder.Note(string.Create(CultureInfo.InvariantCulture, $"the failing path's first {first} steps are left out; its last {chain.Count - first} are shown"));
+                }
+
+                foreach (int s in chain.Skip(first))
                 {
                     var step = _steps[s];
                     int visit = step.Recorded;

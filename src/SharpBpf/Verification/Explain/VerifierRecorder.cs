@@ -99,7 +99,14 @@ internal sealed class VerifierRecorder
         var failing = new List<int>();
         if (!result.Accepted)
         {
-            foreach (var step in _trail)
+            // A path of a million steps keeps its last ones (where it failed).
+            int first = Math.Max(0, _trail.Count - _builder.Options.PathWindow);
+            if (first > 0)
+            {
+                _builder.Note(string.Create(CultureInfo.InvariantCulture, $"the failing path's first {first} steps are left out; its last {_trail.Count - first} are shown"));
+            }
+
+            foreach (var step in _trail.Skip(first))
             {
                 int visit = step.Visit;
                 if (visit < 0)
@@ -111,11 +118,6 @@ internal sealed class VerifierRecorder
                 failing.Add(visit);
             }
 
-            // A failure found before the failing instruction was visited (a whole-program check) has no path.
-            if (result.Error is { Pc: >= 0 } e && failing.Count > 0 && _builder.Visits[failing[^1]].Pc != e.Pc)
-            {
-                failing.Clear();
-            }
         }
 
         return _builder.Finish(program.Name, "SharpBPF verifier", program.Instructions, failing, result.Error?.Pc ?? -1, result.Error?.Message,
