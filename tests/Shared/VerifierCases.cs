@@ -4,7 +4,7 @@ using SharpBpf.Isa.Assembly;
 namespace SharpBpf.Testing;
 
 /// <summary>A map a verifier test case uses; map index i is <c>ld_pseudo rX, 1, i</c> in the case's code.</summary>
-internal sealed record VerifierCaseMap(MapType Type, uint KeySize, uint ValueSize, uint MaxEntries);
+internal sealed record VerifierCaseMap(MapType Type, uint KeySize, uint ValueSize, uint MaxEntries, uint Flags = 0);
 
 /// <summary>
 /// A program and the verdict the Linux kernel gives it: <see cref="Error"/> is the kernel's error line, or null when the
@@ -29,6 +29,8 @@ internal static class VerifierCases
     private static readonly VerifierCaseMap HashMap = new(MapType.Hash, 4, 8, 16);
     private static readonly VerifierCaseMap ArrayMap = new(MapType.Array, 4, 8, 16);
     private static readonly VerifierCaseMap RingBuffer = new(MapType.RingBuffer, 0, 0, 4096);
+    private static readonly VerifierCaseMap ReadOnlyArray = new(MapType.Array, 4, 8, 16, 0x80);
+    private static readonly VerifierCaseMap WriteOnlyArray = new(MapType.Array, 4, 8, 16, 0x100);
 
     private const string Lookup = """
         *(u32 *)(r10 - 4) = 0
@@ -919,6 +921,79 @@ internal static class VerifierCases
             r0 = 2
             exit
             """, "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]"),
+        new("for_each_map_elem_key_overrun", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            ld_pseudo r2, 4, 6
+            r3 = 0
+            r4 = 0
+            call 164
+            r0 = 2
+            exit
+            r0 = *(u64 *)(r2 + 0)
+            r0 = 0
+            exit
+            """, "invalid access to map key, key_size=4 off=0 size=8", ArrayMap),
+        new("callback_returns_pointer", ProgramType.Xdp, """
+            ld_pseudo r1, 1, 0
+            ld_pseudo r2, 4, 6
+            r3 = 0
+            r4 = 0
+            call 164
+            r0 = 2
+            exit
+            r0 = r3
+            exit
+            """, "R0 not a scalar value", ArrayMap),
+        new("loop_context_not_stack", ProgramType.Xdp, """
+            r3 = r1
+            r1 = 4
+            ld_pseudo r2, 4, 5
+            r4 = 0
+            call 181
+            r0 = 2
+            exit
+            r0 = 0
+            exit
+            """, "R3 type=ctx expected=fp"),
+        new("stack_pointer_variable_subtraction", ProgramType.Xdp, """
+            call 7
+            r0 &= 7
+            r1 = r10
+            r1 -= r0
+            r0 = 2
+            exit
+            """, "R1 subtraction from stack pointer prohibited"),
+        new("stack_pointer_out_of_bounds_value", ProgramType.Xdp, """
+            call 7
+            r0 &= 0x3fffffff
+            r0 |= 0x20000000
+            r1 = r10
+            r1 += r0
+            r0 = 2
+            exit
+            """, "value 536870912 makes fp pointer be out of bounds"),
+        new("stack_unbounded_variable_offset", ProgramType.Xdp, """
+            call 7
+            r0 >>= 1
+            r1 = r10
+            r1 += r0
+            r0 = *(u8 *)(r1 - 8)
+            r0 = 2
+            exit
+            """, "invalid unbounded variable-offset read from stack R1"),
+        new("read_only_map_write", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +2
+            r1 = 1
+            *(u64 *)(r0 + 0) = r1
+            r0 = 2
+            exit
+            """, "write into map forbidden, value_size=8 off=0 size=8", ReadOnlyArray),
+        new("write_only_map_read", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +1
+            r1 = *(u64 *)(r0 + 0)
+            r0 = 2
+            exit
+            """, "read from map forbidden, value_size=8 off=0 size=8", WriteOnlyArray),
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

@@ -32,7 +32,7 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
     /// <summary>Loads a case into the kernel: (accepted, log) with log level 1.</summary>
     internal static (bool Accepted, string Log) LoadIntoKernel(VerifierCase c, uint logLevel = 1)
     {
-        var maps = c.Maps.Select((m, i) => KernelMap.Create(m.Type, (int)m.KeySize, (int)m.ValueSize, m.MaxEntries, $"map{i}")).ToList();
+        var maps = c.Maps.Select((m, i) => KernelMap.Create(m.Type, (int)m.KeySize, (int)m.ValueSize, m.MaxEntries, $"map{i}", (MapCreateFlags)m.Flags)).ToList();
         try
         {
             var insns = c.Instructions;
@@ -117,7 +117,7 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
             ExpectedAttachType = c.Attach,
             AttachTarget = c.Target,
             KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
-            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries)).ToList(),
+            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
             LogLevel = 1,
         });
         output.WriteLine("kernel:\n" + kernelLog + "\nSharpBPF:\n" + ours.Log);

@@ -32,7 +32,7 @@ public class VerifierCaseTests
             ExpectedAttachType = c.Attach,
             AttachTarget = c.Target,
             KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
-            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries)).ToList(),
+            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
             LogLevel = logLevel,
         });
 
