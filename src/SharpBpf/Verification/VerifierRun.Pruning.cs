@@ -25,7 +25,8 @@ internal sealed partial class VerifierRun
         }
 
         int statesCount = 0;
-        for (int i = 0; i < list.Count; i++)
+        // Newest first, as the kernel walks its list.
+        for (int i = list.Count - 1; i >= 0; i--)
         {
             var cp = list[i];
             statesCount++;
@@ -81,7 +82,6 @@ internal sealed partial class VerifierRun
                 }
 
                 list.RemoveAt(i);
-                i--;
             }
         }
 
