@@ -142,6 +142,18 @@ public static class ExplainHtml
             counts[v.Pc] = counts.GetValueOrDefault(v.Pc) + 1;
         }
 
+        // On the failing path, what each instruction changed (its last time there), as the log's "; R1=..." says.
+        var changes = new Dictionary<int, string>();
+        for (int k = 0; k + 1 < report.FailingPath.Count; k++)
+        {
+            var here = report.Visits[report.FailingPath[k]];
+            var next = report.Visits[report.FailingPath[k + 1]];
+            if (here.State >= 0 && next.State >= 0)
+            {
+                changes[here.Pc] = string.Join(" ", report.States[next.State].Except(report.States[here.State]).Select(id => report.Values[id].ToString()));
+            }
+        }
+
         output.Write("<section id=\"program\" class=\"panel\"><h2>The program</h2>\n");
         output.Write("<p class=\"meta\">Click an instruction for every state the verifier saw there, path by path.");
         output.Write(failingPcs.Count > 0 ? " <label><input type=\"checkbox\" id=\"only-path\"> only the failing path</label></p>\n" : "</p>\n");
@@ -153,7 +165,7 @@ public static class ExplainHtml
             // Line 0 records (code the compiler gives no line) are left out, as a line of their own would say nothing.
             if (insn.Source is { Line: > 0 } source && (previous is null || previous.Line != source.Line || previous.FileName != source.FileName))
             {
-                output.Write($"<tr class=\"srcrow{(failingPcs.Contains(insn.Pc) ? " onpath" : "")}\"><td></td><td colspan=\"2\">{E(VerifierFormat.SourceLine(source))}</td></tr>\n");
+                output.Write($"<tr class=\"srcrow{(failingPcs.Contains(insn.Pc) ? " onpath" : "")}\"><td></td><td colspan=\"3\">{E(VerifierFormat.SourceLine(source))}</td></tr>\n");
             }
 
             previous = insn.Source is { Line: > 0 } ? insn.Source : previous;
@@ -161,7 +173,7 @@ public static class ExplainHtml
             int unrecorded = insn.Pc < report.UnrecordedVisits.Count ? report.UnrecordedVisits[insn.Pc] : 0;
             string cls = "insn" + (failingPcs.Contains(insn.Pc) ? " onpath" : "") + (report.Error?.Pc == insn.Pc ? " fail" : "") + (seen + unrecorded == 0 ? " unseen" : "");
             string visits = seen + unrecorded == 0 ? "not reached" : $"{I(seen + unrecorded)} state{(seen + unrecorded == 1 ? "" : "s")}";
-            output.Write($"<tr id=\"i{I(insn.Pc)}\" class=\"{cls}\" data-row=\"{I(row)}\"><td class=\"pc\">{I(insn.Pc)}</td><td class=\"code\">{E(insn.Text)}</td><td class=\"visits\">{visits}</td></tr>\n");
+            output.Write($"<tr id=\"i{I(insn.Pc)}\" class=\"{cls}\" data-row=\"{I(row)}\"><td class=\"pc\">{I(insn.Pc)}</td><td class=\"code\">{E(insn.Text)}</td><td class=\"visits\">{visits}</td><td class=\"after\">{E(changes.GetValueOrDefault(insn.Pc))}</td></tr>\n");
             row++;
         }
 
@@ -277,7 +289,7 @@ public static class ExplainHtml
         #listing{border-collapse:collapse}#listing td{padding:0 .6em;vertical-align:top;white-space:pre}
         #listing tr.insn{cursor:pointer}#listing tr.insn:hover{background:#eef3fb}
         #listing td.pc{text-align:right;color:#888;width:4em}#listing td.visits{color:#888;text-align:right}
-        tr.srcrow td{color:#6a737d;padding-top:.3em}tr.unseen td.code{color:#aaa}
+        tr.srcrow td{color:#6a737d;padding-top:.3em}#listing td.after{color:#7a5a00;white-space:normal;overflow-wrap:anywhere;font-size:.9em;min-width:20em}tr.unseen td.code{color:#aaa}
         tr.onpath td.code{background:#fff4d6}tr.fail td{background:#fdecea!important;font-weight:600}
         body.only-path #listing tr:not(.onpath):not(.detail){display:none}
         tr.detail>td{white-space:normal;background:#f4f6f8;padding:.4em .8em;max-width:70em}
@@ -318,7 +330,7 @@ public static class ExplainHtml
           if(shown<visits.length)h+='<p><a href="#" class="more">show all '+visits.length+' states</a></p>';
           if(row[1])h+='<p class="note">'+row[1]+' more visit'+(row[1]>1?'s':'')+' not recorded (per-instruction cap).</p>';
           var det=document.createElement('tr');det.className='detail'+(tr.classList.contains('onpath')?' onpath':'');
-          det.innerHTML='<td></td><td colspan="2">'+h+'</td>';tr.after(det);
+          det.innerHTML='<td></td><td colspan="3">'+h+'</td>';tr.after(det);
           var more=det.querySelector('a.more');
           if(more)more.addEventListener('click',function(e){e.preventDefault();e.stopPropagation();toggle(tr,true);});
         }

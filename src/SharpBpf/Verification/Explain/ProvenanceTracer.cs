@@ -27,8 +27,9 @@ internal sealed class ProvenanceTracer(IReadOnlyList<(int Pc, Instruction Insn, 
 
     private void Add(int step, int depth, string slot, int frame, ProvenanceRole role)
     {
-        // The value after the step is the state before the next one (the state before it for an entry).
-        int after = role == ProvenanceRole.Entry ? step : step + 1;
+        // The value after the step is the state before the next one; for an entry, and for the r0 an exit returns
+        // (its frame is gone after it), the state before the step.
+        int after = role == ProvenanceRole.Entry || IsExit(steps[step].Insn) ? step : step + 1;
         string? value = after < steps.Count ? lookup(steps[after].State, frame, slot) : null;
         _chain.Add(new ProvenanceStep(step, steps[step].Pc, depth, slot, frame, role, value));
     }

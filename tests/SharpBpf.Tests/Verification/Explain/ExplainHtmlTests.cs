@@ -29,6 +29,9 @@ public partial class ExplainHtmlTests
         Assert.Matches(@"<tr class=""hot""><th>R0</th><td>map_value\(map=config_map,ks=4,vs=72,smin=0,smax=umax=0x7fffffff8,", page);
         Assert.Contains("Where did R0's value come from?", top, StringComparison.Ordinal);
         Assert.Contains("6: (85) call bpf_map_lookup_elem#1", top, StringComparison.Ordinal);
+        // The listing says what each instruction of the failing path changed, as the log does after ';'.
+        Assert.Contains("<td class=\"after\">R1=scalar(smin=0,smax=umax=0x7fffffff8,smax32=0x7ffffff8,umax32=0xfffffff8,var_off=(0x0; 0x7fffffff8))</td>",
+            Regex.Match(page, "<tr id=\"i9\" .*").Value, StringComparison.Ordinal);
     }
 
     [Fact]

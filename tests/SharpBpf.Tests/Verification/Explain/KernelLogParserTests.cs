@@ -73,6 +73,8 @@ public class KernelLogParserTests
         Assert.Equal("scalar(smin=0xffffffff80000000,smax=smax32=0x7ffffffe,umax=0xfffffffffffffffe,umax32=0xfffffffe,var_off=(0x0; 0xfffffffffffffffe))",
             report.Provenance[1].Value);
         Assert.Equal(1, report.Provenance[6].Frame);
+        // What the exit returned: the callee's r0 before it (its frame is gone after).
+        Assert.Equal("scalar(smin=0,smax=umax=umax32=0xfffffffe,smax32=0x7ffffffe,var_off=(0x0; 0xfffffffe))", report.Provenance[5].Value);
     }
 
     [Fact]
