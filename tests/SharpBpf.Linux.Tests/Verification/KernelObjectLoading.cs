@@ -238,7 +238,9 @@ internal sealed class KernelObjectLoading : IDisposable
             if (!lines[i].StartsWith("processed ", StringComparison.Ordinal) && !lines[i].StartsWith("verification time", StringComparison.Ordinal) &&
                 !lines[i].StartsWith("stack depth", StringComparison.Ordinal))
             {
-                return lines[i];
+                // A few kernel messages lack their newline and run into the statistics line.
+                int glued = lines[i].IndexOf("processed ", StringComparison.Ordinal);
+                return glued > 0 ? lines[i][..glued] : lines[i];
             }
         }
 
