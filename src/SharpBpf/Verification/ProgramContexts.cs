@@ -97,7 +97,14 @@ public static class ProgramContexts
     }
 
     /// <summary>struct bpf_sock's sizes and offsets (<c>bpf_sock_is_valid_access</c>).</summary>
-    private static bool IsValidSockAccess(int off, int size)
+    /// <summary>offsetof(struct bpf_sock, type): from here to the end of priority, sock_common pointers may not read.</summary>
+    internal const int SockTypeOffset = 8;
+
+    /// <summary>offsetof(struct bpf_sock, src_ip4).</summary>
+    internal const int SockSrcIp4Offset = 24;
+
+    /// <summary>Reads of struct bpf_sock (<c>bpf_sock_is_valid_access</c>).</summary>
+    internal static bool IsValidSockAccess(int off, int size)
     {
         const int family = 4, type = 8, protocol = 12, srcIp4 = 24, srcPort = 44, dstPort = 48, dstIp4 = 52, state = 72, rxQueue = 76;
         if (off < 0 || off >= SockSize || off % size != 0)

@@ -160,6 +160,21 @@ internal sealed partial class VerifierRun
                 }
             }
         }
+        else if (exactType == (RegisterType.SockCommon, RegisterTypeFlags.None))
+        {
+            // The kernel's check_sock_access with bpf_sock_common_is_valid_access: bpf_sock's fields but type..priority.
+            if (write)
+            {
+                throw Reject(F($"R{regno} cannot write into {TypeName(reg)}"));
+            }
+
+            if (off is >= ProgramContexts.SockTypeOffset and < ProgramContexts.SockSrcIp4Offset || !ProgramContexts.IsValidSockAccess(off, size))
+            {
+                throw Reject(F($"R{regno} invalid {TypeName(reg)} access off={off} size={size}"));
+            }
+
+            result = RegisterState.UnknownScalar();
+        }
         else if (reg.Type == RegisterType.Memory && !reg.MaybeNull)
         {
             if (write && (reg.Flags & RegisterTypeFlags.ReadOnly) != 0)

@@ -62,4 +62,20 @@ public class KernelVerifierFuzzTests
             }
         }
     }
+
+    [KernelFact]
+    public void Skb_sk_reads_give_the_kernel_verdicts_and_error_lines()
+    {
+        using var oracle = new KernelVerifierOracle();
+        foreach (var (name, source, error) in SockCommonCases.All)
+        {
+            var c = new VerifierFuzzCase(ProgramType.SchedCls, source, Assembler.Assemble(source));
+            var verdict = oracle.Load(c);
+            Assert.True(verdict.Accepted == (error is null), $"{name}: kernel accepted={verdict.Accepted}, expected error {error ?? "none"}");
+            if (error is not null)
+            {
+                Assert.Equal(error, oracle.ErrorLine(c).Split('\n')[0]);
+            }
+        }
+    }
 }

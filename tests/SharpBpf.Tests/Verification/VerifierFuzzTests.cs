@@ -2,6 +2,7 @@ using SharpBpf.Fuzzing;
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
 using SharpBpf.Runtime;
+using SharpBpf.Testing;
 using SharpBpf.Verification;
 
 namespace SharpBpf.Tests.Verification;
@@ -96,6 +97,16 @@ public class VerifierFuzzTests
         Assert.Equal("R1 pointer arithmetic on sock_common_or_null prohibited, null-check it first",
             Verify(new VerifierFuzzCase(type, "", beforeCheck)).Error?.Message);
         Assert.Equal("R1 pointer arithmetic on sock_common prohibited", Verify(new VerifierFuzzCase(type, "", afterCheck)).Error?.Message);
+    }
+
+    public static TheoryData<string> SockCommonNames() => new(SockCommonCases.All.Select(c => c.Name));
+
+    [Theory]
+    [MemberData(nameof(SockCommonNames))]
+    public void Skb_sk_reads_follow_the_kernel_sock_common_rules(string name)
+    {
+        var (_, source, error) = SockCommonCases.All.Single(c => c.Name == name);
+        Assert.Equal(error, Verify(new VerifierFuzzCase(ProgramType.SchedCls, source, Assembler.Assemble(source))).Error?.Message);
     }
 
     [Fact]
