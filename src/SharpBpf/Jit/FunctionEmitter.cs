@@ -60,6 +60,7 @@ internal sealed class FunctionEmitter
     // The BPF registers the function reads or writes. The others stay in their slots (which the interpreter's
     // fallback and callees use as the register file anyway): no local, so fewer values compete for machine registers.
     private readonly bool[] _used;
+    private Dictionary<int, long> _windows = [];
     private readonly ILGenerator _il;
     private readonly List<Action> _coldPaths = [];
     private readonly Dictionary<int, Label> _blockLabels = [];
@@ -171,6 +172,7 @@ internal sealed class FunctionEmitter
     public void Emit()
     {
         var leaders = FindBlockStarts();
+        _windows = BudgetWindows(leaders);
         DeclareLocals();
         EmitPrologue();
 
@@ -239,6 +241,91 @@ internal sealed class FunctionEmitter
         }
 
         return leaders;
+    }
+
+    /// <summary>
+    /// The blocks that test the budget, with the most instructions a run can execute from their start before it
+    /// reaches the next such block or an exit: the function's entry, the targets of backward jumps (every loop passes
+    /// one) and the blocks after calls (which use budget of their own). Other blocks only subtract their length: the
+    /// window tested at the last check covers them, so the budget cannot run out there.
+    /// </summary>
+    private Dictionary<int, long> BudgetWindows(bool[] leaders)
+    {
+        var blocks = new List<(int Start, int Length, int Last)>();
+        int blockStart = _start, length = 0, last = _start;
+        for (int pc = _start; pc < _end; pc++)
+        {
+            if (pc != _start && leaders[pc - _start])
+            {
+                blocks.Add((blockStart, length, last));
+                blockStart = pc;
+                length = 0;
+            }
+
+            length++;
+            last = pc;
+            if (_code[pc].IsLoadImm64)
+            {
+                pc++;
+            }
+        }
+
+        blocks.Add((blockStart, length, last));
+        var checks = new HashSet<int> { _start };
+        foreach (var block in blocks)
+        {
+            var insn = _code[block.Last];
+            if (insn.Class is not (InstructionClass.Jmp or InstructionClass.Jmp32) || insn.JumpOperation == JumpOperation.Exit)
+            {
+                continue;
+            }
+
+            if (insn.JumpOperation == JumpOperation.Call)
+            {
+                checks.Add(block.Last + 1);
+            }
+            else if (JumpTarget(block.Last, insn) <= block.Last)
+            {
+                checks.Add(JumpTarget(block.Last, insn));
+            }
+        }
+
+        // Longest paths, in reverse order: successors that are not checks lie further on (forward edges only).
+        var longest = new Dictionary<int, long>();
+        for (int i = blocks.Count - 1; i >= 0; i--)
+        {
+            var (start, count, lastPc) = blocks[i];
+            var insn = _code[lastPc];
+            int next = lastPc + (insn.IsLoadImm64 ? 2 : 1);
+            long tail = 0;
+            void Follow(int successor)
+            {
+                if (successor > lastPc && successor < _end && !checks.Contains(successor))
+                {
+                    tail = Math.Max(tail, longest[successor]);
+                }
+            }
+
+            if (insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32)
+            {
+                if (insn.JumpOperation is not (JumpOperation.Exit or JumpOperation.Call))
+                {
+                    Follow(JumpTarget(lastPc, insn));
+                    if (insn.JumpOperation != JumpOperation.Ja)
+                    {
+                        Follow(next);
+                    }
+                }
+            }
+            else
+            {
+                Follow(next);
+            }
+
+            longest[start] = count + tail;
+        }
+
+        return checks.Where(pc => pc < _end).ToDictionary(pc => pc, pc => longest[pc]);
     }
 
     private static int JumpTarget(int pc, Instruction insn) =>
@@ -329,26 +416,30 @@ internal sealed class FunctionEmitter
         _indexInBlock = 0;
         _il.MarkLabel(_blockLabels[pc]);
 
-        // if (budget < length) the interpreter finishes the block with what is left; else budget -= length. Testing
-        // before subtracting keeps one copy of the budget in a loop (a test after it made the runtime's compiler copy
-        // the budget between registers on every iteration).
-        var exhausted = _il.DefineLabel();
-        _il.Emit(OpCodes.Ldloc, _budget);
-        _il.Emit(OpCodes.Ldc_I8, (long)length);
-        _il.Emit(OpCodes.Blt, exhausted);
+        // At a check: if (budget < window) the interpreter takes over from here with what is left (it faults where the
+        // budget runs out, or finishes the function). Every block: budget -= length. Testing before subtracting keeps
+        // one copy of the budget in a loop (a test after it made the runtime's compiler copy it on every iteration).
+        if (_windows.TryGetValue(pc, out long window))
+        {
+            var exhausted = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _budget);
+            _il.Emit(OpCodes.Ldc_I8, window);
+            _il.Emit(OpCodes.Blt, exhausted);
+            _coldPaths.Add(() =>
+            {
+                _il.MarkLabel(exhausted);
+                _il.Emit(OpCodes.Ldloc, _budget);
+                _il.Emit(OpCodes.Stloc, _fallbackBudget);
+                _il.Emit(OpCodes.Ldc_I4, pc);
+                _il.Emit(OpCodes.Stloc, _fallbackPc);
+                _il.Emit(OpCodes.Br, _fallback);
+            });
+        }
+
         _il.Emit(OpCodes.Ldloc, _budget);
         _il.Emit(OpCodes.Ldc_I8, (long)length);
         _il.Emit(OpCodes.Sub);
         _il.Emit(OpCodes.Stloc, _budget);
-        _coldPaths.Add(() =>
-        {
-            _il.MarkLabel(exhausted);
-            _il.Emit(OpCodes.Ldloc, _budget);
-            _il.Emit(OpCodes.Stloc, _fallbackBudget);
-            _il.Emit(OpCodes.Ldc_I4, pc);
-            _il.Emit(OpCodes.Stloc, _fallbackPc);
-            _il.Emit(OpCodes.Br, _fallback);
-        });
     }
 
     /// <summary>A label whose cold path hands the current instruction to the interpreter (which faults or ends the run).</summary>

@@ -162,15 +162,23 @@ internal static unsafe class JitRuntime
 
     /// <summary>
     /// Runs the interpreter from <paramref name="pc"/> with the registers spilled in <paramref name="slots"/> and the
-    /// budget left before that instruction. It is only called where the interpreter cannot get past a block's end:
-    /// it faults (memory, budget, helper, call target...) or ends the program (an out-of-bounds legacy load), so the
-    /// run ends here; the result is recorded as the run's r0.
+    /// budget left before that instruction, to the end of the function: where an instruction faults (memory, budget,
+    /// helper, call target...) the interpreter raises the fault; where the run ends (a helper's stop, an
+    /// out-of-bounds legacy load) the result is recorded as the run's r0 and the run unwinds; where the budget was
+    /// too low for the JIT's checks (see <see cref="FunctionEmitter"/>) but the function gets to its exit, the function
+    /// returns normally, with r0-r5 in the slots and the budget left in <see cref="BudgetSlot"/>.
     /// </summary>
     public static ulong Fallback(BpfExecutionContext context, ProgramImage image, ulong* slots, int pc, long budget, int depth)
     {
         ulong r0 = Interpreter.Execute(context, image, slots, pc, budget, (long)slots[RunBudgetSlot], depth);
-        slots[EndedSlot] = 1;
-        slots[EndValueSlot] = r0;
+        if (context.IsStopped)
+        {
+            slots[EndedSlot] = 1;
+            slots[EndValueSlot] = r0;
+            return r0;
+        }
+
+        slots[BudgetSlot] = (ulong)((long)slots[RunBudgetSlot] - context.InstructionsExecuted);
         return r0;
     }
 }
