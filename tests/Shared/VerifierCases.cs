@@ -539,6 +539,12 @@ internal static class VerifierCases
             r0 = 0
             exit
             """, null) { Attach = AttachType.TraceRawTracepoint, Target = "sched_switch" },
+        new("tp_btf_pointer_multiplication", ProgramType.Tracing, """
+            r2 = *(u64 *)(r1 + 0)
+            r2 *= 2
+            r0 = 0
+            exit
+            """, "R2 pointer arithmetic with *= operator prohibited") { Attach = AttachType.TraceRawTracepoint, Target = "sched_process_exec" },
         new("tp_btf_scalar_dereference", ProgramType.Tracing, """
             r2 = *(u64 *)(r1 + 8)
             r0 = *(u32 *)(r2 + 0)

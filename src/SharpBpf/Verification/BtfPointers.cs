@@ -65,10 +65,10 @@ internal enum BtfWalkKind
 /// <param name="Kind">Scalar or pointer.</param>
 /// <param name="TypeId">For pointers: the struct or union pointed to.</param>
 /// <param name="Rcu">The pointer member is tagged <c>__rcu</c>.</param>
-/// <param name="UserOrPerCpu">The pointer member is tagged <c>__user</c> or <c>__percpu</c>.</param>
+/// <param name="Tag">The pointer member's <c>__user</c> or <c>__percpu</c> tag as a flag, or none.</param>
 /// <param name="UnionWalked">A union with several members was crossed (the kernel then distrusts the pointer).</param>
 /// <param name="FieldName">For pointers: the member's name.</param>
-internal readonly record struct BtfWalkResult(BtfWalkKind Kind, int TypeId, bool Rcu, bool UserOrPerCpu, bool UnionWalked, string? FieldName);
+internal readonly record struct BtfWalkResult(BtfWalkKind Kind, int TypeId, bool Rcu, RegisterTypeFlags Tag, bool UnionWalked, string? FieldName);
 
 /// <summary>
 /// Field reads through BTF-typed pointers (the kernel's <c>btf_struct_access</c>), the trust the kernel's allow lists
@@ -158,7 +158,7 @@ internal static class BtfWalk
 
                 if (element.Elem.Kind == BtfKind.Int)
                 {
-                    return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Scalar, 0, false, false, false, null));
+                    return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Scalar, 0, false, RegisterTypeFlags.None, false, null));
                 }
 
                 if (!IsComposite(element.Elem) || element.Elem.Size == 0)
@@ -188,7 +188,7 @@ internal static class BtfWalk
                     long endBit = bitOffset + member.BitfieldSize;
                     if (off <= moff && (endBit + 7) / 8 <= off + size)
                     {
-                        return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Scalar, 0, false, false, false, null));
+                        return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Scalar, 0, false, RegisterTypeFlags.None, false, null));
                     }
 
                     continue;
@@ -243,18 +243,13 @@ internal static class BtfWalk
                     }
 
                     var pointee = btf.GetType(mtype.ReferencedTypeId);
-                    bool rcu = false, userOrPerCpu = false;
-                    if (pointee.Kind == BtfKind.TypeTag)
-                    {
-                        string tag = pointee.Name;
-                        rcu = tag == "rcu";
-                        userOrPerCpu = tag is "user" or "percpu";
-                    }
+                    var tag = MemoryTag(pointee);
+                    bool rcu = pointee.Kind == BtfKind.TypeTag && pointee.Name == "rcu";
 
                     int target = SkipModifiers(btf, mtype.ReferencedTypeId);
                     if (IsComposite(btf.GetType(target)))
                     {
-                        return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Pointer, target, rcu, userOrPerCpu, false, mname));
+                        return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Pointer, target, rcu, tag, false, mname));
                     }
                 }
 
@@ -263,7 +258,7 @@ internal static class BtfWalk
                     throw new WalkError($"access beyond the end of member {mname} (mend:{(uint)mtrueEnd}) in struct {tname} with off {(uint)off} size {(uint)size}");
                 }
 
-                return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Scalar, 0, false, false, false, null));
+                return (WalkStep.Done, 0, new BtfWalkResult(BtfWalkKind.Scalar, 0, false, RegisterTypeFlags.None, false, null));
             }
 
             if (!entered)
@@ -274,6 +269,14 @@ internal static class BtfWalk
 
         throw new WalkError("verifier internal error: BTF struct nesting too deep");
     }
+
+    /// <summary>The <c>__user</c> / <c>__percpu</c> type tag right under a pointer, as a register flag.</summary>
+    public static RegisterTypeFlags MemoryTag(BtfType pointee) => pointee.Kind != BtfKind.TypeTag ? RegisterTypeFlags.None : pointee.Name switch
+    {
+        "user" => RegisterTypeFlags.User,
+        "percpu" => RegisterTypeFlags.PerCpu,
+        _ => RegisterTypeFlags.None,
+    };
 
     /// <summary>The element type of a struct's trailing flexible array that <paramref name="off"/> reaches, or null.</summary>
     private static (BtfType Elem, int Offset)? FlexibleArrayElement(BtfSpec btf, BtfType t, int off)

@@ -51,6 +51,10 @@ public enum RegisterTypeFlags : byte
     Rcu = 16,
     /// <summary>A BTF pointer only read through probe loads (<c>PTR_UNTRUSTED</c>).</summary>
     Untrusted = 32,
+    /// <summary>A BTF pointer into user memory (<c>MEM_USER</c>, the <c>__user</c> tag): not readable directly.</summary>
+    User = 64,
+    /// <summary>A BTF pointer to per-CPU data (<c>MEM_PERCPU</c>, the <c>__percpu</c> tag): not readable directly.</summary>
+    PerCpu = 128,
 }
 
 /// <summary>

@@ -40,6 +40,7 @@ public static class VerifierFormat
             _ => "?",
         };
         string prefix = ((flags & RegisterTypeFlags.ReadOnly) != 0 ? "rdonly_" : "") + ((flags & RegisterTypeFlags.Ringbuf) != 0 ? "ringbuf_" : "") +
+            ((flags & RegisterTypeFlags.User) != 0 ? "user_" : "") + ((flags & RegisterTypeFlags.PerCpu) != 0 ? "percpu_" : "") +
             ((flags & RegisterTypeFlags.Rcu) != 0 ? "rcu_" : "") + ((flags & RegisterTypeFlags.Untrusted) != 0 ? "untrusted_" : "") +
             ((flags & RegisterTypeFlags.Trusted) != 0 ? "trusted_" : "");
         bool maybeNull = (flags & RegisterTypeFlags.MaybeNull) != 0;

@@ -30,6 +30,14 @@ internal sealed partial class VerifierRun
     {
         if (TracingTargetOf() is not { } target)
         {
+            if (_options.ProgramType == ProgramType.Tracing && _options.ExpectedAttachType is AttachType.TraceRawTracepoint or AttachType.TraceFentry
+                or AttachType.TraceFexit or AttachType.ModifyReturn)
+            {
+                // The kernel types these arguments from BTF SharpBPF does not have (a module's, or none): refused
+                // rather than taken as numbers, which would allow what the kernel forbids on pointers.
+                throw Reject(F($"the attach target '{_options.AttachTarget}' is not in the kernel BTF given to the verifier"));
+            }
+
             return null;
         }
 
@@ -80,15 +88,20 @@ internal sealed partial class VerifierRun
             throw invalid;
         }
 
-        if (t.ReferencedTypeId == 0 || btf.GetType(BtfWalk.SkipModifiers(btf, t.ReferencedTypeId)).Kind == BtfKind.Int || target.NullableArguments)
+        if (t.ReferencedTypeId == 0 || btf.GetType(BtfWalk.SkipModifiers(btf, t.ReferencedTypeId)).Kind == BtfKind.Int)
         {
-            // void and integer pointers are numbers to the verifier; so, conservatively, are the pointers of
-            // tracepoints that may pass NULL or an error pointer.
+            // void and integer pointers are numbers to the verifier.
             return RegisterState.UnknownScalar();
         }
 
+        if (target.NullableArguments)
+        {
+            // The kernel marks some of these arguments maybe-NULL and others error pointers (numbers), per argument.
+            throw Reject(F($"func '{target.Name}' arg{arg} may be NULL or an error pointer: not modelled"));
+        }
+
         var pointee = btf.GetType(t.ReferencedTypeId);
-        bool userOrPerCpu = pointee.Kind == BtfKind.TypeTag && pointee.Name is "user" or "percpu";
+        var tag = BtfWalk.MemoryTag(pointee);
         int structId = BtfWalk.SkipModifiers(btf, t.ReferencedTypeId);
         var structType = btf.GetType(structId);
         if (structType.Kind is not (BtfKind.Struct or BtfKind.Union))
@@ -98,13 +111,7 @@ internal sealed partial class VerifierRun
         }
 
         Log(F($"func '{target.Name}' arg{arg} has btf_id {structId} type {BtfRawDumper.KindName(structType.Kind)} '{structType.Name}'\n"));
-        if (userOrPerCpu)
-        {
-            // User and per-CPU memory cannot be read directly: taken as a number, which only refuses more.
-            return RegisterState.UnknownScalar();
-        }
-
-        var flags = RegisterTypeFlags.Trusted;
+        var flags = RegisterTypeFlags.Trusted | tag;
         if (arg < target.Parameters.Count && target.Parameters[arg].Name.EndsWith("__nullable", StringComparison.Ordinal))
         {
             flags |= RegisterTypeFlags.MaybeNull;
@@ -140,6 +147,12 @@ internal sealed partial class VerifierRun
             throw Reject(F($"R{regno} is ptr_{tname} invalid variable offset: off={off}, var_off={reg.VarOff}"));
         }
 
+        if ((reg.Flags & (RegisterTypeFlags.User | RegisterTypeFlags.PerCpu)) != 0)
+        {
+            string memory = (reg.Flags & RegisterTypeFlags.User) != 0 ? "user" : "percpu";
+            throw Reject(F($"R{regno} is ptr_{tname} access {memory} memory: off={off}"));
+        }
+
         if (write)
         {
             // Tracing programs may not store into kernel objects.
@@ -156,7 +169,7 @@ internal sealed partial class VerifierRun
             throw Reject(e.Message);
         }
 
-        if (walk.Kind == BtfWalkKind.Scalar || walk.UserOrPerCpu)
+        if (walk.Kind == BtfWalkKind.Scalar)
         {
             return RegisterState.UnknownScalar();
         }
@@ -167,7 +180,7 @@ internal sealed partial class VerifierRun
     /// <summary>The trust of a pointer read from a kernel object, as the kernel decides it for a non-sleepable program (always in an RCU read section).</summary>
     private static RegisterTypeFlags LoadedPointerFlags(BtfSpec btf, in RegisterState parent, int parentTypeId, BtfWalkResult walk)
     {
-        var flags = walk.UnionWalked ? RegisterTypeFlags.Untrusted : RegisterTypeFlags.None;
+        var flags = (walk.UnionWalked ? RegisterTypeFlags.Untrusted : RegisterTypeFlags.None) | walk.Tag;
         if ((parent.Flags & RegisterTypeFlags.Untrusted) != 0)
         {
             return RegisterTypeFlags.Untrusted;
@@ -175,6 +188,7 @@ internal sealed partial class VerifierRun
 
         if ((parent.Flags & (RegisterTypeFlags.Trusted | RegisterTypeFlags.Rcu)) == 0)
         {
+            // Old plain pointers keep only their tag (and the distrust of a union).
             return flags;
         }
 
@@ -201,7 +215,7 @@ internal sealed partial class VerifierRun
                 : flags | RegisterTypeFlags.Rcu | RegisterTypeFlags.MaybeNull;
         }
 
-        // Walking other pointers yields the old plain PTR_TO_BTF_ID (still untrusted after a union).
+        // Walking other pointers yields the old plain PTR_TO_BTF_ID (user and per-CPU ones keep their tag, and a union's distrust stays).
         return flags;
     }
 }
