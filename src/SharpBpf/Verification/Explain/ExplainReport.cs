@@ -16,7 +16,7 @@ public sealed record ExplainInstruction(int Pc, string Text, Instruction Instruc
 public sealed record ExplainValue(int Frame, string Slot, string Text)
 {
     /// <inheritdoc/>
-    public override string ToString() => (Frame != 0 ? $"frame{Frame}: " : "") + Slot + "=" + Text;
+    public override string ToString() => (Frame != 0 ? $"frame{Frame}: " : "") + Slot + (Text.Length > 0 ? "=" + Text : "");
 }
 
 /// <summary>How a visit of an instruction ended.</summary>

@@ -35,6 +35,12 @@ public static partial class KernelLogParser
     [GeneratedRegex(@"^(.*\S)(processed \d+ insns \(limit .*)$")]
     private static partial Regex GluedSummary();
 
+    [GeneratedRegex(@"(?<=[(,])id=(\d+)(?=[,)])")]
+    private static partial Regex IdField();
+
+    [GeneratedRegex(@"(?<=[(,])r=(\d+)(?=[,)])")]
+    private static partial Regex PacketRange();
+
     [GeneratedRegex(@"prog '([^']+)'")]
     private static partial Regex LibbpfProgramName();
 
@@ -206,7 +212,8 @@ public static partial class KernelLogParser
             if (_stateHeader is not null && line.StartsWith(' '))
             {
                 // The state after "caller:", "callee:", "returning from callee:" or "to caller at N:".
-                bool full = _stateHeader is "callee:";
+                // "caller:" and "callee:" print whole frames (the caller's after its r0-r5 are cleared).
+                bool full = _stateHeader is "callee:" or "caller:";
                 Apply(line, full);
                 _stateHeader = null;
                 return;
@@ -236,9 +243,11 @@ public static partial class KernelLogParser
                     stack.Push(_steps.Count - 1);
                 }
 
-                if (insn.Instruction.Opcode == Opcode.Call && insn.Instruction.CallKind != CallKind.Local)
+                var ins = insn.Instruction;
+                if (ins.Opcode == Opcode.Call || (ins.Class == InstructionClass.Ld && ins.MemoryMode is MemoryMode.Abs or MemoryMode.Ind))
                 {
-                    // A helper call leaves r0-r5 uninitialised and sets r0 unless it returns void; the log prints the r0 it set.
+                    // Calls (helpers, kfuncs and bpf-to-bpf alike) and legacy packet loads leave the caller's r0-r5
+                    // uninitialised, then set r0; the log prints only what is initialised.
                     for (int r = 0; r <= 5; r++)
                     {
                         _state.Remove((_frame, "R" + r.ToString(CultureInfo.InvariantCulture)));
@@ -247,7 +256,12 @@ public static partial class KernelLogParser
 
                 if (m.Groups[4].Success)
                 {
-                    Apply(m.Groups[4].Value, full: false);
+                    var before = IsConditionalJump(ins) ? new Dictionary<(int, string), string>(_state) : null;
+                    var printed = Apply(m.Groups[4].Value, full: false);
+                    if (before is not null)
+                    {
+                        SpreadToCopies(printed, before);
+                    }
                 }
 
                 ResetError();
@@ -349,7 +363,7 @@ public static partial class KernelLogParser
             insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32 &&
             insn.JumpOperation is not (JumpOperation.Ja or JumpOperation.Call or JumpOperation.Exit);
 
-        private void Apply(string text, bool full)
+        private List<(int Frame, string Slot, string Text)> Apply(string text, bool full)
         {
             // An empty print (an instruction line ending in ';') still says that references are gone.
             var entries = StateEntries(text.Trim(), 0).ToList();
@@ -376,6 +390,22 @@ public static partial class KernelLogParser
                 _state[(f, slot)] = value;
             }
 
+            // A released reference invalidates every pointer holding it (an unknown scalar for a privileged loader).
+            if (_state.TryGetValue((frame, "refs"), out var heldRefs))
+            {
+                var still = entries.Where(e => e.Slot == "refs").SelectMany(e => e.Text.Split(',')).ToHashSet();
+                foreach (string gone in heldRefs.Split(',').Where(r => !still.Contains(r)))
+                {
+                    foreach (var (key, value) in _state.ToList())
+                    {
+                        if (value.Contains("ref_obj_id=" + gone + ",", StringComparison.Ordinal) || value.Contains("ref_obj_id=" + gone + ")", StringComparison.Ordinal))
+                        {
+                            _state[key] = "scalar()";
+                        }
+                    }
+                }
+            }
+
             // References and the callback mark are printed with every state that has them: absent means gone.
             foreach (string always in (string[])["refs", "cb", "async_cb"])
             {
@@ -384,7 +414,52 @@ public static partial class KernelLogParser
                     _state.Remove((frame, always));
                 }
             }
+
+            return entries;
         }
+
+        /// <summary>
+        /// What a comparison learns applies to every copy of the compared value, but the log prints only the compared
+        /// registers: a null check makes each copy with the same id non-null (<c>mark_ptr_or_null_regs</c>), a packet
+        /// bound gives each packet pointer with the same id the new range (<c>find_good_pkt_pointers</c>).
+        /// </summary>
+        private void SpreadToCopies(List<(int Frame, string Slot, string Text)> printed, Dictionary<(int, string), string> before)
+        {
+            var keys = printed.Select(e => (e.Frame, e.Slot)).ToHashSet();
+            foreach (var (frame, slot, text) in printed)
+            {
+                string? id = IdOf(text);
+                if (before.TryGetValue((frame, slot), out var old) && old != text && old.Contains("_or_null(", StringComparison.Ordinal))
+                {
+                    // Copies of a maybe-null pointer are exact copies: each becomes what the checked one became.
+                    foreach (var (key, value) in _state.ToList())
+                    {
+                        if (!keys.Contains(key) && value == old)
+                        {
+                            _state[key] = text;
+                        }
+                    }
+                }
+
+                if (text.StartsWith("pkt(", StringComparison.Ordinal) && RangeOf(text) is { } range)
+                {
+                    foreach (var (key, value) in _state.ToList())
+                    {
+                        if (!keys.Contains(key) && value.StartsWith("pkt(", StringComparison.Ordinal) && IdOf(value) == id &&
+                            RangeOf(value) is { } known && known < range)
+                        {
+                            _state[key] = PacketRange().Replace(value, "r=" + range.ToString(CultureInfo.InvariantCulture), 1);
+                        }
+                    }
+                }
+            }
+        }
+
+        private static string? IdOf(string text) => IdField().Match(text) is { Success: true } m ? m.Groups[1].Value : null;
+
+        // Ranges above 0xffff are the kernel's marks for pointers at or beyond the packet end, not bounds.
+        private static int? RangeOf(string text) =>
+            PacketRange().Match(text) is { Success: true } m && int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r : null;
 
         private void Visit(int pc, ExplainVisitKind kind)
         {

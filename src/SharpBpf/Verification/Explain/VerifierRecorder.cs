@@ -179,6 +179,11 @@ internal sealed class VerifierRecorder
             {
                 _scratch.Add(_builder.Value(f, "refs", string.Join(",", state.Refs.Select(r => r.Id.ToString(CultureInfo.InvariantCulture)))));
             }
+
+            if (frame.InCallback)
+            {
+                _scratch.Add(_builder.Value(f, "cb", ""));
+            }
         }
 
         return [.. _scratch];

@@ -107,24 +107,43 @@ public class KernelLogParserTests
         Assert.Equal(437, report.Instructions[^1].Pc + 1 + (report.Instructions[^1].Instruction.IsLoadImm64 ? 1 : 0));
     }
 
-    [Fact]
-    public void States_rebuilt_from_our_own_level_two_log_are_nearly_all_the_recorded_ones()
+    [Theory]
+    [MemberData(nameof(SourceLineTests.ProjectObjects), MemberType = typeof(SourceLineTests))]
+    public void States_rebuilt_from_our_own_level_two_log_are_the_recorded_ones(string objectName)
     {
-        var obj = BpfObject.Load(SourceLineTests.ProjectObject("xdp_firewall.o"));
-        var program = obj.Programs.Single();
-        var explain = new ExplainOptions { MaxStatesPerInstruction = 100_000 };
-        var (result, recorded) = VerifierExplainer.Explain(program.Instructions, VerifierOptions.For(obj, program, logLevel: 2), program.Name, explain);
-        var parsed = KernelLogParser.Parse(result.Log, program.Name, explain);
-        // The same visits, paths and prunes, in the same order.
-        Assert.Equal(
-            string.Join(",", recorded.Visits.Select(v => $"{v.Pc}/{v.Path}/{v.Kind}")),
-            string.Join(",", parsed.Visits.Select(v => $"{v.Pc}/{v.Path}/{v.Kind}")));
-        // The log prints only what an instruction touched: a range learned for every copy of a packet pointer, or the
-        // state before "N: safe", is not in it. Nearly every rebuilt state is still exactly the recorded one.
-        var checkedVisits = Enumerable.Range(0, recorded.Visits.Count).Where(i => recorded.Visits[i].Kind == ExplainVisitKind.Checked).ToList();
-        int same = checkedVisits.Count(i =>
-            string.Join(" ", recorded.StateValues(recorded.Visits[i].State)) == string.Join(" ", parsed.StateValues(parsed.Visits[i].State)));
-        Assert.True(same >= checkedVisits.Count * 0.9, $"{same} of {checkedVisits.Count} states agree");
+        var obj = BpfObject.Load(SourceLineTests.ProjectObject(objectName));
+        foreach (var program in obj.Programs)
+        {
+            var explain = new ExplainOptions { MaxStatesPerInstruction = 100_000 };
+            var (result, recorded) = VerifierExplainer.Explain(program.Instructions, VerifierOptions.For(obj, program, logLevel: 2), program.Name, explain);
+            var parsed = KernelLogParser.Parse(result.Log, program.Name, explain);
+            // The same visits, paths and prunes, in the same order.
+            Assert.Equal(
+                string.Join(",", recorded.Visits.Select(v => $"{v.Pc}/{v.Path}/{v.Kind}")),
+                string.Join(",", parsed.Visits.Select(v => $"{v.Pc}/{v.Path}/{v.Kind}")));
+
+            // The parser follows the kernel's log, whose "caller:" state is printed after the caller's r0-r5 are
+            // cleared; ours prints it before, so programs with bpf-to-bpf calls or callbacks are left out here.
+            if (program.Instructions.Any(i => (i.Opcode == SharpBpf.Isa.Opcode.Call && i.CallKind == SharpBpf.Isa.CallKind.Local) ||
+                (i.IsLoadImm64 && i.Imm64Source == SharpBpf.Isa.Imm64Source.Function)))
+            {
+                continue;
+            }
+
+            // Everything the log does not print is rebuilt: what a null check or a packet bound teaches every copy,
+            // what a call or a released reference clears. Only the state before "N: safe" is not in the log.
+            for (int i = 0; i < recorded.Visits.Count; i++)
+            {
+                if (recorded.Visits[i].Kind == ExplainVisitKind.Pruned)
+                {
+                    continue;
+                }
+
+                string ours = string.Join(" ", recorded.StateValues(recorded.Visits[i].State));
+                string rebuilt = string.Join(" ", parsed.StateValues(parsed.Visits[i].State));
+                Assert.True(ours == rebuilt, $"{program.Name} visit {i} at {recorded.Visits[i].Pc}:\n{ours}\n{rebuilt}");
+            }
+        }
     }
 
     [Theory]
