@@ -39,6 +39,8 @@ public enum HelperArgument : byte
     ConstString,
     /// <summary>The program's context or NULL (ARG_PTR_TO_CTX_OR_NULL).</summary>
     ContextOrNull,
+    /// <summary>A number, never a pointer (ARG_SCALAR).</summary>
+    Scalar,
 }
 
 /// <summary>What a helper returns (the kernel's <c>enum bpf_return_type</c>, the kinds SharpBPF models).</summary>
@@ -138,7 +140,7 @@ public static class HelperPrototypes
     /// <summary>The helper sets a program type draws from.</summary>
     public static HelperAvailability CategoriesOf(ProgramType type) => type switch
     {
-        ProgramType.Kprobe or ProgramType.Tracepoint or ProgramType.RawTracepoint or ProgramType.RawTracepointWritable => HelperAvailability.Tracing,
+        ProgramType.Kprobe or ProgramType.Tracepoint or ProgramType.RawTracepoint or ProgramType.RawTracepointWritable or ProgramType.Tracing => HelperAvailability.Tracing,
         ProgramType.PerfEvent => HelperAvailability.Tracing | HelperAvailability.PerfEvent,
         ProgramType.SocketFilter => HelperAvailability.SocketFilter,
         ProgramType.SchedCls or ProgramType.SchedAct => HelperAvailability.TrafficControl,
@@ -250,7 +252,7 @@ public static class HelperPrototypes
             new(133, HelperReturn.Void, [HelperArgument.ReleaseRingbufMemory, any], all),
             new(134, integer, [map, any], all),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
-            new(181, integer, [any, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
+            new(181, integer, [HelperArgument.Scalar, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(164, integer, [map, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(189, integer, [ctx, any, uninit, size], xdp),
             new(49, integer, [ctx, any, any, mem, size], sockOps),

@@ -168,6 +168,13 @@ internal sealed partial class VerifierRun
         {
             case HelperArgument.Anything:
                 return;
+            case HelperArgument.Scalar:
+                if (reg.Type != RegisterType.Scalar)
+                {
+                    throw TypeMismatch(regno, reg, "scalar");
+                }
+
+                return;
             case HelperArgument.MapPointer:
                 if (reg.Type != RegisterType.MapPointer || reg.Flags != RegisterTypeFlags.None)
                 {

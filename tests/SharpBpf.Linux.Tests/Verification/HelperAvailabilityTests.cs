@@ -1,3 +1,4 @@
+using SharpBpf.Btf;
 using SharpBpf.Isa.Assembly;
 using SharpBpf.Linux.Tests.Kernel;
 using SharpBpf.Verification;
@@ -16,10 +17,13 @@ public class HelperAvailabilityTests(ITestOutputHelper output)
     [
         ProgramType.SocketFilter, ProgramType.Kprobe, ProgramType.SchedCls, ProgramType.SchedAct, ProgramType.Tracepoint, ProgramType.Xdp,
         ProgramType.PerfEvent, ProgramType.CgroupSkb, ProgramType.CgroupSock, ProgramType.SockOps, ProgramType.RawTracepoint,
+        ProgramType.Tracing,
     ];
 
     private static bool KernelAllows(ProgramType type, int id)
     {
+        // Tracing programs are loaded as tp_btf/sched_process_exec.
+        var btf = type == ProgramType.Tracing ? BtfFile.RunningKernel : null;
         try
         {
             using var program = KernelProgram.Load(new ProgramLoadOptions
@@ -27,6 +31,8 @@ public class HelperAvailabilityTests(ITestOutputHelper output)
                 Type = type,
                 Instructions = Assembler.Assemble($"call {id}\nr0 = 0\nexit"),
                 LogLevel = 1,
+                ExpectedAttachType = btf is null ? default : AttachType.TraceRawTracepoint,
+                AttachBtfId = btf is null ? 0 : (uint)btf.FindId("btf_trace_sched_process_exec", BtfKind.Typedef),
             });
             return true;
         }
