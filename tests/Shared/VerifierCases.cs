@@ -90,6 +90,18 @@ internal static class VerifierCases
             $"cannot access ptr member real_parent with moff {parent} in struct task_struct with off {parent} size 4");
         yield return Case("tp_btf_beyond_member", $"r0 = *(u64 *)(r2 + {pid})",
             $"access beyond the end of member pid (mend:{pid + 4}) in struct task_struct with off {pid} size 8");
+        // A hole: padding after a member that is not a bitfield, before the next one.
+        for (int i = 0; i + 1 < members.Length; i++)
+        {
+            var (m, next) = (members[i], members[i + 1]);
+            long end = (m.BitOffset / 8) + btf.GetSize(m.TypeId);
+            if (m.BitfieldSize == 0 && next.BitfieldSize == 0 && m.BitOffset % 8 == 0 && end < next.BitOffset / 8 && end <= short.MaxValue)
+            {
+                yield return Case("tp_btf_struct_hole", $"r0 = *(u8 *)(r2 + {end})", $"struct task_struct doesn't have field at offset {end}");
+                break;
+            }
+        }
+
         yield return Case("tp_btf_rcu_pointer_walk", $"r3 = *(u64 *)(r2 + {parent})\nr0 = *(u32 *)(r3 + {pid})", null);
     }
 
