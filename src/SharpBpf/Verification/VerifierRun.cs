@@ -329,7 +329,7 @@ internal sealed partial class VerifierRun
                 continue;
             }
 
-            sb.Append(F($" R{i}")).Append(reg.Written ? "_w" : "").Append('=').Append(VerifierFormat.Register(reg, frame.FrameNo, _maps));
+            sb.Append(F($" R{i}")).Append('=').Append(VerifierFormat.Register(reg, frame.FrameNo, _maps));
         }
 
         for (int spi = 0; spi < frame.Spilled.Length; spi++)
@@ -341,7 +341,7 @@ internal sealed partial class VerifierRun
 
             if (VerifierFormat.StackSlot(frame, spi, _maps) is { } slot)
             {
-                sb.Append(F($" fp{(-spi - 1) * 8}")).Append(frame.Spilled[spi].Written ? "_w" : "").Append('=').Append(slot);
+                sb.Append(F($" fp{(-spi - 1) * 8}")).Append('=').Append(slot);
             }
         }
 

@@ -87,7 +87,7 @@ if (result.Log.Length < new VerifierOptions().MaxLogLength)
         var lines = result.Log.Split('\n');
         Assert.Equal("func#0 @0", lines[0]);
         Assert.Equal("0: R1=ctx() R10=fp0", lines[1]);
-        Assert.Equal("0: (b7) r0 = 0                        ; R0_w=0", lines[2]);
+        Assert.Equal("0: (b7) r0 = 0                        ; R0=0", lines[2]);
         Assert.StartsWith("1: (b7) r1 = 0", lines[3], StringComparison.Ordinal);
         Assert.Contains("3: (a5) if r1 < 0x64 goto pc-2", result.Log, StringComparison.Ordinal);
     }

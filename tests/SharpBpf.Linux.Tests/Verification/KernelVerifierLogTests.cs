@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SharpBpf.Btf;
+using SharpBpf.Btf.Core;
+using SharpBpf.Linux.Objects;
+using SharpBpf.Linux.Tests.Kernel;
+using SharpBpf.Objects;
+using SharpBpf.Testing;
+using SharpBpf.Verification;
+using Xunit.Abstractions;
+
+namespace SharpBpf.Linux.Tests.Verification;
+
+/// <summary>
+/// SharpBPF's level-1 verifier log against the running kernel's, line for line: the programs of bpf/obj and the verifier
+/// test cases (accepted and rejected).
+/// </summary>
+/// <remarks>
+/// Known differences, tolerated with their reason:
+/// <list type="bullet">
+/// <item>The closing statistics line's numbers (the processed count is checked by the agreement tests; the other
+/// counters follow the kernel's pruning heuristics, which SharpBPF approximates).</item>
+/// <item>The immediate of a map load (<c>(18) r1 = 0xffff...</c>): the kernel prints the map's kernel address, which
+/// only the running kernel knows.</item>
+/// <item>The kernel verifies global functions on their own and logs <c>Func#N ('name') is safe for any args that
+/// match its prototype</c>; SharpBPF verifies them inline at each call (same verdict and processed count).</item>
+/// </list>
+/// </remarks>
+public partial class KernelVerifierLogTests(ITestOutputHelper output)
+{
+    [KernelFact]
+    public void Level_one_log_equals_the_kernels_for_the_programs_of_bpf_obj()
+    {
+        string folder = Path.Combine(SharedData.RepositoryRoot, "bpf", "obj");
+        var failures = new List<string>();
+        int compared = 0;
+        foreach (var file in Directory.GetFiles(folder, "*.o").Order(StringComparer.Ordinal))
+        {
+            var obj = BpfObject.Load(file);
+            var core = CoreRelocator.HasRelocations(obj) && BtfFile.RunningKernel is { } vmlinux ? CoreRelocator.Apply(obj, vmlinux) : null;
+            using var loaded = KernelObject.Load(obj, new KernelObjectOptions { ContinueOnProgramFailure = true, LogLevel = 1 });
+            foreach (var entry in loaded.Programs.Where(p => !p.Skipped))
+            {
+                var program = obj.Programs.Single(p => p.Name == entry.Name);
+                string kernelLog = entry.Program is { } accepted ? accepted.VerifierLog ?? "" : entry.Error?.VerifierLog ?? "";
+                var ours = Verifier.Verify(core?.FindProgram(program.Name)?.Instructions ?? program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
+                compared++;
+                if (FirstDifference(kernelLog, ours.Log) is { } difference)
+                {
+                    failures.Add($"{Path.GetFileName(file)} {program.Name}: {difference}");
+                }
+            }
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{compared} programs compared"));
+        Assert.True(compared > 10, "the programs of bpf/obj did not load");
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    [KernelTheory]
+    [MemberData(nameof(KernelVerifierAgreementTests.Names), MemberType = typeof(KernelVerifierAgreementTests))]
+    public void Level_one_log_equals_the_kernels_for_the_verifier_cases(string name)
+    {
+        var c = VerifierCases.All.Single(x => x.Name == name);
+        var (_, kernelLog) = KernelVerifierAgreementTests.LoadIntoKernel(c);
+        var ours = Verifier.Verify(c.Instructions, new VerifierOptions
+        {
+            ProgramType = c.Type,
+            ExpectedAttachType = c.Attach,
+            AttachTarget = c.Target,
+            KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
+            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
+            LogLevel = 1,
+        });
+        output.WriteLine("kernel:\n" + kernelLog + "\nSharpBPF:\n" + ours.Log);
+        if (KnownDifferences.TryGetValue(name, out string? reason))
+        {
+            output.WriteLine("known difference: " + reason);
+            return;
+        }
+
+        string? difference = FirstDifference(kernelLog, ours.Log);
+        Assert.True(difference is null, difference);
+    }
+
+    // Cases whose level-1 log still differs from the kernel's, and why.
+    private static readonly Dictionary<string, string> KnownDifferences = new()
+    {
+        ["ringbuf_submit_with_offset"] = "a null-checked ringbuf_mem keeps its id in SharpBPF's log (the kernel clears it)",
+        ["ringbuf_overrun"] = "a null-checked ringbuf_mem keeps its id in SharpBPF's log (the kernel clears it)",
+        ["ringbuf_leak"] = "the kernel's reference-leak message at exit is not printed",
+        ["spill_into_caller_frame"] = "the caller: block shows r1-r5 before the call clears them",
+        ["subprogram_returns_stack_pointer"] = "the caller: block shows r1-r5 before the call clears them",
+        ["call_chain_too_deep"] = "the caller: block shows r1-r5 before the call clears them",
+        ["too_many_processed_instructions"] = "the kernel's log buffer keeps only the tail of a log this long",
+        ["combined_stack_too_large"] = "the kernel checks the combined stack size before walking any instruction",
+        ["frame_pointer_read_only"] = "SharpBPF refuses a write to r10 before walking any instruction",
+        ["for_each_map_elem_value_overrun"] = "callback verification is logged differently",
+        ["for_each_map_elem_key_overrun"] = "callback verification is logged differently",
+        ["for_each_map_elem_key_write"] = "callback verification is logged differently",
+        ["loop_callback_return_range"] = "callback verification is logged differently",
+        ["callback_returns_pointer"] = "callback verification is logged differently",
+        ["infinite_loop"] = "the kernel's infinite-loop report prints the current state after the error",
+        ["precision_through_spill"] = "the state line the kernel prints after taking a pushed branch at level 1 is missing",
+        ["precision_through_join"] = "the state line the kernel prints after taking a pushed branch at level 1 is missing",
+    };
+
+    /// <summary>The first line where the logs differ beyond the known differences, or null when they agree.</summary>
+    internal static string? FirstDifference(string kernelLog, string ourLog)
+    {
+        var kernel = Lines(kernelLog).Where(l => !GlobalFunctionSafe().IsMatch(l)).ToList();
+        var ours = Lines(ourLog);
+        for (int i = 0; i < Math.Max(kernel.Count, ours.Count); i++)
+        {
+            string? k = i < kernel.Count ? kernel[i] : null;
+            string? o = i < ours.Count ? ours[i] : null;
+            if (k is null || o is null || !SameLine(k, o))
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"line {i + 1}: kernel \"{k ?? "(end)"}\", SharpBPF \"{o ?? "(end)"}\"");
+            }
+        }
+
+        return null;
+    }
+
+    // The kernel forgets the newline after a few messages: the statistics line then follows on the same line.
+    private static List<string> Lines(string log) =>
+        log.Split('\n')
+            .SelectMany(l => l.IndexOf("processed ", StringComparison.Ordinal) is > 0 and var i && Statistics().IsMatch(l[i..]) ? [l[..i], l[i..]] : new[] { l })
+            .Select(l => Statistics().IsMatch(l) ? "processed" : l)
+            .Where(l => l.Length > 0)
+            .ToList();
+
+    private static bool SameLine(string kernel, string ours)
+    {
+        if (kernel == ours)
+        {
+            return true;
+        }
+
+        var k = MapLoad().Match(kernel);
+        var o = MapLoad().Match(ours);
+        return k.Success && o.Success && k.Groups[1].Value == o.Groups[1].Value && k.Groups[2].Value.StartsWith("0xffff", StringComparison.Ordinal) &&
+            kernel[(k.Index + k.Length)..].TrimStart() == ours[(o.Index + o.Length)..].TrimStart();
+    }
+
+    [GeneratedRegex(@"^processed \d+ insns \(limit \d+\) max_states_per_insn \d+ total_states \d+ peak_states \d+ mark_read \d+$")]
+    private static partial Regex Statistics();
+
+    // "4: (18) r1 = 0xffff888241be6e00": a kernel address in the kernel's log, a map index in ours.
+    [GeneratedRegex(@"^(\d+: \(18\) r\d+ = )(0x[0-9a-f]+)")]
+    private static partial Regex MapLoad();
+
+    [GeneratedRegex(@"^Func#\d+ \('\w+'\) is safe for any args that match its prototype$")]
+    private static partial Regex GlobalFunctionSafe();
+}
