@@ -57,6 +57,9 @@ internal sealed class FunctionEmitter
     private readonly DynamicMethod[] _functions;
     private readonly bool _usesCaches;
 
+    // Whether blocks count instructions against the budget (checked mode; unchecked runs verified programs without).
+    private readonly bool _counts;
+
     // The BPF registers the function reads or writes. The others stay in their slots (which the interpreter's
     // fallback and callees use as the register file anyway): no local, so fewer values compete for machine registers.
     private readonly bool[] _used;
@@ -78,8 +81,9 @@ internal sealed class FunctionEmitter
     private int _blockLength;
     private int _indexInBlock;
 
-    public FunctionEmitter(ProgramImage image, int functionIndex, DynamicMethod[] functions)
+    public FunctionEmitter(ProgramImage image, int functionIndex, DynamicMethod[] functions, bool countInstructions)
     {
+        _counts = countInstructions;
         _image = image;
         _code = image.Code;
         var starts = image.Program.FunctionStarts;
@@ -172,7 +176,7 @@ internal sealed class FunctionEmitter
     public void Emit()
     {
         var leaders = FindBlockStarts();
-        _windows = BudgetWindows(leaders);
+        _windows = _counts ? BudgetWindows(leaders) : [];
         DeclareLocals();
         EmitPrologue();
 
@@ -415,6 +419,10 @@ internal sealed class FunctionEmitter
         _blockLength = length;
         _indexInBlock = 0;
         _il.MarkLabel(_blockLabels[pc]);
+        if (!_counts)
+        {
+            return;
+        }
 
         // At a check: if (budget < window) the interpreter takes over from here with what is left (it faults where the
         // budget runs out, or finishes the function). Every block: budget -= length. Testing before subtracting keeps
@@ -446,7 +454,7 @@ internal sealed class FunctionEmitter
     private Label FallbackHere(int pc)
     {
         var label = _il.DefineLabel();
-        long before = _blockLength - _indexInBlock;
+        long before = _counts ? _blockLength - _indexInBlock : 0;
         _coldPaths.Add(() =>
         {
             _il.MarkLabel(label);

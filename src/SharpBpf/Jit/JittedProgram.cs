@@ -9,7 +9,8 @@ namespace SharpBpf.Jit;
 /// <summary>
 /// A program compiled to .NET IL (one <see cref="DynamicMethod"/> per BPF function) that the runtime turns into
 /// machine code on its first run. It gives exactly the interpreter's results: the same r0, memory effects,
-/// faults (kind, pc, message) and <see cref="BpfExecutionContext.InstructionsExecuted"/>.
+/// faults (kind, pc, message) and <see cref="BpfExecutionContext.InstructionsExecuted"/> (when it counts: see
+/// <see cref="EngineOptions.CountInstructions"/>; unchecked programs run without a budget by default).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -46,7 +47,7 @@ public sealed class JittedProgram : ExecutableProgram
 
         for (int i = 0; i < functions.Length; i++)
         {
-            new FunctionEmitter(Image, i, functions).Emit();
+            new FunctionEmitter(Image, i, functions, Options.JitCounts).Emit();
         }
 
         _functions = functions;
@@ -83,10 +84,12 @@ public sealed class JittedProgram : ExecutableProgram
         if (slots[JitRuntime.EndedSlot] != 0)
         {
             // A helper stopped the run or the interpreter ended it; both recorded the instruction count.
+            ForgetCountUnlessCounting(context);
             return slots[JitRuntime.EndValueSlot];
         }
 
         context.InstructionsExecuted = budget - (long)slots[JitRuntime.BudgetSlot];
+        ForgetCountUnlessCounting(context);
         return r0;
     }
 
@@ -122,6 +125,15 @@ public sealed class JittedProgram : ExecutableProgram
         registers[10] = context.FramePointer(depth);
         context.InstructionsExecuted = context.RunBudget - (long)slots[JitRuntime.BudgetSlot];
         return r0;
+    }
+
+    // Without counting, only the interpreter's fallbacks would have counted anything: report 0, as documented.
+    private void ForgetCountUnlessCounting(BpfExecutionContext context)
+    {
+        if (!Options.JitCounts)
+        {
+            context.InstructionsExecuted = 0;
+        }
     }
 
     /// <summary>The compiled function that starts at <paramref name="pc"/> (a start listed in <see cref="BpfProgram.FunctionStarts"/>).</summary>

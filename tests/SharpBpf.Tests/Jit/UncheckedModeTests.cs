@@ -20,8 +20,9 @@ public class UncheckedModeTests(ITestOutputHelper output)
     private static VerifierResult Verify(BpfProgram program, ProgramType type = ProgramType.SocketFilter) =>
         Verifier.Verify(program, new VerifierOptions { ProgramType = type });
 
+    // Counting asked for, so that the instruction counts can be compared with checked mode's too.
     private static EngineOptions Unchecked(VerifierResult verification, MemoryKinds kinds = MemoryKinds.Stack | MemoryKinds.MapValue) =>
-        new() { Safety = SafetyMode.Unchecked, Verification = verification, UncheckedKinds = kinds };
+        new() { Safety = SafetyMode.Unchecked, Verification = verification, UncheckedKinds = kinds, CountInstructions = true };
 
     private static IEnumerable<ExecutableProgram> BothUnchecked(BpfProgram program, EngineOptions options) =>
         [new Interpreter(program, options), new JittedProgram(program, options)];
