@@ -526,16 +526,17 @@ internal sealed partial class VerifierRun
         int target = _pc + 1 + insn.Immediate;
         EnterFunction(target, callback: false, setup: callee =>
         {
-            for (int i = 1; i <= 5; i++)
+            // The caller's r0-r5 are cleared before the caller: block is logged, as the kernel shows them.
+            for (int i = 0; i <= 5; i++)
             {
-                callee.Regs[i] = Regs[i];
+                if (i > 0)
+                {
+                    callee.Regs[i] = Regs[i];
+                }
+
+                Regs[i] = default;
             }
         });
-        var caller = _cur.Frames[_cur.CurFrame - 1];
-        for (int i = 0; i <= 5; i++)
-        {
-            caller.Regs[i] = default;
-        }
 
         _pc = target;
         return StepOutcome.Continue;
@@ -569,6 +570,9 @@ internal sealed partial class VerifierRun
         if (LogLevel > 0 && state == _cur)
         {
             Log("callee:\n" + FrameStateText(callee, true) + "\n");
+
+            // A new frame's state is printed whole before its first instruction (init_func_state scratches it).
+            _allScratched = true;
         }
     }
 

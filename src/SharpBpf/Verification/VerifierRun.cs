@@ -221,7 +221,9 @@ internal sealed partial class VerifierRun
         _prevPc = prevPc;
         _curHistEntry = null;
         _prevLogPos = -1;
-        _allScratched = false;
+
+        // The kernel marks the whole state for printing at an exit or a pruned path, before popping the next branch.
+        _allScratched = true;
         _scratchedRegs = 0;
         _scratchedSlots.Clear();
         printFrom = true;
