@@ -30,6 +30,7 @@ internal static class VerifierCases
     private static readonly VerifierCaseMap ArrayMap = new(MapType.Array, 4, 8, 16);
     private static readonly VerifierCaseMap RingBuffer = new(MapType.RingBuffer, 0, 0, 4096);
     private static readonly VerifierCaseMap ReadOnlyArray = new(MapType.Array, 4, 8, 16, 0x80);
+    private static readonly VerifierCaseMap ProgramArray = new(MapType.ProgramArray, 4, 4, 4);
     private static readonly VerifierCaseMap WriteOnlyArray = new(MapType.Array, 4, 8, 16, 0x100);
 
     private const string Lookup = """
@@ -38,6 +39,19 @@ internal static class VerifierCases
         r2 = r10
         r2 += -4
         call 1
+
+        """;
+
+    // bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), 0, 0) with a zeroed tuple at fp-16; the call is insn 7.
+    private const string SkLookupTcp = """
+        *(u64 *)(r10 - 16) = 0
+        *(u64 *)(r10 - 8) = 0
+        r2 = r10
+        r2 += -16
+        r3 = 12
+        r4 = 0
+        r5 = 0
+        call 84
 
         """;
 
@@ -299,7 +313,7 @@ internal static class VerifierCases
             call 131
             r0 = 2
             exit
-            """, "Unreleased reference id=2 alloc_insn=4", RingBuffer),
+            """, "BPF_EXIT instruction in main prog would lead to reference leak", RingBuffer),
         new("ringbuf_submitted", ProgramType.Xdp, """
             ld_pseudo r1, 1, 0
             r2 = 8
@@ -1012,6 +1026,121 @@ internal static class VerifierCases
             r0 = 2
             exit
             """, "read from map forbidden, value_size=8 off=0 size=8", WriteOnlyArray),
+        new("sk_lookup_leak", ProgramType.Xdp, SkLookupTcp + """
+            r0 = 2
+            exit
+            """, "BPF_EXIT instruction in main prog would lead to reference leak"),
+        new("sk_lookup_released", ProgramType.Xdp, SkLookupTcp + """
+            if r0 == 0 goto +4
+            r2 = *(u32 *)(r0 + 4)
+            r2 = *(u32 *)(r0 + 8)
+            r1 = r0
+            call 86
+            r0 = 2
+            exit
+            """, null),
+        new("sk_lookup_tc_udp_released", ProgramType.SchedCls, SkLookupTcp.Replace("call 84", "call 85") + """
+            r6 = r0
+            if r6 != 0 goto +2
+            r0 = 0
+            exit
+            r1 = r6
+            call 86
+            r0 = 0
+            exit
+            """, null),
+        new("sk_lookup_released_on_one_path", ProgramType.Xdp, SkLookupTcp + """
+            if r0 == 0 goto +6
+            r6 = r0
+            r2 = *(u32 *)(r0 + 4)
+            if r2 == 2 goto +3
+            r1 = r6
+            call 86
+            r0 = 1
+            r0 = 2
+            exit
+            """, "BPF_EXIT instruction in main prog would lead to reference leak"),
+        new("sk_lookup_use_after_release", ProgramType.Xdp, SkLookupTcp + """
+            if r0 == 0 goto +4
+            r6 = r0
+            r1 = r0
+            call 86
+            r0 = *(u32 *)(r6 + 4)
+            r0 = 2
+            exit
+            """, "R6 invalid mem access 'scalar'"),
+        new("sk_lookup_null_deref", ProgramType.Xdp, SkLookupTcp + """
+            r2 = *(u32 *)(r0 + 4)
+            if r0 == 0 goto +2
+            r1 = r0
+            call 86
+            r0 = 2
+            exit
+            """, "R0 invalid mem access 'sock_or_null'"),
+        new("sk_release_or_null", ProgramType.Xdp, SkLookupTcp + """
+            r1 = r0
+            call 86
+            r0 = 2
+            exit
+            """, "R1 type=sock_or_null expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_"),
+        new("sk_release_twice", ProgramType.Xdp, SkLookupTcp + """
+            if r0 == 0 goto +5
+            r6 = r0
+            r1 = r0
+            call 86
+            r1 = r6
+            call 86
+            r0 = 2
+            exit
+            """, "R1 type=scalar expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_"),
+        new("sk_release_not_acquired", ProgramType.SchedCls, """
+            r1 = *(u64 *)(r1 + 168)
+            if r1 == 0 goto +1
+            call 86
+            r0 = 0
+            exit
+            """, "R1 must be referenced when passed to release function"),
+        new("sk_lookup_write", ProgramType.Xdp, SkLookupTcp + """
+            if r0 == 0 goto +4
+            r2 = 0
+            *(u32 *)(r0 + 4) = r2
+            r1 = r0
+            call 86
+            r0 = 2
+            exit
+            """, "R0 cannot write into sock"),
+        new("skc_lookup_type_field", ProgramType.Xdp, SkLookupTcp.Replace("call 84", "call 99") + """
+            if r0 == 0 goto +3
+            r2 = *(u32 *)(r0 + 8)
+            r1 = r0
+            call 86
+            r0 = 2
+            exit
+            """, "R0 invalid sock_common access off=8 size=4"),
+        new("sk_lookup_pointer_arithmetic", ProgramType.Xdp, SkLookupTcp + """
+            if r0 == 0 goto +3
+            r0 += 4
+            r1 = r0
+            call 86
+            r0 = 2
+            exit
+            """, "R0 pointer arithmetic on sock prohibited"),
+        new("sk_lookup_socket_filter", ProgramType.SocketFilter, SkLookupTcp + """
+            r0 = 0
+            exit
+            """, "program of this type cannot use helper bpf_sk_lookup_tcp#84"),
+        new("sk_lookup_tail_call_leak", ProgramType.Xdp, "r7 = r1\n" + SkLookupTcp + """
+            if r0 == 0 goto +8
+            r6 = r0
+            r1 = r7
+            ld_pseudo r2, 1, 0
+            r3 = 0
+            call 12
+            r1 = r6
+            call 86
+            r0 = 2
+            exit
+            """, "tail_call would lead to reference leak", ProgramArray),
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

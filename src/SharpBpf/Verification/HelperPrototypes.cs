@@ -31,6 +31,8 @@ public enum HelperArgument : byte
     Context,
     /// <summary>Ring buffer memory being released (ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE).</summary>
     ReleaseRingbufMemory,
+    /// <summary>A socket being released (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE).</summary>
+    ReleaseSocket,
     /// <summary>A callback function (ARG_PTR_TO_FUNC).</summary>
     Function,
     /// <summary>A stack pointer or NULL (ARG_PTR_TO_STACK_OR_NULL).</summary>
@@ -54,6 +56,10 @@ public enum HelperReturn : byte
     MapValueOrNull,
     /// <summary>Ring buffer memory of the requested size, or NULL, holding a reference (RET_PTR_TO_RINGBUF_MEM_OR_NULL).</summary>
     RingbufMemoryOrNull,
+    /// <summary>A socket or NULL, holding a reference (RET_PTR_TO_SOCKET_OR_NULL).</summary>
+    SocketOrNull,
+    /// <summary>A socket's common part or NULL, holding a reference (RET_PTR_TO_SOCK_COMMON_OR_NULL).</summary>
+    SockCommonOrNull,
 }
 
 /// <summary>Which program types may call a helper (the kernel's per-type <c>get_func_proto</c>).</summary>
@@ -251,6 +257,11 @@ public static class HelperPrototypes
             new(132, HelperReturn.Void, [HelperArgument.ReleaseRingbufMemory, any], all),
             new(133, HelperReturn.Void, [HelperArgument.ReleaseRingbufMemory, any], all),
             new(134, integer, [map, any], all),
+            // Socket lookups (tc, XDP and cgroup skb variants share the argument kinds) and their release.
+            new(84, HelperReturn.SocketOrNull, [ctx, mem, sizeOrZero, any, any], tc | xdp | HelperAvailability.CgroupSkb),
+            new(85, HelperReturn.SocketOrNull, [ctx, mem, sizeOrZero, any, any], tc | xdp | HelperAvailability.CgroupSkb),
+            new(99, HelperReturn.SockCommonOrNull, [ctx, mem, sizeOrZero, any, any], tc | xdp | HelperAvailability.CgroupSkb),
+            new(86, integer, [HelperArgument.ReleaseSocket], tc | xdp | HelperAvailability.CgroupSkb),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [HelperArgument.Scalar, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(164, integer, [map, HelperArgument.Function, HelperArgument.StackOrNull, any], all),

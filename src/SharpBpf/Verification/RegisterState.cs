@@ -31,6 +31,8 @@ public enum RegisterType : byte
     SockCommon,
     /// <summary>A kernel object typed by BTF (<c>PTR_TO_BTF_ID</c>); <see cref="RegisterState.MapIndex"/> says which type (<see cref="BtfPointerTypes"/>).</summary>
     BtfId,
+    /// <summary>A full socket acquired by a lookup helper (<c>PTR_TO_SOCKET</c>), holding a reference until released.</summary>
+    Socket,
 }
 
 /// <summary>Modifiers of a register type (the kernel's type flags).</summary>
@@ -84,7 +86,7 @@ public struct RegisterState : IEquatable<RegisterState>
     public int FrameNo;
     /// <summary>The identity shared by copies of a value (null checks and range learning apply to every copy).</summary>
     public int Id;
-    /// <summary>The reference this pointer holds (ring buffer reservations), or 0.</summary>
+    /// <summary>The reference this pointer holds (ring buffer reservations, looked-up sockets), or 0.</summary>
     public int RefObjId;
     /// <summary>Known bits of the value (scalars) or variable offset (pointers).</summary>
     public Tnum VarOff;

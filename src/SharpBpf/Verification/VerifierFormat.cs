@@ -37,6 +37,7 @@ public static class VerifierFormat
             RegisterType.Function => "func",
             RegisterType.SockCommon => "sock_common",
             RegisterType.BtfId => "ptr_",
+            RegisterType.Socket => "sock",
             _ => "?",
         };
         string prefix = ((flags & RegisterTypeFlags.ReadOnly) != 0 ? "rdonly_" : "") + ((flags & RegisterTypeFlags.Ringbuf) != 0 ? "ringbuf_" : "") +

@@ -55,7 +55,19 @@ internal sealed partial class VerifierRun
 
         if (meta.ReleaseRefObjId != 0)
         {
+            // A pointer that claims a reference the state no longer holds (the kernel's release_reference failing).
+            if (!_cur.Refs.Exists(r => r.Id == meta.ReleaseRefObjId))
+            {
+                throw Reject(F($"func {name}#{id} reference has not been allocated"));
+            }
+
             ReleaseReference(meta.ReleaseRefObjId);
+        }
+
+        if (id == 12 && _cur.Refs.Count > 0)
+        {
+            // A tail call that succeeds never comes back to release what this program holds.
+            throw ReferenceLeak("tail_call would lead to reference leak");
         }
 
         if (meta.CallbackTarget >= 0)
@@ -75,6 +87,8 @@ internal sealed partial class VerifierRun
             HelperReturn.Void => default,
             HelperReturn.MapValueOrNull => MapValueOrNull(meta),
             HelperReturn.RingbufMemoryOrNull => RingbufMemory(meta),
+            HelperReturn.SocketOrNull => AcquiredPointer(RegisterState.Pointer(RegisterType.Socket, RegisterTypeFlags.MaybeNull)),
+            HelperReturn.SockCommonOrNull => AcquiredPointer(RegisterState.Pointer(RegisterType.SockCommon, RegisterTypeFlags.MaybeNull)),
             _ => RegisterState.UnknownScalar(),
         };
         if (r0.Type != RegisterType.NotInit)
@@ -109,7 +123,12 @@ internal sealed partial class VerifierRun
     {
         var reg = RegisterState.Pointer(RegisterType.Memory, RegisterTypeFlags.Ringbuf | RegisterTypeFlags.MaybeNull);
         reg.MemSize = (int)meta.AllocSize;
+        return AcquiredPointer(reg);
+    }
 
+    /// <summary>A pointer a helper returns with a new reference (<c>acquire_reference_state</c>), released on every path or reported at exit.</summary>
+    private RegisterState AcquiredPointer(RegisterState reg)
+    {
         // As the kernel: one id for the null check, then the reference's own id replaces it.
         _ = NewId();
         reg.Id = NewId();
@@ -130,6 +149,17 @@ internal sealed partial class VerifierRun
                 reg.Written = written;
             }
         }
+    }
+
+    /// <summary>The kernel's check_reference_leak: each reference still held is logged, then the reason is the error.</summary>
+    private VerifierRejection ReferenceLeak(string reason)
+    {
+        foreach (var (refId, allocInsn) in _cur.Refs)
+        {
+            Log(F($"Unreleased reference id={refId} alloc_insn={allocInsn}\n"));
+        }
+
+        return Reject(reason);
     }
 
     private void ReleaseReference(int refObjId)
@@ -292,17 +322,18 @@ internal sealed partial class VerifierRun
                     throw TypeMismatch(regno, reg, "ringbuf_mem");
                 }
 
-                if (reg.RefObjId == 0)
+                CheckReleaseArgument(regno, reg, meta);
+                return;
+            case HelperArgument.ReleaseSocket:
+                // ARG_PTR_TO_BTF_ID_SOCK_COMMON: a BTF pointer would need its type matched; those are not acquired here,
+                // so they are refused below as unreferenced, as the kernel refuses them.
+                if (reg.Flags != RegisterTypeFlags.None && !(reg.Type == RegisterType.BtfId && reg.Flags == RegisterTypeFlags.Trusted) ||
+                    reg.Type is not (RegisterType.SockCommon or RegisterType.Socket or RegisterType.BtfId))
                 {
-                    throw Reject(F($"R{regno} must be referenced when passed to release function"));
+                    throw TypeMismatch(regno, reg, "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_");
                 }
 
-                if (reg.Off != 0 || !reg.VarOff.IsConst || reg.VarOff.Value != 0)
-                {
-                    throw Reject(F($"R{regno} must have zero offset when passed to release func or trusted arg to kfunc"));
-                }
-
-                meta.ReleaseRefObjId = reg.RefObjId;
+                CheckReleaseArgument(regno, reg, meta);
                 return;
             case HelperArgument.Function:
                 if (reg.Type != RegisterType.Function)
@@ -325,6 +356,21 @@ internal sealed partial class VerifierRun
                 CheckConstString(regno, reg);
                 return;
         }
+    }
+
+    private void CheckReleaseArgument(int regno, in RegisterState reg, CallMeta meta)
+    {
+        if (reg.Off != 0 || !reg.VarOff.IsConst || reg.VarOff.Value != 0)
+        {
+            throw Reject(F($"R{regno} must have zero offset when passed to release func or trusted arg to kfunc"));
+        }
+
+        if (reg.RefObjId == 0)
+        {
+            throw Reject(F($"R{regno} must be referenced when passed to release function"));
+        }
+
+        meta.ReleaseRefObjId = reg.RefObjId;
     }
 
     private void CheckConstString(int regno, in RegisterState reg)

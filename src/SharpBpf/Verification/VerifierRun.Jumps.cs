@@ -37,7 +37,7 @@ internal sealed partial class VerifierRun
     }
 
     private static bool IsNotNull(in RegisterState reg) =>
-        !reg.MaybeNull && (reg.Type is RegisterType.MapValue or RegisterType.MapKey or RegisterType.Memory ||
+        !reg.MaybeNull && (reg.Type is RegisterType.MapValue or RegisterType.MapKey or RegisterType.Memory or RegisterType.Socket or RegisterType.SockCommon ||
             (reg.Type == RegisterType.BtfId && (reg.Flags & (RegisterTypeFlags.Trusted | RegisterTypeFlags.Untrusted)) == RegisterTypeFlags.Trusted));
 
     private static bool IsAnyPacket(in RegisterState reg) => reg.Type is RegisterType.Packet or RegisterType.PacketMeta or RegisterType.PacketEnd;
@@ -464,8 +464,7 @@ internal sealed partial class VerifierRun
 
         if (_cur.Refs.Count > 0)
         {
-            var (id, insn) = _cur.Refs[0];
-            throw Reject(F($"Unreleased reference id={id} alloc_insn={insn}"));
+            throw ReferenceLeak("BPF_EXIT instruction in main prog would lead to reference leak");
         }
 
         var ret = ReadReg(0);

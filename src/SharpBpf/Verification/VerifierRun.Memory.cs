@@ -160,15 +160,17 @@ internal sealed partial class VerifierRun
                 }
             }
         }
-        else if (exactType == (RegisterType.SockCommon, RegisterTypeFlags.None))
+        else if (exactType is (RegisterType.SockCommon, RegisterTypeFlags.None) or (RegisterType.Socket, RegisterTypeFlags.None))
         {
-            // The kernel's check_sock_access with bpf_sock_common_is_valid_access: bpf_sock's fields but type..priority.
+            // The kernel's check_sock_access: bpf_sock_is_valid_access for full sockets, and for sock_common
+            // bpf_sock_common_is_valid_access, which leaves out type..priority.
             if (write)
             {
                 throw Reject(F($"R{regno} cannot write into {TypeName(reg)}"));
             }
 
-            if (off is >= ProgramContexts.SockTypeOffset and < ProgramContexts.SockSrcIp4Offset || !ProgramContexts.IsValidSockAccess(off, size))
+            bool commonOnly = reg.Type == RegisterType.SockCommon;
+            if (commonOnly && off is >= ProgramContexts.SockTypeOffset and < ProgramContexts.SockSrcIp4Offset || !ProgramContexts.IsValidSockAccess(off, size))
             {
                 throw Reject(F($"R{regno} invalid {TypeName(reg)} access off={off} size={size}"));
             }
@@ -288,6 +290,9 @@ internal sealed partial class VerifierRun
                 break;
             case RegisterType.SockCommon:
                 kind = "sock_common ";
+                break;
+            case RegisterType.Socket:
+                kind = "sock ";
                 break;
             case RegisterType.Memory:
                 kind = "";
