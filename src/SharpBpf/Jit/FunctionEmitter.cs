@@ -63,6 +63,14 @@ internal sealed class FunctionEmitter
     // The BPF registers the function reads or writes. The others stay in their slots (which the interpreter's
     // fallback and callees use as the register file anyway): no local, so fewer values compete for machine registers.
     private readonly bool[] _used;
+
+    // Per pc (from _start): the registers (bit i for ri) that may still hold their value from entry, and those that
+    // may have been assigned since. A register not assigned since entry still equals its slot, so the stores to the
+    // slots (fallback, exit, calls) skip it; its entry load is needed only where it is read, or stored, unassigned.
+    private ushort[] _mayBeUnassigned = [];
+    private ushort[] _mayBeAssigned = [];
+    private ushort _storedAtFallback;
+    private ushort _loadedAtEntry;
     private Dictionary<int, long> _windows = [];
     private readonly ILGenerator _il;
     private readonly List<Action> _coldPaths = [];
@@ -177,6 +185,7 @@ internal sealed class FunctionEmitter
     {
         var leaders = FindBlockStarts();
         _windows = _counts ? BudgetWindows(leaders) : [];
+        AnalyzeAssignments();
         DeclareLocals();
         EmitPrologue();
 
@@ -332,6 +341,191 @@ internal sealed class FunctionEmitter
         return checks.Where(pc => pc < _end).ToDictionary(pc => pc, pc => longest[pc]);
     }
 
+    private const ushort None = 0;
+    private const ushort R0 = 1;
+    private const ushort ArgumentRegisters = 0x3f; // r0-r5
+    private const ushort CallerRegisters = 0x3ff; // r0-r9
+
+    /// <summary>
+    /// Fills <see cref="_mayBeUnassigned"/> and <see cref="_mayBeAssigned"/> (forward, to a fixed point) and from them
+    /// the registers the fallback stores and the prologue loads.
+    /// </summary>
+    private void AnalyzeAssignments()
+    {
+        int count = _end - _start;
+        var unassigned = new ushort[count];
+        var assigned = new ushort[count];
+        var reached = new bool[count];
+        var work = new Stack<int>();
+        unassigned[0] = 0x7ff;
+        reached[0] = true;
+        work.Push(_start);
+        while (work.Count > 0)
+        {
+            int pc = work.Pop();
+            var insn = _code[pc];
+            var (must, may) = Assignments(insn);
+            ushort outUnassigned = (ushort)(unassigned[pc - _start] & ~must);
+            ushort outAssigned = (ushort)(assigned[pc - _start] | may | must);
+            foreach (int next in Successors(pc, insn))
+            {
+                int i = next - _start;
+                ushort u = (ushort)(unassigned[i] | outUnassigned), a = (ushort)(assigned[i] | outAssigned);
+                if (!reached[i] || u != unassigned[i] || a != assigned[i])
+                {
+                    reached[i] = true;
+                    unassigned[i] = u;
+                    assigned[i] = a;
+                    work.Push(next);
+                }
+            }
+        }
+
+        _mayBeUnassigned = unassigned;
+        _mayBeAssigned = assigned;
+        ushort stored = 0, loaded = 0;
+        for (int pc = _start; pc < _end; pc++)
+        {
+            var insn = _code[pc];
+            int i = pc - _start;
+            if (MayFallBack(pc, insn))
+            {
+                stored |= assigned[i];
+            }
+
+            loaded |= (ushort)(Reads(insn) & unassigned[i]);
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+            }
+        }
+
+        // Where the fallback stores a register that may be unassigned, the stored local must hold the entry value.
+        for (int pc = _start; pc < _end; pc++)
+        {
+            var insn = _code[pc];
+            int i = pc - _start;
+            ushort storedHere = (ushort)((MayFallBack(pc, insn) ? stored : 0) | SlotStores(insn));
+            loaded |= (ushort)(storedHere & assigned[i] & unassigned[i]);
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+            }
+        }
+
+        _storedAtFallback = stored;
+        _loadedAtEntry = loaded;
+    }
+
+    /// <summary>Whether the register must go to its slot at pc: it may have been assigned since entry.</summary>
+    private bool MayBeAssigned(int pc, int register) => (_mayBeAssigned[pc - _start] & (1 << register)) != 0;
+
+    private IEnumerable<int> Successors(int pc, Instruction insn)
+    {
+        int next = pc + (insn.IsLoadImm64 ? 2 : 1);
+        if (insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32)
+        {
+            var op = insn.JumpOperation;
+            if (op == JumpOperation.Exit)
+            {
+                yield break;
+            }
+
+            if (op != JumpOperation.Call)
+            {
+                yield return JumpTarget(pc, insn);
+                if (op == JumpOperation.Ja)
+                {
+                    yield break;
+                }
+            }
+        }
+
+        if (next < _end)
+        {
+            yield return next;
+        }
+    }
+
+    /// <summary>
+    /// The registers whose locals an instruction always assigns, and those it may assign or whose slots it may change
+    /// (a bpf-to-bpf call: the callee's fallback stores its own r0-r9 into the shared slots).
+    /// </summary>
+    private static (ushort Must, ushort May) Assignments(Instruction insn)
+    {
+        ushort dst = (ushort)(1 << (insn.Dst & 0x0f)), src = (ushort)(1 << (insn.Src & 0x0f));
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu or InstructionClass.Alu64 or InstructionClass.Ldx:
+                return (dst, None);
+            case InstructionClass.Ld:
+                return insn.IsLoadImm64 ? (dst, None) : (R0, None);
+            case InstructionClass.Stx when insn.MemoryMode == MemoryMode.Atomic:
+                var operation = (AtomicOperation)insn.Immediate;
+                return operation == AtomicOperation.CmpXchg ? (R0, None) : (((int)operation & 0x01) != 0 ? src : None, None);
+            case InstructionClass.Jmp or InstructionClass.Jmp32 when insn.JumpOperation == JumpOperation.Call:
+                if (insn.Opcode == Opcode.CallX)
+                {
+                    return (R0, CallerRegisters);
+                }
+
+                return insn.CallKind switch
+                {
+                    CallKind.Helper => (R0, None),
+                    CallKind.Local => (ArgumentRegisters, CallerRegisters),
+                    _ => (None, None),
+                };
+            default:
+                return (None, None);
+        }
+    }
+
+    /// <summary>The registers whose locals an instruction's code may read (a superset).</summary>
+    private static ushort Reads(Instruction insn)
+    {
+        ushort dst = (ushort)(1 << (insn.Dst & 0x0f)), src = (ushort)(1 << (insn.Src & 0x0f));
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu or InstructionClass.Alu64 when insn.AluOperation == AluOperation.Mov:
+                return insn.Source == OperandSource.Register ? src : (ushort)0;
+            case InstructionClass.Ldx:
+                return src;
+            case InstructionClass.Ld:
+                return insn.IsLoadImm64 ? (ushort)0 : src;
+            case InstructionClass.Jmp or InstructionClass.Jmp32 when insn.JumpOperation is JumpOperation.Call or JumpOperation.Exit:
+                return (ushort)(ArgumentRegisters | dst);
+            default:
+                return (ushort)(dst | src | 1);
+        }
+    }
+
+    /// <summary>The registers stored to their slots at an instruction, besides the fallback's (exit and local calls).</summary>
+    private static ushort SlotStores(Instruction insn) =>
+        insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32 && insn.JumpOperation == JumpOperation.Exit ? ArgumentRegisters
+        : insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32 && insn.JumpOperation == JumpOperation.Call ? CallerRegisters
+        : (ushort)0;
+
+    /// <summary>Whether the code of an instruction may hand over to the interpreter (a superset).</summary>
+    private bool MayFallBack(int pc, Instruction insn)
+    {
+        if (_windows.ContainsKey(pc))
+        {
+            return true;
+        }
+
+        return insn.Class switch
+        {
+            InstructionClass.Alu or InstructionClass.Alu64 => insn.AluOperation is not (
+                AluOperation.Mov or AluOperation.Add or AluOperation.Sub or AluOperation.Mul or AluOperation.Or
+                or AluOperation.And or AluOperation.Xor or AluOperation.Lsh or AluOperation.Rsh or AluOperation.Arsh
+                or AluOperation.Neg or AluOperation.End or AluOperation.Div or AluOperation.Mod),
+            InstructionClass.Jmp or InstructionClass.Jmp32 => insn.JumpOperation is JumpOperation.Call or JumpOperation.Exit
+                || !Enum.IsDefined(insn.JumpOperation),
+            InstructionClass.Ld => !insn.IsLoadImm64,
+            _ => true,
+        };
+    }
+
     private static int JumpTarget(int pc, Instruction insn) =>
         insn.Opcode == Opcode.Ja32 ? pc + 1 + insn.Immediate : pc + 1 + insn.Offset;
 
@@ -363,7 +557,7 @@ internal sealed class FunctionEmitter
         // r0-r9 come from the slots (the caller's values, as in the interpreter's shared register file).
         for (int i = 0; i < 10; i++)
         {
-            if (!_used[i])
+            if (!_used[i] || (_loadedAtEntry & (1 << i)) == 0)
             {
                 continue;
             }
@@ -376,9 +570,30 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Ldarg, DepthArg);
         _il.Emit(OpCodes.Call, FramePointerMethod);
         _il.Emit(OpCodes.Stloc, _reg[10]);
-        LoadSlot(JitRuntime.BudgetSlot);
-        _il.Emit(OpCodes.Stloc, _budget);
+        ReloadBudget();
         ResetCaches();
+    }
+
+    // Without counting the budget never changes in generated code: it stays in its slot, and no local holds it.
+    private void LoadBudget()
+    {
+        if (_counts)
+        {
+            _il.Emit(OpCodes.Ldloc, _budget);
+        }
+        else
+        {
+            LoadSlot(JitRuntime.BudgetSlot);
+        }
+    }
+
+    private void ReloadBudget()
+    {
+        if (_counts)
+        {
+            LoadSlot(JitRuntime.BudgetSlot);
+            _il.Emit(OpCodes.Stloc, _budget);
+        }
     }
 
     private void ResetCaches()
@@ -466,7 +681,7 @@ internal sealed class FunctionEmitter
     private void EmitFallbackJump(int pc, long budgetCorrection)
     {
         // The budget before this instruction: the block's subtraction counted it and the rest of the block.
-        _il.Emit(OpCodes.Ldloc, _budget);
+        LoadBudget();
         _il.Emit(OpCodes.Ldc_I8, budgetCorrection);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _fallbackBudget);
@@ -481,7 +696,7 @@ internal sealed class FunctionEmitter
         _il.MarkLabel(_fallback);
         for (int i = 0; i <= 10; i++)
         {
-            if (!_used[i])
+            if (!_used[i] || (i < 10 && (_storedAtFallback & (1 << i)) == 0))
             {
                 continue;
             }
@@ -835,7 +1050,7 @@ internal sealed class FunctionEmitter
         var op = insn.JumpOperation;
         if (op == JumpOperation.Exit)
         {
-            EmitExit();
+            EmitExit(pc);
             return;
         }
 
@@ -901,12 +1116,12 @@ internal sealed class FunctionEmitter
         }
     }
 
-    private void EmitExit()
+    private void EmitExit(int pc)
     {
         // r0-r5 go back through the slots: after a call the caller sees the callee's r1-r5, as in the interpreter.
         for (int i = 0; i <= 5; i++)
         {
-            if (!_used[i])
+            if (!_used[i] || !MayBeAssigned(pc, i))
             {
                 continue;
             }
@@ -921,6 +1136,11 @@ internal sealed class FunctionEmitter
 
     private void StoreBudget()
     {
+        if (!_counts)
+        {
+            return;
+        }
+
         _il.Emit(OpCodes.Ldarg, SlotsArg);
         _il.Emit(OpCodes.Ldc_I4, JitRuntime.BudgetSlot * 8);
         _il.Emit(OpCodes.Add);
@@ -950,15 +1170,14 @@ internal sealed class FunctionEmitter
             _il.Emit(OpCodes.Ldloc, _reg[i]);
         }
 
-        _il.Emit(OpCodes.Ldloc, _budget);
+        LoadBudget();
         _il.Emit(OpCodes.Ldarg, SlotsArg);
         _il.Emit(OpCodes.Ldarg, DepthArg);
         _il.Emit(OpCodes.Call, InvokeHelperMethod);
         _il.Emit(OpCodes.Stloc, _reg[0]);
 
         // Callbacks run by the helper used budget.
-        LoadSlot(JitRuntime.BudgetSlot);
-        _il.Emit(OpCodes.Stloc, _budget);
+        ReloadBudget();
         LoadSlot(JitRuntime.EndedSlot);
         _il.Emit(OpCodes.Brtrue, _helperEnded);
 
@@ -985,14 +1204,14 @@ internal sealed class FunctionEmitter
             _il.Emit(OpCodes.Ldarg, ContextArg);
             _il.Emit(OpCodes.Ldc_I4, pc);
             _il.Emit(OpCodes.Ldarg, DepthArg);
-            _il.Emit(OpCodes.Ldloc, _budget);
+            LoadBudget();
             _il.Emit(OpCodes.Call, CallDepthFaultMethod);
             _il.Emit(OpCodes.Throw);
         });
 
         for (int i = 0; i <= 9; i++)
         {
-            if (!_used[i])
+            if (!_used[i] || !MayBeAssigned(pc, i))
             {
                 continue;
             }
@@ -1021,8 +1240,7 @@ internal sealed class FunctionEmitter
             _il.Emit(OpCodes.Stloc, _reg[i]);
         }
 
-        LoadSlot(JitRuntime.BudgetSlot);
-        _il.Emit(OpCodes.Stloc, _budget);
+        ReloadBudget();
         ResetCaches();
     }
 
