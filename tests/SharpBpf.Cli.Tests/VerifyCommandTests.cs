@@ -60,4 +60,26 @@ public sealed class VerifyCommandTests
         Assert.False(program.GetProperty("accepted").GetBoolean());
         Assert.Equal("R1 pointer += pointer prohibited", program.GetProperty("error").GetString());
     }
+
+    [SharedFact("samples")]
+    public void Type_option_gives_a_type_to_programs_whose_section_names_none()
+    {
+        // Cilium's old objects name tail-call sections "2/11": without a type the context is nobody's and the first
+        // context read is refused; as tc (sched_cls) the program is Cilium's policy program and verifies.
+        string path = Path.Combine(SharedData.Folder("samples")!, "cilium", "bpf_lxc.o");
+        var untyped = Run("verify", path, "--program", "tail_ipv4_policy", "--json");
+        Assert.Equal(1, untyped.Code);
+
+        var (code, output, _) = Run("verify", path, "--program", "tail_ipv4_policy", "--type", "tc", "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        var program = doc.RootElement.GetProperty("programs")[0];
+        Assert.True(program.GetProperty("accepted").GetBoolean());
+        Assert.Equal("SchedCls", program.GetProperty("type").GetString());
+        Assert.Equal(0, Run("verify", path, "--program", "tail_ipv4_policy", "--type", "sched_cls").Code);
+
+        var bad = Run("verify", path, "--type", "no_such_type");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("unknown program type 'no_such_type'", bad.Err, StringComparison.Ordinal);
+    }
 }

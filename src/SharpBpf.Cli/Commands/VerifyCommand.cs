@@ -44,7 +44,12 @@ internal static class VerifyCommand
         {
             Description = "Write a self-contained HTML page of every state the verifier saw, the failing path and where the offending value came from (one program: use --program).",
         };
-        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel, flag, timeLimit, explain };
+        var type = new Option<string?>("--type")
+        {
+            Description = "The program type of programs whose section name gives none (old objects' \"2/1\" or \"from-container\" sections), " +
+                "as bpftool names it: xdp, sched_cls (or tc), socket_filter, kprobe, tracepoint...",
+        };
+        var command = new Command("verify", "Verify the programs of a BPF object with the kernel's rules.") { file, program, logLevel, json, kernel, flag, timeLimit, explain, type };
         command.SetAction(parse =>
         {
             var flags = VerifierFlags.None;
@@ -69,6 +74,18 @@ internal static class VerifyCommand
                 }
 
                 limit = TimeSpan.FromSeconds(seconds);
+            }
+
+            ProgramType? fallbackType = null;
+            if (parse.GetValue(type) is { } typeName)
+            {
+                if (ParseProgramType(typeName) is not { } parsed)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: unknown program type '{typeName}'; known types: {string.Join(", ", ProgramTypeNames().Select(n => n.Name))}");
+                    return CliApp.BadInput;
+                }
+
+                fallbackType = parsed;
             }
 
             var obj = BpfObject.Load(parse.GetRequiredValue(file).FullName);
@@ -98,11 +115,11 @@ internal static class VerifyCommand
                     return CliApp.BadInput;
                 }
 
-                theirs = KernelVerdicts(obj, selected, level, (ProgramLoadFlags)flags);
+                theirs = KernelVerdicts(obj, selected, level, (ProgramLoadFlags)flags, fallbackType);
             }
 
             var core = RelocateForRunningKernel(obj);
-            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core, flags, limit, explainTo))).ToList();
+            var results = selected.Select(p => (Program: p, Result: Verify(obj, p, level, core, flags, limit, explainTo, fallbackType))).ToList();
             if (parse.GetValue(json))
             {
                 var doc = new
@@ -114,7 +131,7 @@ internal static class VerifyCommand
                         {
                             ["name"] = r.Program.Name,
                             ["section"] = r.Program.SectionName,
-                            ["type"] = r.Program.Type.ToString(),
+                            ["type"] = TypeOf(r.Program, fallbackType).ToString(),
                             ["accepted"] = r.Result.Accepted,
                             ["error"] = r.Result.Error?.Message,
                             ["processed"] = r.Result.Statistics.Processed,
@@ -144,7 +161,7 @@ internal static class VerifyCommand
                         ? "accepted"
                         : $"rejected at insn {result.Error!.Pc}: {result.Error.Message}";
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{p.Name} ({p.SectionName}, {p.Type}): {verdict} ({result.Statistics.Processed} insns processed, {result.Elapsed.TotalMilliseconds:0.###} ms)"));
+                        $"{p.Name} ({p.SectionName}, {TypeOf(p, fallbackType)}): {verdict} ({result.Statistics.Processed} insns processed, {result.Elapsed.TotalMilliseconds:0.###} ms)"));
                     if (result.Error?.Source is { } source)
                     {
                         output.WriteLine($"  at {source}");
@@ -179,9 +196,34 @@ internal static class VerifyCommand
         return command;
     }
 
-    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core, VerifierFlags flags, TimeSpan? limit, FileInfo? explainTo)
+    private static ProgramType TypeOf(ObjectProgram program, ProgramType? fallback) =>
+        program.Type == ProgramType.Unspecified && fallback is { } type ? type : program.Type;
+
+    // bpftool's short names (from the kernel's enum when it has BTF), the enum's own names, and "tc" as libbpf spells it.
+    private static IEnumerable<(string Name, ProgramType Type)> ProgramTypeNames() =>
+        Enum.GetValues<ProgramType>().Where(t => t != ProgramType.Unspecified).Select(t => (KernelNames.Of(t), t));
+
+    private static ProgramType? ParseProgramType(string name)
     {
-        var options = VerifierOptions.For(obj, program, level, flags, limit);
+        if (name.Equals("tc", StringComparison.OrdinalIgnoreCase))
+        {
+            return ProgramType.SchedCls;
+        }
+
+        foreach (var (shortName, type) in ProgramTypeNames())
+        {
+            if (shortName.Equals(name, StringComparison.OrdinalIgnoreCase) || type.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return type;
+            }
+        }
+
+        return null;
+    }
+
+    private static VerifierResult Verify(BpfObject obj, ObjectProgram program, int level, CoreResult? core, VerifierFlags flags, TimeSpan? limit, FileInfo? explainTo, ProgramType? fallbackType)
+    {
+        var options = VerifierOptions.For(obj, program, level, flags, limit, fallbackType);
         var instructions = core?.FindProgram(program.Name)?.Instructions ?? program.Instructions;
         if (explainTo is null)
         {
@@ -206,7 +248,7 @@ internal static class VerifyCommand
         [property: System.Text.Json.Serialization.JsonPropertyName("processed")] long? Processed,
         [property: System.Text.Json.Serialization.JsonPropertyName("log")] string Log);
 
-    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected, int level, ProgramLoadFlags flags)
+    private static Dictionary<string, KernelVerdict> KernelVerdicts(BpfObject obj, List<ObjectProgram> selected, int level, ProgramLoadFlags flags, ProgramType? fallbackType)
     {
         var verdicts = new Dictionary<string, KernelVerdict>();
         using var loaded = KernelObject.Load(obj, new KernelObjectOptions
@@ -215,6 +257,7 @@ internal static class VerifyCommand
             Programs = selected.Select(p => p.Name).ToHashSet(),
             LogLevel = (uint)level,
             ExtraProgramFlags = flags,
+            FallbackProgramType = fallbackType,
         });
         foreach (var entry in loaded.Programs.Where(p => !p.Skipped))
         {

@@ -171,15 +171,17 @@ public sealed class VerifierOptions
 
     /// <summary>
     /// Options for a program of an object: its type and the object's maps; <paramref name="flags"/> are added to those
-    /// its section implies (sleepable, XDP fragments), and <paramref name="timeLimit"/> stops the run cleanly.
+    /// its section implies (sleepable, XDP fragments), <paramref name="timeLimit"/> stops the run cleanly, and
+    /// <paramref name="fallbackType"/> is the type of a program whose section name gives none.
     /// </summary>
-    public static VerifierOptions For(BpfObject obj, ObjectProgram program, int logLevel = 0, VerifierFlags flags = VerifierFlags.None, TimeSpan? timeLimit = null)
+    public static VerifierOptions For(BpfObject obj, ObjectProgram program, int logLevel = 0, VerifierFlags flags = VerifierFlags.None, TimeSpan? timeLimit = null,
+        ProgramType? fallbackType = null)
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(program);
         return new VerifierOptions
         {
-            ProgramType = program.Type,
+            ProgramType = program.Type == ProgramType.Unspecified && fallbackType is { } type ? type : program.Type,
             ExpectedAttachType = program.ExpectedAttachType,
             AttachTarget = program.Section.AttachTarget,
             KernelBtf = program.Type == ProgramType.Tracing ? SharpBpf.Btf.BtfFile.RunningKernel : null,
