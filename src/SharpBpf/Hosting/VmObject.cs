@@ -410,38 +410,12 @@ public sealed class VmObject : IDisposable
         {
             InnerMap = inner is null ? null : SpecOf(inner, all),
             MapExtra = definition.MapExtra,
-            SpinLockOffset = SpinLockOffset(definition),
+            SpinLockOffset = Btf is null ? null : definition.SpinLockOffset(Btf),
         };
     }
 
     private static int Int(uint value, MapDefinition definition, string what) =>
         value <= int.MaxValue ? (int)value : throw new VmObjectException($"map '{definition.Name}': {what} {value} is too large for the VM");
-
-    // The offset of a top-level struct bpf_spin_lock member of the value, which only BTF tells.
-    private int? SpinLockOffset(MapDefinition definition)
-    {
-        if (Btf is null || definition.ValueTypeId <= 0 || !Btf.IsValidTypeId(definition.ValueTypeId))
-        {
-            return null;
-        }
-
-        var value = Btf.ResolveType(definition.ValueTypeId);
-        if (value.Kind != BtfKind.Struct)
-        {
-            return null;
-        }
-
-        for (int i = 0; i < value.Vlen; i++)
-        {
-            var member = value.GetMember(i);
-            if (Btf.IsValidTypeId(member.TypeId) && Btf.ResolveType(member.TypeId) is { Kind: BtfKind.Struct, Name: "bpf_spin_lock" })
-            {
-                return (int)(member.BitOffset / 8);
-            }
-        }
-
-        return null;
-    }
 
     /// <summary>The context programs of <paramref name="type"/> get on packets (<see cref="PacketContextKind.None"/> for other types).</summary>
     public static PacketContextKind PacketKindOf(ProgramType type) => type switch

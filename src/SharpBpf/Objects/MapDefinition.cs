@@ -105,6 +105,37 @@ public sealed class MapDefinition
     public int ValueTypeId { get; internal init; }
 
     /// <summary>
+    /// The offset of the value's top-level <c>struct bpf_spin_lock</c> member, which only the value's BTF type tells;
+    /// null when the map has no value type in <paramref name="btf"/> or the value has no lock.
+    /// </summary>
+    /// <param name="btf">The object's BTF.</param>
+    public int? SpinLockOffset(SharpBpf.Btf.BtfSpec btf)
+    {
+        ArgumentNullException.ThrowIfNull(btf);
+        if (ValueTypeId <= 0 || !btf.IsValidTypeId(ValueTypeId))
+        {
+            return null;
+        }
+
+        var value = btf.ResolveType(ValueTypeId);
+        if (value.Kind != SharpBpf.Btf.BtfKind.Struct)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < value.Vlen; i++)
+        {
+            var member = value.GetMember(i);
+            if (btf.IsValidTypeId(member.TypeId) && btf.ResolveType(member.TypeId) is { Kind: SharpBpf.Btf.BtfKind.Struct, Name: "bpf_spin_lock" })
+            {
+                return (int)(member.BitOffset / 8);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// For a BTF-defined map-in-map declared with <c>__array(values, struct inner)</c>: the template inner map
     /// (named <c>outer.inner</c>), described by that struct. Null otherwise. It is not one of the object's maps.
     /// </summary>

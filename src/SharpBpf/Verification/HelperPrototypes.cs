@@ -33,6 +33,8 @@ public enum HelperArgument : byte
     ReleaseRingbufMemory,
     /// <summary>A socket being released (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE).</summary>
     ReleaseSocket,
+    /// <summary>The struct bpf_spin_lock inside a map value (ARG_PTR_TO_SPIN_LOCK).</summary>
+    SpinLock,
     /// <summary>A callback function (ARG_PTR_TO_FUNC).</summary>
     Function,
     /// <summary>A stack pointer or NULL (ARG_PTR_TO_STACK_OR_NULL).</summary>
@@ -261,6 +263,9 @@ public static class HelperPrototypes
             new(84, HelperReturn.SocketOrNull, [ctx, mem, sizeOrZero, any, any], tc | xdp | HelperAvailability.CgroupSkb),
             new(85, HelperReturn.SocketOrNull, [ctx, mem, sizeOrZero, any, any], tc | xdp | HelperAvailability.CgroupSkb),
             new(99, HelperReturn.SockCommonOrNull, [ctx, mem, sizeOrZero, any, any], tc | xdp | HelperAvailability.CgroupSkb),
+            // bpf_spin_lock and bpf_spin_unlock (tracing programs may not use locks; other types are not modelled yet).
+            new(93, HelperReturn.Void, [HelperArgument.SpinLock], tc | xdp | HelperAvailability.CgroupSkb),
+            new(94, HelperReturn.Void, [HelperArgument.SpinLock], tc | xdp | HelperAvailability.CgroupSkb),
             new(86, integer, [HelperArgument.ReleaseSocket], tc | xdp | HelperAvailability.CgroupSkb),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [HelperArgument.Scalar, HelperArgument.Function, HelperArgument.StackOrNull, any], all),

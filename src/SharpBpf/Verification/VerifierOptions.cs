@@ -14,6 +14,12 @@ namespace SharpBpf.Verification;
 public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint ValueSize, uint MaxEntries, uint Flags = 0,
     ReadOnlyMemory<byte>? ReadOnlyValue = null, int InnerMapIndex = -1)
 {
+    /// <summary>Whether the map was created with a BTF value type (which bpf_spin_lock needs).</summary>
+    public bool HasValueBtf { get; init; }
+
+    /// <summary>The offset of the value's <c>struct bpf_spin_lock</c>, or -1 when it has none.</summary>
+    public int SpinLockOffset { get; init; } = -1;
+
     /// <summary>Whether lookups return a map rather than a value.</summary>
     public bool IsMapOfMaps => Type is MapType.ArrayOfMaps or MapType.HashOfMaps;
 
@@ -24,7 +30,8 @@ public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint V
     public static IReadOnlyList<VerifierMap> FromObject(BpfObject obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var maps = obj.Maps.Select(From).ToList();
+        var btf = ParseBtf(obj);
+        var maps = obj.Maps.Select(m => WithBtf(From(m), m, btf)).ToList();
         for (int i = 0; i < obj.Maps.Count; i++)
         {
             var m = obj.Maps[i];
@@ -53,6 +60,23 @@ public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint V
 
         return maps;
     }
+
+    private static SharpBpf.Btf.BtfSpec? ParseBtf(BpfObject obj)
+    {
+        try
+        {
+            return obj.Btf is { } raw ? SharpBpf.Btf.BtfSpec.Parse(raw) : null;
+        }
+        catch (SharpBpf.Btf.BtfFormatException)
+        {
+            // Malformed BTF: no map has a value type, so bpf_spin_lock is refused.
+            return null;
+        }
+    }
+
+    private static VerifierMap WithBtf(VerifierMap map, MapDefinition definition, SharpBpf.Btf.BtfSpec? btf) =>
+        btf is null || definition.ValueTypeId <= 0 ? map :
+            map with { HasValueBtf = true, SpinLockOffset = definition.SpinLockOffset(btf) ?? -1 };
 
     /// <summary>The verifier's view of an object's map definition.</summary>
     public static VerifierMap From(MapDefinition map)

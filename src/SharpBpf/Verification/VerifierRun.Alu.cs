@@ -488,6 +488,11 @@ internal sealed partial class VerifierRun
             throw Reject("BPF_LD_[ABS|IND] instructions not allowed for this program type");
         }
 
+        if (_cur.LockMap >= 0)
+        {
+            throw Reject("BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region");
+        }
+
         var ctx = ReadReg(6);
         if (ctx.Type != RegisterType.Context)
         {

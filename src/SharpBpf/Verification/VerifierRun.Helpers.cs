@@ -27,6 +27,11 @@ internal sealed partial class VerifierRun
             throw Reject(F($"invalid func unknown#{id}"));
         }
 
+        if (_cur.LockMap >= 0 && id != 94)
+        {
+            throw Reject("function calls are not allowed while holding a lock");
+        }
+
         var proto = HelperPrototypes.Find(id, _options.ProgramType);
         if (proto is null)
         {
@@ -115,7 +120,8 @@ internal sealed partial class VerifierRun
         }
 
         reg.MapIndex = map.IsMapOfMaps ? map.InnerMapIndex : meta.MapIndex;
-        reg.Id = meta.ValueNotNull ? 0 : NewId();
+        // A value that cannot be null still gets an id when it holds a bpf_spin_lock: unlock must name the same value.
+        reg.Id = meta.ValueNotNull && (map.IsMapOfMaps || map.SpinLockOffset < 0) ? 0 : NewId();
         return reg;
     }
 
@@ -335,6 +341,14 @@ internal sealed partial class VerifierRun
 
                 CheckReleaseArgument(regno, reg, meta);
                 return;
+            case HelperArgument.SpinLock:
+                if (reg.Type != RegisterType.MapValue || reg.Flags != RegisterTypeFlags.None)
+                {
+                    throw TypeMismatch(regno, reg, "map_value, ptr_");
+                }
+
+                CheckSpinLock(regno, reg, proto.Id == 93);
+                return;
             case HelperArgument.Function:
                 if (reg.Type != RegisterType.Function)
                 {
@@ -355,6 +369,67 @@ internal sealed partial class VerifierRun
             case HelperArgument.ConstString:
                 CheckConstString(regno, reg);
                 return;
+        }
+    }
+
+    /// <summary>bpf_spin_lock / bpf_spin_unlock of the lock in a map value (<c>process_spin_lock</c>): one lock at a time, released by the same pointer.</summary>
+    private void CheckSpinLock(int regno, in RegisterState reg, bool isLock)
+    {
+        if (!reg.VarOff.IsConst)
+        {
+            throw Reject(F($"R{regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset"));
+        }
+
+        var map = _maps[reg.MapIndex];
+        if (!map.HasValueBtf)
+        {
+            throw Reject(F($"map '{map.Name}' has to have BTF in order to use bpf_spin_lock"));
+        }
+
+        if (map.SpinLockOffset < 0)
+        {
+            throw Reject(F($"map '{map.Name}' has no valid bpf_spin_lock"));
+        }
+
+        long off = (long)reg.VarOff.Value + reg.Off;
+        if (off != map.SpinLockOffset)
+        {
+            throw Reject(F($"off {off} doesn't point to 'struct bpf_spin_lock' that is at {map.SpinLockOffset}"));
+        }
+
+        if (isLock)
+        {
+            if (_cur.LockMap >= 0)
+            {
+                throw Reject("Locking two bpf_spin_locks are not allowed");
+            }
+
+            _cur.LockMap = reg.MapIndex;
+            _cur.LockId = reg.Id;
+            return;
+        }
+
+        if (_cur.LockMap < 0)
+        {
+            throw Reject("bpf_spin_unlock without taking a lock");
+        }
+
+        if (_cur.LockMap != reg.MapIndex || _cur.LockId != reg.Id)
+        {
+            throw Reject("bpf_spin_unlock of different lock");
+        }
+
+        _cur.LockMap = -1;
+        _cur.LockId = 0;
+    }
+
+    /// <summary>The lock field of a map value is touched only by the lock helpers (<c>check_map_access</c>).</summary>
+    private void CheckSpinLockUntouched(in RegisterState reg, int off, int size)
+    {
+        int lockOff = _maps[reg.MapIndex].SpinLockOffset;
+        if (lockOff >= 0 && reg.SMin + off < lockOff + 4 && lockOff < (long)reg.UMax + off + size)
+        {
+            throw Reject("bpf_spin_lock cannot be accessed directly by load/store");
         }
     }
 
@@ -471,6 +546,7 @@ internal sealed partial class VerifierRun
                 }
 
                 CheckMemRegion(regno, reg, reg.Off, size, (int)map.ValueSize, zeroSizeAllowed);
+                CheckSpinLockUntouched(reg, reg.Off, size);
                 return;
             }
 

@@ -176,8 +176,8 @@ internal sealed partial class VerifierRun
         }
         else if (!is32 && !srcIsReg && insn.Immediate == 0 && op is JumpOperation.Jeq or JumpOperation.Jne && dst.MaybeNull)
         {
-            MarkPtrOrNull(_cur, dst.Id, dst.RefObjId, isNull: op == JumpOperation.Jne);
-            MarkPtrOrNull(other, dst.Id, dst.RefObjId, isNull: op == JumpOperation.Jeq);
+            MarkPtrOrNull(_cur, dst.Id, dst.RefObjId, isNull: op == JumpOperation.Jne, _maps);
+            MarkPtrOrNull(other, dst.Id, dst.RefObjId, isNull: op == JumpOperation.Jeq, _maps);
         }
         else if (srcIsReg && !is32)
         {
@@ -253,7 +253,7 @@ internal sealed partial class VerifierRun
     }
 
     /// <summary>After a null check: every copy of the pointer becomes non-null, or the scalar 0 (<c>mark_ptr_or_null_regs</c>).</summary>
-    private static void MarkPtrOrNull(VerifierState state, int id, int refObjId, bool isNull)
+    private static void MarkPtrOrNull(VerifierState state, int id, int refObjId, bool isNull, IReadOnlyList<VerifierMap> maps)
     {
         if (id == 0)
         {
@@ -269,19 +269,19 @@ internal sealed partial class VerifierRun
         {
             for (int i = 0; i < 11; i++)
             {
-                MarkOne(ref frame.Regs[i], id, isNull);
+                MarkOne(ref frame.Regs[i], id, isNull, maps);
             }
 
             for (int spi = 0; spi < frame.Spilled.Length; spi++)
             {
                 if (frame.IsSpilled(spi))
                 {
-                    MarkOne(ref frame.Spilled[spi], id, isNull);
+                    MarkOne(ref frame.Spilled[spi], id, isNull, maps);
                 }
             }
         }
 
-        static void MarkOne(ref RegisterState reg, int id, bool isNull)
+        static void MarkOne(ref RegisterState reg, int id, bool isNull, IReadOnlyList<VerifierMap> maps)
         {
             if (!reg.MaybeNull || reg.Id != id)
             {
@@ -297,7 +297,9 @@ internal sealed partial class VerifierRun
             }
 
             reg.Flags &= ~RegisterTypeFlags.MaybeNull;
-            if (reg.Type != RegisterType.Memory)
+
+            // A value that may hold a bpf_spin_lock keeps its id: unlock must name the pointer that locked.
+            if (reg.Type != RegisterType.Memory && !(reg.Type == RegisterType.MapValue && maps[reg.MapIndex].SpinLockOffset >= 0))
             {
                 reg.Id = 0;
             }
@@ -460,6 +462,12 @@ internal sealed partial class VerifierRun
 
             _scratchedRegs = 0;
             return StepOutcome.Continue;
+        }
+
+        if (_cur.LockMap >= 0)
+        {
+            // The running kernel's (6.18) wording; 6.12 said "bpf_spin_unlock is missing".
+            throw Reject("BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
         }
 
         if (_cur.Refs.Count > 0)

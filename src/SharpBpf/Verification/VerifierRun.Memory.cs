@@ -128,6 +128,7 @@ internal sealed partial class VerifierRun
             }
 
             CheckMemRegion(regno, reg, off, size, (int)map.ValueSize, false);
+            CheckSpinLockUntouched(reg, off, size);
             if (!write)
             {
                 result = RegisterState.UnknownScalar();

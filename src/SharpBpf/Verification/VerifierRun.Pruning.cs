@@ -207,7 +207,7 @@ internal sealed partial class VerifierRun
         }
 
         var ids = new IdMap();
-        if (old.Refs.Count != cur.Refs.Count)
+        if (old.Refs.Count != cur.Refs.Count || old.LockMap != cur.LockMap || (old.LockId != 0 && !ids.Check(old.LockId, cur.LockId)))
         {
             return false;
         }

@@ -70,6 +70,12 @@ internal sealed class VerifierState
     public List<FrameState> Frames = [];
     public List<(int Id, int Insn)> Refs = [];
 
+    /// <summary>The bpf_spin_lock held: the map whose value holds it (-1 when none) and the value pointer's id.</summary>
+    public int LockMap = -1;
+
+    /// <summary>The id of the map value pointer whose lock is held (0 for a lookup that cannot fail).</summary>
+    public int LockId;
+
     /// <summary>The checkpoint this path descends from.</summary>
     public VerifierState? Parent;
 
@@ -103,6 +109,8 @@ internal sealed class VerifierState
         {
             Frames = Frames.ConvertAll(f => f.Clone()),
             Refs = [.. Refs],
+            LockMap = LockMap,
+            LockId = LockId,
             Parent = Parent,
             Branches = Branches,
             InsnIdx = InsnIdx,
