@@ -50,16 +50,15 @@ public sealed record EngineOptions
     public MemoryKinds UncheckedKinds { get; init; } = MemoryKinds.Stack | MemoryKinds.MapValue;
 
     /// <summary>
-    /// Whether the JIT counts instructions and enforces <see cref="BpfExecutionContext.InstructionBudget"/>. Null (the
-    /// default) means: in checked mode yes; in unchecked mode no, as the kernel runs verified programs without a budget
-    /// (the verifier has proven that they terminate), and <see cref="BpfExecutionContext.InstructionsExecuted"/> is then
-    /// 0 after a run. Set it to true to count in unchecked mode too (at a cost per basic block). The interpreter always
-    /// counts.
+    /// Whether the JIT counts instructions and enforces <see cref="BpfExecutionContext.InstructionBudget"/> in unchecked
+    /// mode. By default it does not, as the kernel runs verified programs without a budget (the verifier has proven that
+    /// they terminate), and <see cref="BpfExecutionContext.InstructionsExecuted"/> is then 0 after a run. Set it to count
+    /// there too (at a cost per basic block). Checked mode and the interpreter always count.
     /// </summary>
-    public bool? CountInstructions { get; init; }
+    public bool CountInstructions { get; init; }
 
     /// <summary>Whether the JIT counts instructions under these options (see <see cref="CountInstructions"/>).</summary>
-    internal bool JitCounts => CountInstructions ?? Safety == SafetyMode.Checked;
+    internal bool JitCounts => CountInstructions || Safety == SafetyMode.Checked;
 }
 
 /// <summary>A program prepared by an engine, ready to run any number of times on any thread (one context per thread).</summary>
