@@ -543,7 +543,7 @@ public sealed class VerifierProgramGenerator(Random random)
             default:
                 // bpf_loop with a callback that reads its context (a stack pointer).
                 string callback = "cb" + _subprograms.Count.ToString(CultureInfo.InvariantCulture);
-                Emit($"r1 = {1 + random.Next(Mistake() ? 2_000_000 : 16)}"); // bpf_loop's limit is 1 << 23: verifying the callback once covers any count
+                Emit($"r1 = {1 + random.Next(Mistake() ? 100_000 : 16)}"); // bpf_loop's limit is 1 << 23: verifying the callback once covers any count
                 Emit($"r2 = subprog[{callback}] ll");
                 Emit("r3 = r10");
                 Emit("r3 += -8");

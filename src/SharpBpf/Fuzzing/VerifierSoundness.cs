@@ -10,7 +10,8 @@ namespace SharpBpf.Fuzzing;
 /// <summary>What running one accepted program several times showed.</summary>
 /// <param name="Runs">How many runs completed or faulted.</param>
 /// <param name="Fault">The first fault that a verified program must never have (a memory fault, a bad call...), or null.</param>
-/// <param name="Unsupported">Runs the VM could not do for reasons that say nothing about safety (an unimplemented helper).</param>
+/// <param name="Unsupported">Runs the VM could not do for reasons that say nothing about safety (an unimplemented helper,
+/// bpf_loop counts beyond the instruction budget).</param>
 public sealed record SoundnessOutcome(int Runs, ExecutionFault? Fault, int Unsupported)
 {
     /// <summary>Whether a fault showed the verifier accepted an unsafe program.</summary>
@@ -26,6 +27,8 @@ public sealed class VerifierSoundness
 {
     /// <summary>Instructions one run may execute before it counts as not terminating (verified programs always end).</summary>
     public const long InstructionBudget = 10_000_000;
+
+    private const int BpfLoopHelper = 181;
 
     private readonly Random _random;
     private readonly MapSet _maps = new();
@@ -67,6 +70,8 @@ public sealed class VerifierSoundness
             ProgramType.SchedCls or ProgramType.SchedAct => _trafficControl,
             _ => _kprobe,
         };
+        // bpf_loop may run its callback up to 8 million times a call: such programs end, but maybe not within the budget.
+        bool mayRunLong = program.Any(insn => insn.Opcode == Opcode.Call && insn.CallKind == CallKind.Helper && insn.Immediate == BpfLoopHelper);
         var executable = new Interpreter(context.ConvertProgram(BpfProgram.Create(program, "fuzz")), new EngineOptions { ResolveImm64 = _maps.ResolveImm64 });
         int unsupported = 0;
         for (int run = 0; run < runs; run++)
@@ -77,7 +82,8 @@ public sealed class VerifierSoundness
             {
                 context.Run(executable, _context);
             }
-            catch (BpfExecutionException e) when (e.Fault.Kind is FaultKind.UnknownHelper or FaultKind.Unsupported)
+            catch (BpfExecutionException e) when (e.Fault.Kind is FaultKind.UnknownHelper or FaultKind.Unsupported ||
+                (e.Fault.Kind == FaultKind.InstructionBudgetExhausted && mayRunLong))
             {
                 unsupported++;
                 LastUnsupported = e.Fault;
