@@ -109,4 +109,13 @@ int lock_wrong_offset(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* Rejected: socket filters may not use maps that hold a lock at all. */
+SEC("socket")
+int socket_filter_lock_map(struct __sk_buff *skb)
+{
+	struct counter *c = lookup(0);
+
+	return c ? 1 : 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -450,6 +450,7 @@ internal sealed partial class VerifierRun
                     throw Reject(F($"fd {index} is not pointing to valid bpf_map"));
                 }
 
+                CheckMapProgramCompatibility(_maps[index]);
                 bool value = insn.Imm64Source is Imm64Source.MapValue or Imm64Source.MapIndexValue;
                 var reg = RegisterState.Pointer(value ? RegisterType.MapValue : RegisterType.MapPointer);
                 reg.MapIndex = index;
@@ -478,6 +479,25 @@ internal sealed partial class VerifierRun
 
             default:
                 throw Reject("invalid bpf_ld_imm64 insn");
+        }
+    }
+
+    /// <summary>Maps some program types may not use at all (<c>check_map_prog_compatibility</c>).</summary>
+    private void CheckMapProgramCompatibility(VerifierMap map)
+    {
+        if (map.SpinLockOffset < 0)
+        {
+            return;
+        }
+
+        if (_options.ProgramType == ProgramType.SocketFilter)
+        {
+            throw Reject("socket filter progs cannot use bpf_spin_lock yet");
+        }
+
+        if (_options.ProgramType is ProgramType.Kprobe or ProgramType.Tracepoint or ProgramType.PerfEvent or ProgramType.RawTracepoint or ProgramType.RawTracepointWritable)
+        {
+            throw Reject("tracing progs cannot use bpf_spin_lock yet");
         }
     }
 

@@ -530,6 +530,13 @@ internal sealed partial class VerifierRun
 
     private StepOutcome CheckLocalCall(Instruction insn)
     {
+        if (_cur.LockMap >= 0)
+        {
+            // The kernel refuses calls of global functions here and allows static ones; which a function is, the
+            // instructions alone do not say, so every call is refused (never accepting what the kernel refuses).
+            throw Reject("bpf-to-bpf calls while holding a bpf_spin_lock are not supported (global functions may not be called)");
+        }
+
         int target = _pc + 1 + insn.Immediate;
         EnterFunction(target, callback: false, setup: callee =>
         {

