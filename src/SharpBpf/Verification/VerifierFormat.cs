@@ -125,7 +125,7 @@ public static class VerifierFormat
 
         if (t is RegisterType.Packet or RegisterType.PacketMeta)
         {
-            Add("r=" + Unsigned((ulong)(uint)reg.Range));
+            Add("r=" + Unsigned((ulong)(long)reg.Range));
         }
 
         if (t == RegisterType.Memory)
