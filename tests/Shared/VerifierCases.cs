@@ -1,5 +1,6 @@
 using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
+using SharpBpf.Verification;
 
 namespace SharpBpf.Testing;
 
@@ -19,6 +20,17 @@ internal sealed record VerifierCase(string Name, ProgramType Type, string Code, 
 
     /// <summary>The attach target in the running kernel's BTF (a tp_btf tracepoint, an fentry function); such cases need that BTF.</summary>
     public string? Target { get; init; }
+
+    /// <summary>The verifier options that load this case as the kernel tests load it (maps named map0, map1...).</summary>
+    public VerifierOptions Options(int logLevel = 1) => new()
+    {
+        ProgramType = Type,
+        ExpectedAttachType = Attach,
+        AttachTarget = Target,
+        KernelBtf = Target is null ? null : SharpBpf.Btf.BtfFile.RunningKernel,
+        Maps = Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
+        LogLevel = logLevel,
+    };
 
     public override string ToString() => Name;
 }

@@ -111,15 +111,7 @@ public class KernelVerifierAgreementTests(ITestOutputHelper output)
     {
         var c = VerifierCases.All.Single(x => x.Name == name);
         var (kernelAccepted, kernelLog) = LoadIntoKernel(c);
-        var ours = Verifier.Verify(c.Instructions, new VerifierOptions
-        {
-            ProgramType = c.Type,
-            ExpectedAttachType = c.Attach,
-            AttachTarget = c.Target,
-            KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
-            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
-            LogLevel = 1,
-        });
+        var ours = Verifier.Verify(c.Instructions, c.Options(1));
         output.WriteLine("kernel:\n" + kernelLog + "\nSharpBPF:\n" + ours.Log);
         Assert.Equal(kernelAccepted, ours.Accepted);
         Assert.Equal(c.Error is null, kernelAccepted);

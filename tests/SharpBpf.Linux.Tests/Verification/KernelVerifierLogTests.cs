@@ -63,15 +63,7 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
     {
         var c = VerifierCases.All.Single(x => x.Name == name);
         var (_, kernelLog) = KernelVerifierAgreementTests.LoadIntoKernel(c);
-        var ours = Verifier.Verify(c.Instructions, new VerifierOptions
-        {
-            ProgramType = c.Type,
-            ExpectedAttachType = c.Attach,
-            AttachTarget = c.Target,
-            KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
-            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
-            LogLevel = 1,
-        });
+        var ours = Verifier.Verify(c.Instructions, c.Options(1));
         output.WriteLine("kernel:\n" + kernelLog + "\nSharpBPF:\n" + ours.Log);
         string? difference = FirstDifference(kernelLog, ours.Log);
         if (KnownDifferences.TryGetValue(name, out string? reason))

@@ -26,15 +26,7 @@ public class VerifierCaseTests
     }
 
     internal static VerifierResult Verify(VerifierCase c, int logLevel = 1) =>
-        Verifier.Verify(c.Instructions, new VerifierOptions
-        {
-            ProgramType = c.Type,
-            ExpectedAttachType = c.Attach,
-            AttachTarget = c.Target,
-            KernelBtf = c.Target is null ? null : BtfFile.RunningKernel,
-            Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags)).ToList(),
-            LogLevel = logLevel,
-        });
+        Verifier.Verify(c.Instructions, c.Options(logLevel));
 
     [Theory]
     [MemberData(nameof(Names))]

@@ -187,12 +187,7 @@ public class RecorderTests
     {
         foreach (var c in VerifierCases.All)
         {
-            var options = new VerifierOptions
-            {
-                ProgramType = c.Type,
-                Maps = c.Maps.Select((m, i) => new VerifierMap($"map{i}", m.Type, m.KeySize, m.ValueSize, m.MaxEntries)).ToList(),
-                LogLevel = 2,
-            };
+            var options = c.Options(2);
             var plain = Verifier.Verify(c.Instructions, options, c.Name);
             var (explained, report) = VerifierExplainer.Explain(c.Instructions, options, c.Name);
             Assert.Equal(plain.Accepted, explained.Accepted);
