@@ -504,6 +504,7 @@ public sealed class VmObject : IDisposable
                         Safety = SafetyMode.Unchecked,
                         Verification = verification,
                         UncheckedKinds = kind == PacketContextKind.None ? engineOptions.UncheckedKinds : PacketProgramUncheckedKinds,
+                        ContextLayout = layout,
                     };
                 }
 

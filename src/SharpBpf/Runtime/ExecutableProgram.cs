@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SharpBpf.Isa;
+using SharpBpf.Runtime.Contexts;
 using SharpBpf.Verification;
 
 namespace SharpBpf.Runtime;
@@ -48,6 +49,14 @@ public sealed record EngineOptions
     /// packet kinds only when every run gets the verified program type's context and packet, as the VM's do.
     /// </summary>
     public MemoryKinds UncheckedKinds { get; init; } = MemoryKinds.Stack | MemoryKinds.MapValue;
+
+    /// <summary>
+    /// The context layout the program's context accesses were converted for (<see cref="ContextAccessRewriter"/>), when
+    /// every run gets context memory of that layout. In unchecked mode, loads of packet pointer fields the verifier
+    /// proved (with <see cref="MemoryKinds.Context"/> in <see cref="UncheckedKinds"/>) then load the real pointer from
+    /// the field's slot without a check; without it, converted loads stay checked.
+    /// </summary>
+    public ContextLayout? ContextLayout { get; init; }
 
     /// <summary>
     /// Whether the JIT counts instructions and enforces <see cref="BpfExecutionContext.InstructionBudget"/> in unchecked
@@ -106,11 +115,19 @@ public abstract class ExecutableProgram
         var proven = new bool[code.Length];
         for (int pc = 0; pc < code.Length; pc++)
         {
-            // Only context loads may differ from what was verified (the VM's context conversion); they stay checked.
-            if (code[pc] != verified[pc] && !(code[pc].Class == InstructionClass.Ldx && facts[pc].Kinds == MemoryKinds.Context))
+            // Only context loads may differ from what was verified (the VM's context conversion). Those that are the
+            // conversion of a proven context load for the layout the context memory has stay inside it: unchecked too.
+            if (code[pc] != verified[pc])
             {
-                throw new BpfException(
-                    $"program '{program.Name}': instruction {pc} is not the one the verifier accepted");
+                if (!(code[pc].Class == InstructionClass.Ldx && facts[pc].Kinds == MemoryKinds.Context))
+                {
+                    throw new BpfException(
+                        $"program '{program.Name}': instruction {pc} is not the one the verifier accepted");
+                }
+
+                proven[pc] = options.ContextLayout is { } layout && facts[pc].IsProven(options.UncheckedKinds)
+                    && ContextAccessRewriter.IsPointerSlotLoadOf(verified[pc], code[pc], layout);
+                continue;
             }
 
             proven[pc] = facts.IsProven(code, pc, options.UncheckedKinds);

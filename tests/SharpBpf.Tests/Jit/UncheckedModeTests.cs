@@ -3,6 +3,7 @@ using SharpBpf.Isa;
 using SharpBpf.Isa.Assembly;
 using SharpBpf.Jit;
 using SharpBpf.Runtime;
+using SharpBpf.Runtime.Contexts;
 using SharpBpf.Testing;
 using SharpBpf.Verification;
 using Xunit.Abstractions;
@@ -148,6 +149,69 @@ public class UncheckedModeTests(ITestOutputHelper output)
 
         Assert.All(results, r => Assert.Equal(results[0], r));
         Assert.NotEqual(0UL, results[0]);
+    }
+
+    [Fact]
+    public unsafe void Converted_packet_pointer_loads_run_unchecked_only_with_the_layout_they_were_converted_for()
+    {
+        // ctx->data and ctx->data_end, then a bounds-checked packet read. The VM converts the 4-byte field loads into
+        // 8-byte loads of the pointer slots after the struct (ContextAccessRewriter), which the verifier never saw.
+        var source = Program("""
+            r2 = *(u32 *)(r1 + 0)
+            r3 = *(u32 *)(r1 + 4)
+            r0 = r2
+            r0 += 2
+            if r0 > r3 goto +2
+            r0 = *(u16 *)(r2 + 0)
+            exit
+            r0 = 0
+            exit
+            """);
+        var verification = Verify(source, ProgramType.Xdp);
+        Assert.True(verification.Accepted, verification.Error?.ToString());
+        var layout = ContextLayouts.Xdp;
+        var converted = ContextAccessRewriter.Rewrite(source, layout);
+        Assert.Equal([0, 1], converted.RewrittenPcs.ToArray());
+        var program = converted.Program;
+
+        // The context region covers the struct only: the pointer slots lie in the buffer past its end, so a checked
+        // slot load faults, and an unchecked one reads them.
+        var buffer = MemoryRegion.Allocate(layout.RegionSize, MemoryAccess.ReadWrite, MemoryRegionKind.Input, "buffer");
+        var packet = MemoryRegion.FromBytes(new byte[] { 0x34, 0x12, 0x56 }, MemoryAccess.ReadWrite, MemoryRegionKind.Packet, "packet");
+        BitConverter.TryWriteBytes(buffer.AsSpan()[layout["data"].ShadowOffset..], packet.Start);
+        BitConverter.TryWriteBytes(buffer.AsSpan()[layout["data_end"].ShadowOffset..], packet.End);
+        var context = new BpfExecutionContext();
+        context.AddRegion(MemoryRegion.FromPointer((void*)buffer.Start, layout.Size, MemoryAccess.Read, MemoryRegionKind.Context, "ctx"));
+        context.AddRegion(packet);
+        var kinds = MemoryKinds.Stack | MemoryKinds.Context | MemoryKinds.Packet;
+
+        // Without the layout (or with another one), the converted loads are not what was verified: they stay checked.
+        foreach (var options in new[] { Unchecked(verification, kinds), Unchecked(verification, kinds) with { ContextLayout = ContextLayouts.TrafficControl } })
+        {
+            foreach (var engine in new ExecutableProgram[] { new Interpreter(program), new JittedProgram(program) }.Concat(BothUnchecked(program, options)))
+            {
+                var fault = Assert.Throws<BpfExecutionException>(() => engine.Run(context, buffer.Start)).Fault;
+                Assert.Equal((FaultKind.MemoryAccess, 0), (fault.Kind, fault.Pc));
+            }
+        }
+
+        // With it, they load the pointers without a check, and the run gives what the checked interpreter gives on a
+        // context region that covers the slots.
+        foreach (var engine in BothUnchecked(program, Unchecked(verification, kinds) with { ContextLayout = layout }))
+        {
+            Assert.Equal(0x1234UL, engine.Run(context, buffer.Start));
+        }
+
+        var full = new BpfExecutionContext();
+        full.AddRegion(MemoryRegion.FromPointer((void*)buffer.Start, layout.RegionSize, MemoryAccess.Read, MemoryRegionKind.Context, "ctx"));
+        full.AddRegion(packet);
+        Assert.Equal(0x1234UL, new Interpreter(program).Run(full, buffer.Start));
+
+        // Without the context kind trusted, the loads stay checked even with the layout.
+        foreach (var engine in BothUnchecked(program, Unchecked(verification, MemoryKinds.Stack | MemoryKinds.Packet) with { ContextLayout = layout }))
+        {
+            Assert.Equal(FaultKind.MemoryAccess, Assert.Throws<BpfExecutionException>(() => engine.Run(context, buffer.Start)).Fault.Kind);
+        }
     }
 
     [SharedFact("conformance")]

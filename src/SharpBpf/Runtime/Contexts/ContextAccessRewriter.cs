@@ -115,7 +115,7 @@ public static class ContextAccessRewriter
             if (isLoad && field is { Kind: ContextFieldKind.PacketPointer })
             {
                 rewritten ??= code.ToArray();
-                rewritten[pc] = Instruction.Memory(InstructionClass.Ldx, MemoryMode.Mem, MemorySize.DoubleWord, insn.Dst, insn.Src, checked((short)field.ShadowOffset));
+                rewritten[pc] = PointerSlotLoad(insn, field);
                 rewrittenPcs.Add(pc);
             }
         }
@@ -123,6 +123,22 @@ public static class ContextAccessRewriter
         var result = rewritten is null ? program : BpfProgram.Create(rewritten, program.Name);
         return new ContextRewriteResult(result, rewrittenPcs.ToImmutable(), checkedPcs.ToImmutable());
     }
+
+    /// <summary>The 8-byte load of a packet pointer field's slot that replaces the program's load of that field.</summary>
+    private static Instruction PointerSlotLoad(Instruction load, ContextField field) =>
+        Instruction.Memory(InstructionClass.Ldx, MemoryMode.Mem, MemorySize.DoubleWord, load.Dst, load.Src, checked((short)field.ShadowOffset));
+
+    /// <summary>
+    /// Whether <paramref name="converted"/> is what <see cref="Rewrite"/> makes of <paramref name="original"/> when its
+    /// base register holds the context of <paramref name="layout"/>: an allowed load of a packet pointer field turned into
+    /// the 8-byte load of the field's slot, through the same base register, which stays inside the context memory
+    /// (<see cref="ContextLayout.RegionSize"/> bytes) wherever the original access was inside the structure.
+    /// </summary>
+    internal static bool IsPointerSlotLoadOf(Instruction original, Instruction converted, ContextLayout layout) =>
+        original.Class == InstructionClass.Ldx && original.MemoryMode == MemoryMode.Mem
+        && layout.CheckAccess(original.Offset, Instruction.BytesOf(original.MemorySize), write: false, signExtend: false, out var field) is null
+        && field is { Kind: ContextFieldKind.PacketPointer }
+        && converted == PointerSlotLoad(original, field);
 
     /// <summary>For each pc, which registers provably hold the context pointer on entry (null when unreachable).</summary>
     internal static ContextState?[] Analyze(BpfProgram program)
