@@ -45,6 +45,8 @@ public enum HelperArgument : byte
     ContextOrNull,
     /// <summary>A number, never a pointer (ARG_SCALAR).</summary>
     Scalar,
+    /// <summary>Any socket view, not NULL (ARG_PTR_TO_SOCK_COMMON).</summary>
+    SockCommon,
 }
 
 /// <summary>What a helper returns (the kernel's <c>enum bpf_return_type</c>, the kinds SharpBPF models).</summary>
@@ -62,6 +64,10 @@ public enum HelperReturn : byte
     SocketOrNull,
     /// <summary>A socket's common part or NULL, holding a reference (RET_PTR_TO_SOCK_COMMON_OR_NULL).</summary>
     SockCommonOrNull,
+    /// <summary>A full socket or NULL, holding no reference of its own (RET_PTR_TO_SOCKET_OR_NULL of the socket casts).</summary>
+    FullSocketOrNull,
+    /// <summary>A TCP socket or NULL, holding no reference of its own (RET_PTR_TO_TCP_SOCK_OR_NULL).</summary>
+    TcpSockOrNull,
 }
 
 /// <summary>Which program types may call a helper (the kernel's per-type <c>get_func_proto</c>).</summary>
@@ -267,6 +273,10 @@ public static class HelperPrototypes
             new(93, HelperReturn.Void, [HelperArgument.SpinLock], tc | xdp | HelperAvailability.CgroupSkb),
             new(94, HelperReturn.Void, [HelperArgument.SpinLock], tc | xdp | HelperAvailability.CgroupSkb),
             new(86, integer, [HelperArgument.ReleaseSocket], tc | xdp | HelperAvailability.CgroupSkb),
+            // Socket casts: bpf_sk_fullsock, bpf_tcp_sock, bpf_get_listener_sock.
+            new(95, HelperReturn.FullSocketOrNull, [HelperArgument.SockCommon], tc | HelperAvailability.CgroupSkb),
+            new(96, HelperReturn.TcpSockOrNull, [HelperArgument.SockCommon], tc | HelperAvailability.CgroupSkb | sockOps),
+            new(98, HelperReturn.FullSocketOrNull, [HelperArgument.SockCommon], tc | HelperAvailability.CgroupSkb),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [HelperArgument.Scalar, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(164, integer, [map, HelperArgument.Function, HelperArgument.StackOrNull, any], all),

@@ -86,8 +86,8 @@ public static class ProgramContexts
         return off switch
         {
             >= bytesReceived and < sk => size == 8 ? RegisterType.Scalar : null,
-            // The socket pointer (PTR_TO_SOCKET_OR_NULL) is not modelled: refused rather than guessed.
-            >= sk and < skbData => null,
+            // The socket, or NULL when the hook runs on a request or timewait socket (PTR_TO_SOCKET_OR_NULL).
+            >= sk and < skbData => size == 8 ? RegisterType.Socket : null,
             >= skbData and < skbDataEnd => size == 8 ? RegisterType.Packet : null,
             >= skbDataEnd and < skbDataEnd + 8 => size == 8 ? RegisterType.PacketEnd : null,
             skbTcpFlags => RegisterType.Scalar,
@@ -96,15 +96,41 @@ public static class ProgramContexts
         };
     }
 
-    /// <summary>struct bpf_sock's sizes and offsets (<c>bpf_sock_is_valid_access</c>).</summary>
     /// <summary>offsetof(struct bpf_sock, type): from here to the end of priority, sock_common pointers may not read.</summary>
-    internal const int SockTypeOffset = 8;
+    private const int SockTypeOffset = 8;
 
     /// <summary>offsetof(struct bpf_sock, src_ip4).</summary>
-    internal const int SockSrcIp4Offset = 24;
+    private const int SockSrcIp4Offset = 24;
+
+    /// <summary>offsetofend(struct bpf_tcp_sock, icsk_retransmits).</summary>
+    private const int TcpSockSize = 112;
+
+    /// <summary>
+    /// Reads through a socket pointer of <paramref name="type"/> (the kernel's <c>check_sock_access</c>):
+    /// <c>bpf_sock_common_is_valid_access</c>, <c>bpf_sock_is_valid_access</c>, <c>bpf_tcp_sock_is_valid_access</c>
+    /// or <c>bpf_xdp_sock_is_valid_access</c>.
+    /// </summary>
+    internal static bool IsValidSocketAccess(RegisterType type, int off, int size)
+    {
+        const int bytesReceived = 80, bytesAcked = 88;
+        switch (type)
+        {
+            case RegisterType.SockCommon:
+                return off is not (>= SockTypeOffset and < SockSrcIp4Offset) && IsValidSockAccess(off, size);
+            case RegisterType.Socket:
+                return IsValidSockAccess(off, size);
+            case RegisterType.TcpSock:
+                return off >= 0 && off < TcpSockSize && off % size == 0 && size == (off is bytesReceived or bytesAcked ? 8 : 4);
+            case RegisterType.XdpSock:
+                // struct bpf_xdp_sock has one field, queue_id.
+                return off == 0 && size == 4;
+            default:
+                return false;
+        }
+    }
 
     /// <summary>Reads of struct bpf_sock (<c>bpf_sock_is_valid_access</c>).</summary>
-    internal static bool IsValidSockAccess(int off, int size)
+    private static bool IsValidSockAccess(int off, int size)
     {
         const int family = 4, type = 8, protocol = 12, srcIp4 = 24, srcPort = 44, dstPort = 48, dstIp4 = 52, state = 72, rxQueue = 76;
         if (off < 0 || off >= SockSize || off % size != 0)

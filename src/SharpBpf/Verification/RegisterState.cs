@@ -31,8 +31,12 @@ public enum RegisterType : byte
     SockCommon,
     /// <summary>A kernel object typed by BTF (<c>PTR_TO_BTF_ID</c>); <see cref="RegisterState.MapIndex"/> says which type (<see cref="BtfPointerTypes"/>).</summary>
     BtfId,
-    /// <summary>A full socket acquired by a lookup helper (<c>PTR_TO_SOCKET</c>), holding a reference until released.</summary>
+    /// <summary>A full socket (<c>PTR_TO_SOCKET</c>): from a lookup helper or a socket map (holding a reference until released), <c>bpf_sk_fullsock</c> or <c>bpf_sock_ops.sk</c>.</summary>
     Socket,
+    /// <summary>A TCP socket's <c>struct bpf_tcp_sock</c> view (<c>PTR_TO_TCP_SOCK</c>), from <c>bpf_tcp_sock</c>.</summary>
+    TcpSock,
+    /// <summary>An AF_XDP socket (<c>PTR_TO_XDP_SOCK</c>), from a lookup in an XSKMAP.</summary>
+    XdpSock,
 }
 
 /// <summary>Modifiers of a register type (the kernel's type flags).</summary>

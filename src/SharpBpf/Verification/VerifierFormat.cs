@@ -38,6 +38,8 @@ public static class VerifierFormat
             RegisterType.SockCommon => "sock_common",
             RegisterType.BtfId => "ptr_",
             RegisterType.Socket => "sock",
+            RegisterType.TcpSock => "tcp_sock",
+            RegisterType.XdpSock => "xdp_sock",
             _ => "?",
         };
         string prefix = ((flags & RegisterTypeFlags.ReadOnly) != 0 ? "rdonly_" : "") + ((flags & RegisterTypeFlags.Ringbuf) != 0 ? "ringbuf_" : "") +

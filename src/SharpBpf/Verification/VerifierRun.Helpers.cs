@@ -14,6 +14,7 @@ internal sealed partial class VerifierRun
         public bool MemIsWrite;
         public long AllocSize = -1;
         public int ReleaseRefObjId;
+        public int RefObjId;
         public int CallbackTarget = -1;
         public bool ValueNotNull;
     }
@@ -43,6 +44,7 @@ internal sealed partial class VerifierRun
         {
             var arg = i < proto.Arguments.Length ? proto.Arguments[i] : HelperArgument.None;
             CheckArgument(proto, i + 1, arg, meta);
+            NoteArgumentReference(i + 1, arg, meta);
         }
 
         meta.ValueNotNull = id == 1 && LookupCannotFail(meta.MapIndex);
@@ -94,6 +96,8 @@ internal sealed partial class VerifierRun
             HelperReturn.RingbufMemoryOrNull => RingbufMemory(meta),
             HelperReturn.SocketOrNull => AcquiredPointer(RegisterState.Pointer(RegisterType.Socket, RegisterTypeFlags.MaybeNull)),
             HelperReturn.SockCommonOrNull => AcquiredPointer(RegisterState.Pointer(RegisterType.SockCommon, RegisterTypeFlags.MaybeNull)),
+            HelperReturn.FullSocketOrNull => SocketCast(RegisterType.Socket, id, meta),
+            HelperReturn.TcpSockOrNull => SocketCast(RegisterType.TcpSock, id, meta),
             _ => RegisterState.UnknownScalar(),
         };
         if (r0.Type != RegisterType.NotInit)
@@ -120,6 +124,19 @@ internal sealed partial class VerifierRun
         }
 
         reg.MapIndex = map.IsMapOfMaps ? map.InnerMapIndex : meta.MapIndex;
+        if (map.Type is MapType.SockMap or MapType.SockHash)
+        {
+            // A socket map's value is the socket itself, and the lookup takes a reference on it (is_acquire_function).
+            return AcquiredPointer(RegisterState.Pointer(RegisterType.Socket, RegisterTypeFlags.MaybeNull));
+        }
+
+        if (map.Type == MapType.XskMap)
+        {
+            reg = RegisterState.Pointer(RegisterType.XdpSock, RegisterTypeFlags.MaybeNull);
+            reg.Id = NewId();
+            return reg;
+        }
+
         // A value that cannot be null still gets an id when it holds a bpf_spin_lock: unlock must name the same value.
         reg.Id = meta.ValueNotNull && (map.IsMapOfMaps || map.SpinLockOffset < 0) ? 0 : NewId();
         return reg;
@@ -130,6 +147,36 @@ internal sealed partial class VerifierRun
         var reg = RegisterState.Pointer(RegisterType.Memory, RegisterTypeFlags.Ringbuf | RegisterTypeFlags.MaybeNull);
         reg.MemSize = (int)meta.AllocSize;
         return AcquiredPointer(reg);
+    }
+
+    /// <summary>
+    /// The socket a cast helper returns. bpf_sk_fullsock and bpf_tcp_sock return their argument itself, so the result
+    /// shares its reference (<c>is_ptr_cast_function</c>): releasing either invalidates both. bpf_get_listener_sock
+    /// holds none.
+    /// </summary>
+    private RegisterState SocketCast(RegisterType type, int helperId, CallMeta meta)
+    {
+        var reg = RegisterState.Pointer(type, RegisterTypeFlags.MaybeNull);
+        reg.Id = NewId();
+        reg.RefObjId = helperId is 95 or 96 ? meta.RefObjId : 0;
+        return reg;
+    }
+
+    /// <summary>Every argument but an ANYTHING one passes on its reference; a helper takes at most one (<c>check_func_arg</c>).</summary>
+    private void NoteArgumentReference(int regno, HelperArgument arg, CallMeta meta)
+    {
+        int refObjId = Regs[regno].RefObjId;
+        if (arg is HelperArgument.None or HelperArgument.Anything || refObjId == 0)
+        {
+            return;
+        }
+
+        if (meta.RefObjId != 0)
+        {
+            throw Reject(F($"verifier internal error: more than one arg with ref_obj_id R{regno} {refObjId} {meta.RefObjId}"));
+        }
+
+        meta.RefObjId = refObjId;
     }
 
     /// <summary>A pointer a helper returns with a new reference (<c>acquire_reference_state</c>), released on every path or reported at exit.</summary>
@@ -330,11 +377,18 @@ internal sealed partial class VerifierRun
 
                 CheckReleaseArgument(regno, reg, meta);
                 return;
+            case HelperArgument.SockCommon:
+                if (reg.Flags != RegisterTypeFlags.None || reg.Type is not (RegisterType.SockCommon or RegisterType.Socket or RegisterType.TcpSock or RegisterType.XdpSock))
+                {
+                    throw TypeMismatch(regno, reg, "sock_common, sock, tcp_sock, xdp_sock");
+                }
+
+                return;
             case HelperArgument.ReleaseSocket:
                 // ARG_PTR_TO_BTF_ID_SOCK_COMMON: a BTF pointer would need its type matched; those are not acquired here,
                 // so they are refused below as unreferenced, as the kernel refuses them.
                 if (reg.Flags != RegisterTypeFlags.None && !(reg.Type == RegisterType.BtfId && reg.Flags == RegisterTypeFlags.Trusted) ||
-                    reg.Type is not (RegisterType.SockCommon or RegisterType.Socket or RegisterType.BtfId))
+                    reg.Type is not (RegisterType.SockCommon or RegisterType.Socket or RegisterType.TcpSock or RegisterType.XdpSock or RegisterType.BtfId))
                 {
                     throw TypeMismatch(regno, reg, "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_");
                 }

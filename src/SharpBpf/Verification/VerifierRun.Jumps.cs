@@ -37,7 +37,7 @@ internal sealed partial class VerifierRun
     }
 
     private static bool IsNotNull(in RegisterState reg) =>
-        !reg.MaybeNull && (reg.Type is RegisterType.MapValue or RegisterType.MapKey or RegisterType.Memory or RegisterType.Socket or RegisterType.SockCommon ||
+        !reg.MaybeNull && (reg.Type is RegisterType.MapValue or RegisterType.MapKey or RegisterType.Memory or RegisterType.Socket or RegisterType.SockCommon or RegisterType.TcpSock ||
             (reg.Type == RegisterType.BtfId && (reg.Flags & (RegisterTypeFlags.Trusted | RegisterTypeFlags.Untrusted)) == RegisterTypeFlags.Trusted));
 
     private static bool IsAnyPacket(in RegisterState reg) => reg.Type is RegisterType.Packet or RegisterType.PacketMeta or RegisterType.PacketEnd;
@@ -260,7 +260,8 @@ internal sealed partial class VerifierRun
             return;
         }
 
-        if (isNull && refObjId != 0)
+        // Only the pointer that holds the reference itself drops it when null (a socket cast from it has its own id).
+        if (isNull && refObjId != 0 && refObjId == id)
         {
             state.Refs.RemoveAll(r => r.Id == refObjId);
         }

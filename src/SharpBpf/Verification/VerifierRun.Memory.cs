@@ -161,17 +161,16 @@ internal sealed partial class VerifierRun
                 }
             }
         }
-        else if (exactType is (RegisterType.SockCommon, RegisterTypeFlags.None) or (RegisterType.Socket, RegisterTypeFlags.None))
+        else if (reg.Flags == RegisterTypeFlags.None && reg.Type is RegisterType.SockCommon or RegisterType.Socket or RegisterType.TcpSock or RegisterType.XdpSock)
         {
-            // The kernel's check_sock_access: bpf_sock_is_valid_access for full sockets, and for sock_common
-            // bpf_sock_common_is_valid_access, which leaves out type..priority.
+            // The kernel's check_sock_access: each socket view has its own is_valid_access (sock_common leaves out
+            // type..priority of struct bpf_sock).
             if (write)
             {
                 throw Reject(F($"R{regno} cannot write into {TypeName(reg)}"));
             }
 
-            bool commonOnly = reg.Type == RegisterType.SockCommon;
-            if (commonOnly && off is >= ProgramContexts.SockTypeOffset and < ProgramContexts.SockSrcIp4Offset || !ProgramContexts.IsValidSockAccess(off, size))
+            if (!ProgramContexts.IsValidSocketAccess(reg.Type, off, size))
             {
                 throw Reject(F($"R{regno} invalid {TypeName(reg)} access off={off} size={size}"));
             }
@@ -295,6 +294,12 @@ internal sealed partial class VerifierRun
             case RegisterType.Socket:
                 kind = "sock ";
                 break;
+            case RegisterType.TcpSock:
+                kind = "tcp_sock ";
+                break;
+            case RegisterType.XdpSock:
+                kind = "xdp_sock ";
+                break;
             case RegisterType.Memory:
                 kind = "";
                 break;
@@ -390,10 +395,11 @@ internal sealed partial class VerifierRun
             case RegisterType.Scalar:
                 return RegisterState.UnknownScalar();
             case RegisterType.SockCommon:
+            case RegisterType.Socket:
             {
                 // Maybe null, with an id so that a null check marks every copy (as the kernel's ctx loads of
-                // PTR_MAYBE_NULL fields).
-                var sock = RegisterState.Pointer(RegisterType.SockCommon, RegisterTypeFlags.MaybeNull);
+                // PTR_MAYBE_NULL fields); no reference is held.
+                var sock = RegisterState.Pointer(kind.Value, RegisterTypeFlags.MaybeNull);
                 sock.Id = NewId();
                 return sock;
             }

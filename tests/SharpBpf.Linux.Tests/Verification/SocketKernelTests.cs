@@ -1,0 +1,72 @@
+using SharpBpf.Linux.Tests.Kernel;
+using SharpBpf.Objects;
+using SharpBpf.Testing;
+using SharpBpf.Verification;
+using Xunit.Abstractions;
+
+namespace SharpBpf.Linux.Tests.Verification;
+
+/// <summary>
+/// Socket pointers and their references (bpf/verifier/sockets.o, one program per rule): socket map lookups, the
+/// socket casts and the pointers they derive from a referenced socket, <c>bpf_sock_ops.sk</c>. SharpBPF's verdict,
+/// error line, processed count and level-1 log against the running kernel's.
+/// </summary>
+public class SocketKernelTests(ITestOutputHelper output)
+{
+    // What each program shows; the kernel confirms every line below before SharpBPF's is compared with it.
+    private static readonly Dictionary<string, string?> Expected = new()
+    {
+        ["sockmap_lookup_leak"] = "BPF_EXIT instruction in main prog would lead to reference leak",
+        ["sockmap_lookup_release"] = null,
+        ["sockhash_lookup_release"] = null,
+        ["sockmap_lookup_write"] = "R0 cannot write into sock",
+        ["sockmap_lookup_xdp"] = null,
+        ["xskmap_lookup_read"] = null,
+        ["xskmap_lookup_write"] = "R0 cannot write into xdp_sock",
+        ["fullsock_read"] = null,
+        ["sock_common_type"] = "R1 invalid sock_common access off=8 size=4",
+        ["tcp_sock_read"] = null,
+        ["tcp_sock_narrow"] = "R0 invalid tcp_sock access off=0 size=2",
+        ["tcp_sock_write"] = "R0 cannot write into tcp_sock",
+        ["tcp_sock_beyond"] = "R0 invalid tcp_sock access off=112 size=4",
+        ["tcp_sock_of_null"] = "R1 type=sock_common_or_null expected=sock_common, sock, tcp_sock, xdp_sock",
+        ["listener_read"] = null,
+        ["derived_after_release"] = "R8 invalid mem access 'scalar'",
+        ["release_derived"] = null,
+        ["derived_null_leak"] = "BPF_EXIT instruction in main prog would lead to reference leak",
+        ["listener_of_lookup"] = null,
+        ["sockops_sk_read"] = null,
+        ["sockops_sk_no_null_check"] = "R1 invalid mem access 'sock_or_null'",
+        ["sockops_sk_tcp"] = null,
+        ["sockops_sk_release"] = "program of this type cannot use helper bpf_sk_release#86",
+    };
+
+    [Fact]
+    public void Verdicts_and_error_lines_are_the_kernels_in_process()
+    {
+        var obj = BpfObject.Load(ObjectPath);
+        Assert.Equal(Expected.Keys.Order(StringComparer.Ordinal), obj.Programs.Select(p => p.Name).Order(StringComparer.Ordinal));
+        foreach (var program in obj.Programs)
+        {
+            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
+            Assert.True(ours.Error?.Message == Expected[program.Name], $"{program.Name}: {ours.Error?.Message ?? "accepted"}\n{ours.Log}");
+        }
+    }
+
+    [KernelFact]
+    public void Verdicts_error_lines_and_logs_equal_the_kernels()
+    {
+        var obj = BpfObject.Load(ObjectPath);
+        foreach (var (program, kernelLog) in RuleObjects.LoadIntoKernel(obj, Expected))
+        {
+            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
+            Assert.Equal(Expected[program.Name], ours.Error?.Message);
+            Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
+            string? difference = KernelVerifierLogTests.FirstDifference(kernelLog, ours.Log);
+            output.WriteLine($"{program.Name}: {difference ?? "same log"}");
+            Assert.True(difference is null, $"{program.Name}: {difference}");
+        }
+    }
+
+    private static string ObjectPath => Path.Combine(SharedData.RepositoryRoot, "bpf", "verifier", "sockets.o");
+}
