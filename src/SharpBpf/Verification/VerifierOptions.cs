@@ -149,7 +149,7 @@ public static class VerifierFlagNames
 }
 
 /// <summary>Options of <see cref="Verifier.Verify(Isa.BpfProgram, VerifierOptions)"/>.</summary>
-public sealed class VerifierOptions
+public sealed record VerifierOptions
 {
     /// <summary>The program type, which decides the context, the helpers and the return value rules.</summary>
     public ProgramType ProgramType { get; init; } = ProgramType.SocketFilter;

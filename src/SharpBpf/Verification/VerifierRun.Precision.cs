@@ -1,3 +1,4 @@
+using System.Globalization;
 using SharpBpf.Isa;
 
 namespace SharpBpf.Verification;
@@ -239,6 +240,11 @@ internal sealed partial class VerifierRun
         bool skipFirst = true;
         while (true)
         {
+            if (LogLevel >= 2)
+            {
+                Log(F($"mark_precise: frame{_btFrame}: last_idx {last} first_idx {first} subseq_idx {subseq} \n"));
+            }
+
             for (int i = last; i >= 0;)
             {
                 if (skipFirst)
@@ -246,7 +252,7 @@ internal sealed partial class VerifierRun
                     // The current instruction has not run yet: its inputs are what is wanted.
                     skipFirst = false;
                 }
-                else if (!BacktrackInsn(i, subseq, hist is not null && hist.Idx == i ? hist : null))
+                else if (!LogBacktrackStep(i) || !BacktrackInsn(i, subseq, hist is not null && hist.Idx == i ? hist : null))
                 {
                     MarkAllScalarsPrecise();
                     return;
@@ -353,14 +359,43 @@ internal sealed partial class VerifierRun
                     reg.Precise = true;
                 }
             }
+
+            if (LogLevel >= 2)
+            {
+                Log(F($"mark_precise: frame{f}: parent state regs={RegMaskText(_btRegs[f])} stack={SlotMaskText(_btSlots[f])}: ") + FrameStateText(frame, true, st) + "\n");
+            }
         }
 
         return true;
     }
 
+    /// <summary>Logs the backtracking step before instruction <paramref name="i"/> as <c>backtrack_insn</c> does; always true.</summary>
+    private bool LogBacktrackStep(int i)
+    {
+        if (LogLevel >= 2 && _insns[i].Opcode != 0)
+        {
+            Log(F($"mark_precise: frame{_btFrame}: regs={RegMaskText(_btRegs[_btFrame])} stack={SlotMaskText(_btSlots[_btFrame])} before {i}: ") +
+                VerifierFormat.Instruction(_insns[i], i + 1 < _insns.Length ? _insns[i + 1] : null) + "\n");
+        }
+
+        return true;
+    }
+
+    // The kernel's fmt_reg_mask and fmt_stack_mask: "r1,r4" and "-8,-24".
+    private static string RegMaskText(ushort mask) =>
+        string.Join(",", Enumerable.Range(0, 16).Where(r => (mask & (1 << r)) != 0).Select(r => "r" + r.ToString(CultureInfo.InvariantCulture)));
+
+    private static string SlotMaskText(ulong mask) =>
+        string.Join(",", Enumerable.Range(0, 64).Where(spi => (mask & (1UL << spi)) != 0).Select(spi => (-(spi + 1) * 8).ToString(CultureInfo.InvariantCulture)));
+
     /// <summary>The fallback: every scalar of every checkpoint above the current state becomes precise.</summary>
     private void MarkAllScalarsPrecise()
     {
+        if (LogLevel >= 2)
+        {
+            Log(F($"mark_precise: frame{_cur.CurFrame}: falling back to forcing all scalars precise\n"));
+        }
+
         for (var st = _cur.Parent; st is not null; st = st.Parent)
         {
             foreach (var frame in st.Frames)

@@ -12,8 +12,8 @@ internal sealed partial class VerifierRun
     private const long MaxVarOff = 1 << 29;
     private const int MaxPacketOff = 0xffff;
     private const int MaxCallFrames = 8;
-    private const int BeyondPacketEnd = -1;
-    private const int AtPacketEnd = -2;
+    private const int BeyondPacketEnd = -2;
+    private const int AtPacketEnd = -1;
 
     private readonly BpfProgram _program;
     private readonly Instruction[] _insns;
@@ -315,7 +315,11 @@ internal sealed partial class VerifierRun
         _scratchedSlots.Clear();
     }
 
-    private string FrameStateText(FrameState frame, bool all)
+    /// <summary>
+    /// A frame's registers and stack as the kernel's <c>print_verifier_state</c> prints them; the references are those of
+    /// <paramref name="owner"/> (any frame, as the kernel prints a checkpoint), else the current state's in its current frame.
+    /// </summary>
+    private string FrameStateText(FrameState frame, bool all, VerifierState? owner = null)
     {
         var sb = new StringBuilder();
         if (frame.FrameNo != 0)
@@ -347,9 +351,10 @@ internal sealed partial class VerifierRun
             }
         }
 
-        if (_cur.Refs.Count > 0 && frame == _cur.Current)
+        var refs = owner ?? (frame == _cur.Current ? _cur : null);
+        if (refs is { Refs.Count: > 0 })
         {
-            sb.Append(" refs=").Append(string.Join(",", _cur.Refs.Select(r => r.Id.ToString(CultureInfo.InvariantCulture))));
+            sb.Append(" refs=").Append(string.Join(",", refs.Refs.Select(r => r.Id.ToString(CultureInfo.InvariantCulture))));
         }
 
         if (frame.InCallback)

@@ -17,8 +17,13 @@ public static partial class KernelLogParser
     [GeneratedRegex(@"^(\d+): \(([0-9a-f]{2})\) ([^;]*?)(?:\s+;(.*))?$")]
     private static partial Regex InstructionLine();
 
-    [GeneratedRegex(@"^\s*(\d+): [.0-9]{10} \(([0-9a-f]{2})\) (.*)$")]
+    // "     12: .12...6... (85) call ...", since 6.17 with the loop's SCC number first: "  2  12: ...".
+    [GeneratedRegex(@"^\s*(?:\d+ +)?(\d+): [.0-9]{10} \(([0-9a-f]{2})\) (.*)$")]
     private static partial Regex LiveRegsLine();
+
+    // Kernel 6.18's stack liveness trace: "(0) frame 0 insn 36 +live -8,-16", "(23,61) live stack update done in 2 iterations".
+    [GeneratedRegex(@"^\([\d,]+\) (?:frame \d+ insn \d+ \+|live stack update done)")]
+    private static partial Regex StackLivenessLine();
 
     [GeneratedRegex(@"^(\d+):((?: frame\d+:)? (?:R\d|fp|refs|cb|async_cb).*)$")]
     private static partial Regex StateLine();
@@ -52,7 +57,7 @@ public static partial class KernelLogParser
         line.StartsWith("propagating ", StringComparison.Ordinal) || line.StartsWith("frame ", StringComparison.Ordinal) ||
         line.StartsWith("last_idx ", StringComparison.Ordinal) || line.StartsWith("parent ", StringComparison.Ordinal) ||
         line.StartsWith("regs=", StringComparison.Ordinal) || line.StartsWith("verification time ", StringComparison.Ordinal) ||
-        line.StartsWith("stack depth ", StringComparison.Ordinal);
+        line.StartsWith("stack depth ", StringComparison.Ordinal) || line.StartsWith("SCC ", StringComparison.Ordinal) || StackLivenessLine().IsMatch(line);
 
     /// <summary>Parses a log from text.</summary>
     public static ExplainReport Parse(string log, string programName = "prog", ExplainOptions? options = null)

@@ -20,5 +20,6 @@ for obj in unbounded_index callee_offset; do
 	kernel_log "$obj.o" 1 "$obj.level1.log"
 	kernel_log "$obj.o" 2 "$obj.level2.log"
 done
+kernel_log stack_loop.o 2 stack_loop.level2.log
 kernel_log "$repo/bpf/obj/xdp_firewall.o" 2 xdp_firewall.level2.log
 uname -r >kernel-version.txt
