@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using SharpBpf.Btf;
-using SharpBpf.Elf;
 using SharpBpf.Objects;
 
 namespace SharpBpf.Verification;
@@ -19,8 +16,6 @@ public sealed record SourceLine(int Pc, string FileName, int Line, int Column, s
     /// <inheritdoc/>
     public override string ToString() => $"{ShortFileName}:{Line}:{Column}: {Text.Trim()}";
 
-    private static readonly ConditionalWeakTable<BpfObject, BtfExt?> ParsedExt = [];
-
     /// <summary>
     /// The source lines of a linked program of <paramref name="obj"/>, sorted by <see cref="Pc"/>: its own records and
     /// those of each appended subprogram, moved to where that code sits in the program (as libbpf hands them to the
@@ -30,44 +25,13 @@ public sealed record SourceLine(int Pc, string FileName, int Line, int Column, s
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(program);
-        if (ParsedExt.GetValue(obj, Parse) is not { } ext || ext.LineInfo.IsEmpty)
+        if (ObjectBtfInfo.Ext(obj) is not { } ext || ext.LineInfo.IsEmpty)
         {
             return [];
         }
 
-        var pieces = new List<(string Section, long SectionStart, int Count, int Start)>
-        {
-            (program.SectionName, (long)(program.SectionOffset / 8), program.OwnInstructionCount, 0),
-        };
-        foreach (var sub in program.Subprograms)
-        {
-            if (FunctionStart(obj.Elf, sub.SectionName, sub.Name) is { } start)
-            {
-                pieces.Add((sub.SectionName, start, sub.InstructionCount, sub.StartIndex));
-            }
-        }
-
-        var lines = new List<SourceLine>();
-        foreach (var (section, sectionStart, count, start) in pieces)
-        {
-            foreach (var records in ext.LineInfo)
-            {
-                if (records.SectionName != section)
-                {
-                    continue;
-                }
-
-                foreach (var record in records.Records)
-                {
-                    long insn = record.InstructionOffset / 8;
-                    if (insn >= sectionStart && insn < sectionStart + count)
-                    {
-                        lines.Add(new SourceLine((int)(insn - sectionStart + start), record.FileName, (int)record.Line, (int)record.Column, record.LineText));
-                    }
-                }
-            }
-        }
-
+        var lines = ObjectBtfInfo.Relocated(obj, program, ext.LineInfo, r => r.InstructionOffset)
+            .Select(r => new SourceLine(r.Pc, r.Record.FileName, (int)r.Record.Line, (int)r.Record.Column, r.Record.LineText)).ToList();
         lines.Sort((a, b) => a.Pc.CompareTo(b.Pc));
         return lines;
     }
@@ -95,42 +59,5 @@ public sealed record SourceLine(int Pc, string FileName, int Line, int Column, s
         }
 
         return found >= 0 ? lines[found] : null;
-    }
-
-    // Malformed BTF only costs the source lines: verification does not depend on them.
-    private static BtfExt? Parse(BpfObject obj)
-    {
-        if (obj.Btf is not { } btf || obj.BtfExt is not { } ext)
-        {
-            return null;
-        }
-
-        try
-        {
-            return BtfExt.Parse(ext.Span, BtfSpec.Parse(btf));
-        }
-        catch (Exception e) when (e is BtfFormatException or ArgumentException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
-
-    private static long? FunctionStart(ElfFile elf, string sectionName, string name)
-    {
-        var section = elf.FindSection(sectionName);
-        if (section is null)
-        {
-            return null;
-        }
-
-        foreach (var symbol in elf.Symbols)
-        {
-            if (symbol.SectionIndex == section.Index && symbol.Name == name && symbol.Type == ElfSymbolType.Function)
-            {
-                return (long)(symbol.Value / 8);
-            }
-        }
-
-        return null;
     }
 }

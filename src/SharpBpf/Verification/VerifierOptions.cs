@@ -194,6 +194,17 @@ public sealed record VerifierOptions
     public IReadOnlyList<SourceLine> SourceLines { get; init; } = [];
 
     /// <summary>
+    /// The program's BTF function info (one record per function, sorted by instruction), which types each function in
+    /// <see cref="ProgramBtf"/>. A function of global linkage is verified once on its own, with its arguments assumed from
+    /// its prototype, and its calls only check the arguments against the prototype, as the kernel does. Empty (every
+    /// function verified with its caller's registers) when the program has no BTF.
+    /// </summary>
+    public IReadOnlyList<FunctionInfo> FunctionInfo { get; init; } = [];
+
+    /// <summary>The program's own BTF (the object's <c>.BTF</c>), which <see cref="FunctionInfo"/> refers to.</summary>
+    public SharpBpf.Btf.BtfSpec? ProgramBtf { get; init; }
+
+    /// <summary>
     /// Options for a program of an object: its type and the object's maps; <paramref name="flags"/> are added to those
     /// its section implies (sleepable, XDP fragments), <paramref name="timeLimit"/> stops the run cleanly, and
     /// <paramref name="fallbackType"/> is the type of a program whose section name gives none.
@@ -212,6 +223,8 @@ public sealed record VerifierOptions
             Maps = VerifierMap.FromObject(obj),
             LogLevel = logLevel,
             SourceLines = SourceLine.ForProgram(obj, program),
+            FunctionInfo = Verification.FunctionInfo.ForProgram(obj, program),
+            ProgramBtf = ObjectBtfInfo.Btf(obj),
             Flags = flags | (program.Section.IsSleepable ? VerifierFlags.Sleepable : 0) | (program.Section.IsXdpFrags ? VerifierFlags.XdpHasFragments : 0),
             TimeLimit = timeLimit,
         };

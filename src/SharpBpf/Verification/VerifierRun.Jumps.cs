@@ -477,6 +477,13 @@ internal sealed partial class VerifierRun
         }
 
         var ret = ReadReg(0);
+        if (_cur.Frames[0].Subprog > 0)
+        {
+            // A global function verified on its own returns a scalar; the program's return rules are its caller's.
+            return ret.Type == RegisterType.Scalar ? StepOutcome.PathDone :
+                throw Reject(F($"At subprogram exit the register R0 is not a scalar value ({TypeName(ret)})"));
+        }
+
         var returnRange = ReturnRange(_options.ProgramType, _options.ExpectedAttachType);
         if (returnRange is not null && ret.Type != RegisterType.Scalar)
         {
@@ -531,14 +538,21 @@ internal sealed partial class VerifierRun
 
     private StepOutcome CheckLocalCall(Instruction insn)
     {
-        if (_cur.LockMap >= 0)
+        int target = _pc + 1 + insn.Immediate;
+        int subprog = _analysis.SubprogOf(target);
+        var mismatch = new List<string>();
+        bool argsMatch = CheckSubprogCall(subprog, mismatch);
+        if (_functions.IsGlobal(subprog))
         {
-            // The kernel refuses calls of global functions here and allows static ones; which a function is, the
-            // instructions alone do not say, so every call is refused (never accepting what the kernel refuses).
-            throw Reject("bpf-to-bpf calls while holding a bpf_spin_lock are not supported (global functions may not be called)");
+            return CallGlobalFunction(subprog, argsMatch, mismatch);
         }
 
-        int target = _pc + 1 + insn.Immediate;
+        // A static function is verified with the caller's registers: a mismatch with its prototype is only logged.
+        foreach (var line in mismatch)
+        {
+            Log(line + "\n");
+        }
+
         EnterFunction(target, callback: false, setup: callee =>
         {
             // The caller's r0-r5 are cleared before the caller: block is logged, as the kernel shows them.
@@ -555,6 +569,180 @@ internal sealed partial class VerifierRun
 
         _pc = target;
         return StepOutcome.Continue;
+    }
+
+    /// <summary>
+    /// A call of a global function (<c>check_func_call</c>): the arguments must match its prototype; the function itself
+    /// is verified once on its own after the caller, so the call only clobbers R1-R5 and returns an unknown scalar.
+    /// </summary>
+    private StepOutcome CallGlobalFunction(int subprog, bool argsMatch, List<string> mismatch)
+    {
+        var function = _functions[subprog];
+        if (_cur.LockMap >= 0)
+        {
+            foreach (var line in mismatch)
+            {
+                Log(line + "\n");
+            }
+
+            throw Reject("global function calls are not allowed while holding a lock,\nuse static function instead");
+        }
+
+        if (!argsMatch)
+        {
+            mismatch.Add(F($"Caller passes invalid args into func#{subprog} ('{function.Name}')"));
+            throw Reject(string.Join('\n', mismatch));
+        }
+
+        Log(F($"Func#{subprog} ('{function.Name}') is global and assumed valid.\n"));
+        if (function.ChangesPacketData)
+        {
+            ClearPacketPointers();
+        }
+
+        function.Called = true;
+        for (int i = 0; i <= 5; i++)
+        {
+            Regs[i] = default;
+            ScratchReg(i);
+        }
+
+        SetReg(0, RegisterState.UnknownScalar());
+        _pc++;
+        return StepOutcome.Continue;
+    }
+
+    /// <summary>
+    /// The kernel's <c>btf_check_subprog_call</c>: whether R1-R5 match the called function's BTF prototype, with what
+    /// the kernel logs about a mismatch added to <paramref name="lines"/>. A function whose call once mismatched is no
+    /// longer checked (and never matches).
+    /// </summary>
+    private bool CheckSubprogCall(int subprog, List<string> lines)
+    {
+        var function = _functions[subprog];
+        if (!_functions.HasInfo || function.Unreliable)
+        {
+            return false;
+        }
+
+        bool match = CheckSubprogArgs(subprog, lines);
+        function.Unreliable |= !match;
+        return match;
+    }
+
+    /// <summary>The kernel's <c>btf_check_func_arg_match</c>.</summary>
+    private bool CheckSubprogArgs(int subprog, List<string> lines)
+    {
+        if (_functions.PrepareArgs(subprog, out string? error) is not { } args)
+        {
+            if (error is not null)
+            {
+                lines.Add(error);
+            }
+
+            return false;
+        }
+
+        for (int i = 0; i < args.Length; i++)
+        {
+            int regno = i + 1;
+            var reg = Regs[regno];
+            var arg = args[i];
+            string? problem = arg.Kind switch
+            {
+                SubprogArgKind.Scalar => reg.Type != RegisterType.Scalar ? F($"R{regno} is not a scalar") : null,
+                SubprogArgKind.Context => ArgRegOffError(reg, regno) ??
+                    (reg.Type != RegisterType.Context || reg.Flags != RegisterTypeFlags.None ? F($"arg#{i} expects pointer to ctx") : null),
+                _ => ArgRegOffError(reg, regno) ?? MemoryArgError(regno, reg, arg.MemSize) ??
+                    (!arg.MaybeNull && reg.MaybeNull ? F($"arg#{i} is expected to be non-NULL") : null),
+            };
+            if (problem is not null)
+            {
+                lines.AddRange(problem.Split('\n'));
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The kernel's <c>check_func_arg_reg_off</c> for an argument of no special kind: the error, or null.</summary>
+    private static string? ArgRegOffError(in RegisterState reg, int regno)
+    {
+        bool offsetsAllowed = reg.Type switch
+        {
+            RegisterType.Scalar or RegisterType.NotInit => true,
+            RegisterType.Stack or RegisterType.Packet or RegisterType.PacketMeta or RegisterType.MapKey or RegisterType.MapValue => reg.Flags == RegisterTypeFlags.None,
+            RegisterType.Memory => reg.Flags is RegisterTypeFlags.None or RegisterTypeFlags.ReadOnly or RegisterTypeFlags.Ringbuf,
+            _ => false,
+        };
+        if (offsetsAllowed)
+        {
+            return null;
+        }
+
+        bool fixedOffsetAllowed = reg.Type == RegisterType.BtfId && (reg.Flags & ~(RegisterTypeFlags.Trusted | RegisterTypeFlags.Rcu)) == 0;
+        if (reg.Off < 0)
+        {
+            return F($"negative offset {TypeName(reg)} ptr R{regno} off={reg.Off} disallowed");
+        }
+
+        if (!fixedOffsetAllowed && reg.Off != 0)
+        {
+            return F($"dereference of modified {TypeName(reg)} ptr R{regno} off={reg.Off} disallowed");
+        }
+
+        return !reg.VarOff.IsConst || reg.VarOff.Value != 0 ? $"variable {TypeName(reg)} access var_off={reg.VarOff} disallowed" : null;
+    }
+
+    /// <summary>
+    /// The kernel's <c>check_mem_reg</c>: NULL, or memory of <paramref name="size"/> bytes the function may read and
+    /// write (a pointer that may be NULL is checked as if it were not); the error, or null.
+    /// </summary>
+    private string? MemoryArgError(int regno, RegisterState reg, int size)
+    {
+        if (IsNullScalar(reg))
+        {
+            return null;
+        }
+
+        reg.Flags &= ~RegisterTypeFlags.MaybeNull;
+        try
+        {
+            CheckHelperMemAccess(regno, reg, size, zeroSizeAllowed: true, write: false);
+
+            // Stack memory is checked for the write as for the read: it must be initialised.
+            if (reg.Type != RegisterType.Stack)
+            {
+                CheckHelperMemAccess(regno, reg, size, zeroSizeAllowed: true, write: true);
+            }
+        }
+        catch (VerifierRejection e)
+        {
+            return e.Message;
+        }
+
+        return null;
+    }
+
+    /// <summary>What a global function's argument is assumed to be when the function is verified on its own.</summary>
+    private RegisterState ArgumentState(SubprogArg arg)
+    {
+        switch (arg.Kind)
+        {
+            case SubprogArgKind.Context:
+                return RegisterState.Pointer(RegisterType.Context);
+            case SubprogArgKind.Memory:
+            {
+                var reg = RegisterState.Pointer(RegisterType.Memory, arg.MaybeNull ? RegisterTypeFlags.MaybeNull : RegisterTypeFlags.None);
+                reg.MemSize = arg.MemSize;
+                reg.Id = NewId();
+                return reg;
+            }
+
+            default:
+                return RegisterState.UnknownScalar();
+        }
     }
 
     private void EnterFunction(int target, bool callback, Action<FrameState> setup, VerifierState? state = null)

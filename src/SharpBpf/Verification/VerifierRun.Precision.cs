@@ -546,7 +546,8 @@ internal sealed partial class VerifierRun
         int frameRegs = _btRegs[_btFrame];
         if (insn.Class == InstructionClass.Jmp && op == JumpOperation.Call)
         {
-            if (insn.CallKind == CallKind.Local)
+            // A global function's call is like a helper's: its code is not on this path.
+            if (insn.CallKind == CallKind.Local && !_functions.IsGlobal(_analysis.SubprogOf(i + 1 + insn.Immediate)))
             {
                 // Backwards through a call is leaving the callee: only its arguments remain, wanted in the caller.
                 if ((frameRegs & ~ArgRegMask) != 0 || _btSlots[_btFrame] != 0 || _btFrame == 0)

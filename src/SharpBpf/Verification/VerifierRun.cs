@@ -25,6 +25,7 @@ internal sealed partial class VerifierRun
     private readonly Stack<(VerifierState State, int Pc, int PrevPc, int LogPos)> _branches = new();
     private readonly Dictionary<int, List<Checkpoint>> _explored = [];
     private readonly int[] _subprogStack;
+    private readonly SubprogFunctions _functions;
 
     private VerifierState _cur = null!;
     private int _pc;
@@ -60,6 +61,7 @@ internal sealed partial class VerifierRun
         _maps = options.Maps;
         _analysis = new ProgramAnalysis(program);
         _subprogStack = new int[program.FunctionStarts.Length];
+        _functions = new SubprogFunctions(program, _analysis.Starts, options);
     }
 
     private int LogLevel => _options.LogLevel;
@@ -86,7 +88,8 @@ internal sealed partial class VerifierRun
             }
 
             _analysis.CheckControlFlow();
-            DoCheck();
+            DoCheckCommon(0);
+            CheckGlobalFunctions();
             CheckStackDepth();
         }
         catch (VerifierRejection e)
@@ -101,12 +104,6 @@ internal sealed partial class VerifierRun
         {
             error = new VerifierError(e.Pc, e.Pc >= 0 && e.Pc < _insns.Length ? _insns[e.Pc] : default, e.Message);
             Log(e.Message + "\n");
-        }
-
-        if (error is null && LogLevel == 1)
-        {
-            // As the kernel: at level 1 an accepted program's log is only the closing line.
-            _log.Clear();
         }
 
         var stats = new VerifierStatistics(_processed, _maxStatesPerInsn, _totalStates, _peakStates, 0);
@@ -127,11 +124,62 @@ internal sealed partial class VerifierRun
     // The main loop
     // ---------------------------------------------------------------------------------------
 
-    private void DoCheck()
+    /// <summary>
+    /// One pass of the walk (the kernel's <c>do_check_common</c>): the main program, or a global function on its own
+    /// with its arguments assumed from its prototype.
+    /// </summary>
+    private void DoCheckCommon(int subprog)
     {
-        _cur = InitialState();
-        _pc = 0;
+        // Each pass compares states only with its own (the kernel frees the explored states after a pass).
+        _explored.Clear();
+        SubprogArg[] args = [];
+        if (subprog > 0)
+        {
+            var function = _functions[subprog];
+            Log(F($"Validating {function.Name}() func#{subprog}...\n"));
+            args = _functions.PrepareArgs(subprog, out string? error) ?? throw Reject(error ?? F($"Invalid type of function {function.Name}()"));
+        }
+
+        DoCheck(subprog, args);
+
+        // As the kernel: at level 1 the log of an accepted pass is dropped (an accepted program's log is the closing line).
+        if (LogLevel == 1)
+        {
+            _log.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The global functions a verified function called, each verified once on its own, until none is left (the
+    /// kernel's <c>do_check_subprogs</c>); a global function that is never called is not verified.
+    /// </summary>
+    private void CheckGlobalFunctions()
+    {
+        for (bool again = true; again;)
+        {
+            again = false;
+            for (int i = 1; i < _functions.Count; i++)
+            {
+                var function = _functions[i];
+                if (!_functions.IsGlobal(i) || !function.Called || function.Verified)
+                {
+                    continue;
+                }
+
+                DoCheckCommon(i);
+                Log(F($"Func#{i} ('{function.Name}') is safe for any args that match its prototype\n"));
+                function.Verified = true;
+                again = true;
+            }
+        }
+    }
+
+    private void DoCheck(int subprog, SubprogArg[] args)
+    {
+        _cur = InitialState(subprog, args);
+        _pc = _analysis.Starts[subprog];
         _prevPc = -1;
+        _prevLogPos = -1;
         _allScratched = true;
         bool printFrom = false;
         PushHistory();
@@ -259,16 +307,25 @@ internal sealed partial class VerifierRun
         Recorder?.BranchPushed();
     }
 
-    private VerifierState InitialState()
+    private VerifierState InitialState(int subprog, SubprogArg[] args)
     {
         var state = new VerifierState();
-        var frame = new FrameState { FrameNo = 0, Subprog = 0, CallSite = -1 };
+        var frame = new FrameState { FrameNo = 0, Subprog = subprog, CallSite = -1 };
         for (int i = 0; i < 11; i++)
         {
             frame.Regs[i] = default;
         }
 
-        frame.Regs[1] = RegisterState.Pointer(RegisterType.Context);
+        if (subprog == 0)
+        {
+            frame.Regs[1] = RegisterState.Pointer(RegisterType.Context);
+        }
+
+        for (int i = 0; i < args.Length; i++)
+        {
+            frame.Regs[i + 1] = ArgumentState(args[i]);
+        }
+
         frame.Regs[10] = RegisterState.Pointer(RegisterType.Stack);
         frame.Regs[10].FrameNo = 0;
         state.Frames.Add(frame);

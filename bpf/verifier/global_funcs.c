@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * global_funcs.c - global (non-static) BPF functions, which the kernel verifies
+ * on their own from their BTF prototype, and static ones, verified inline with
+ * their caller's registers. One tc program per rule; some are meant to be
+ * REJECTED: GlobalFunctionKernelTests compares SharpBPF's verdict, error line,
+ * processed count and level-1 log with the kernel's for each.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#define __arg_ctx __attribute__((btf_decl_tag("arg:ctx")))
+#define __arg_nonnull __attribute__((btf_decl_tag("arg:nonnull")))
+
+struct counter {
+	__u64 packets;
+	struct bpf_spin_lock lock;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct counter);
+} counters SEC(".maps");
+
+struct stat {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct stat);
+} stats SEC(".maps");
+
+static __always_inline struct counter *lookup(__u32 key)
+{
+	return bpf_map_lookup_elem(&counters, &key);
+}
+
+static __always_inline struct stat *lookup_stat(__u32 key)
+{
+	return bpf_map_lookup_elem(&stats, &key);
+}
+
+/* Global, scalars only: R1 and R2 are unknown scalars. */
+__noinline int mix(__u32 a, __u32 b)
+{
+	return (a * 31) ^ b;
+}
+
+/* Global, one 64-bit scalar. */
+__noinline int fold(long v)
+{
+	return v ^ (v >> 32);
+}
+
+/* Global, the context by its type: R1 is ctx(). */
+__noinline int frame_length(struct __sk_buff *skb)
+{
+	return skb->len;
+}
+
+/* Global, the context by tag: a void pointer tagged arg:ctx is ctx(). */
+__noinline int frame_mark(void *ctx __arg_ctx)
+{
+	return ((struct __sk_buff *)ctx)->mark;
+}
+
+/* Global, a pointer to memory of the pointee's size that may be NULL. */
+__noinline int total(const struct stat *c)
+{
+	if (!c)
+		return 0;
+	return c->packets + c->bytes;
+}
+
+/* Global, a pointer tagged arg:nonnull: memory that is never NULL. */
+__noinline int packets_of(const struct stat *c __arg_nonnull)
+{
+	return c->packets;
+}
+
+/* Global, forgets that its pointer may be NULL. */
+__noinline int unchecked_total(const struct stat *c)
+{
+	return c->packets + c->bytes;
+}
+
+/* Global, calls another global function. */
+__noinline int mixed_length(struct __sk_buff *skb)
+{
+	return mix(frame_length(skb), 7);
+}
+
+/* Global, returns a pointer: the kernel supports only scalar returns. */
+__noinline struct counter *counter_of(__u32 key)
+{
+	return bpf_map_lookup_elem(&counters, &key);
+}
+
+/* Global, changes the packet data: the caller's packet pointers become invalid. */
+__noinline int pull(struct __sk_buff *skb)
+{
+	return bpf_skb_pull_data(skb, 0);
+}
+
+/* Static: verified with its caller's registers, so it may be called with a lock held. */
+static __noinline int bump(struct counter *c)
+{
+	c->packets++;
+	return 0;
+}
+
+/* Accepted: scalars, the context by type and by tag, another global inside. */
+SEC("tc")
+int scalars_and_ctx(struct __sk_buff *skb)
+{
+	return mix(skb->len, 3) + frame_length(skb) + frame_mark(skb) + mixed_length(skb) > 0 ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Accepted: a map value and a stack object for the nullable memory argument. */
+SEC("tc")
+int memory_args(struct __sk_buff *skb)
+{
+	struct stat local = { .packets = skb->len, .bytes = 1 };
+	struct stat *c = lookup_stat(0);
+
+	if (!c)
+		return TC_ACT_OK;
+	return total(c) + total(&local) + packets_of(c) > 0 ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Accepted: NULL itself for the nullable memory argument. */
+SEC("tc")
+int null_memory_arg(struct __sk_buff *skb)
+{
+	return total(0) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected: the global function dereferences a pointer that may be NULL. */
+SEC("tc")
+int callee_misses_null_check(struct __sk_buff *skb)
+{
+	struct stat *c = lookup_stat(0);
+
+	if (!c)
+		return TC_ACT_OK;
+	return unchecked_total(c) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: a maybe-NULL pointer for an arg:nonnull argument. */
+SEC("tc")
+int nonnull_given_maybe_null(struct __sk_buff *skb)
+{
+	return packets_of(lookup_stat(1)) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: a pointer for a scalar argument. */
+SEC("tc")
+int pointer_for_scalar(struct __sk_buff *skb)
+{
+	struct counter *c = lookup(0);
+
+	if (!c)
+		return TC_ACT_OK;
+	return fold((long)c) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: memory holding a lock for a memory argument. */
+SEC("tc")
+int locked_value_for_memory(struct __sk_buff *skb)
+{
+	struct counter *c = lookup(0);
+
+	if (!c)
+		return TC_ACT_OK;
+	return total((const struct stat *)c) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: a stack object smaller than the memory argument. */
+SEC("tc")
+int small_stack_for_memory(struct __sk_buff *skb)
+{
+	__u64 one = skb->len;
+
+	return total((const struct stat *)&one) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: a map value where the context is expected. */
+SEC("tc")
+int map_value_for_ctx(struct __sk_buff *skb)
+{
+	struct counter *c = lookup(0);
+
+	if (!c)
+		return TC_ACT_OK;
+	return frame_length((struct __sk_buff *)c) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: the global function returns a pointer. */
+SEC("tc")
+int global_returns_pointer(struct __sk_buff *skb)
+{
+	return counter_of(0) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected: a global function called while a lock is held. */
+SEC("tc")
+int global_call_while_locked(struct __sk_buff *skb)
+{
+	struct counter *c = lookup(0);
+	int n;
+
+	if (!c)
+		return TC_ACT_OK;
+	bpf_spin_lock(&c->lock);
+	n = mix(c->packets, 2);
+	bpf_spin_unlock(&c->lock);
+	return n ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Accepted: a static function called while a lock is held. */
+SEC("tc")
+int static_call_while_locked(struct __sk_buff *skb)
+{
+	struct counter *c = lookup(0);
+
+	if (!c)
+		return TC_ACT_OK;
+	bpf_spin_lock(&c->lock);
+	bump(c);
+	bpf_spin_unlock(&c->lock);
+	return TC_ACT_OK;
+}
+
+/* Rejected: a packet pointer read after a global function that may change the packet. */
+SEC("tc")
+int packet_after_global_pull(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u8 *first = data;
+
+	if (data + 1 > data_end)
+		return TC_ACT_OK;
+	pull(skb);
+	return *first ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+char LICENSE[] SEC("license") = "GPL";
