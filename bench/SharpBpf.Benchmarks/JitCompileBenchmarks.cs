@@ -11,8 +11,10 @@ namespace SharpBpf.Benchmarks;
 /// JIT compile time of a large program, per 1,000 instructions ("ms/1000 insns"): the largest program of the Cilium
 /// samples (../shared/samples/cilium/bpf_xdp_dsr_linux.o, looked for beside the checkout and its parents; tail_nodeport_nat_ipv6, about 8,000 instructions), or the
 /// largest program of bpf/obj when the samples are absent. <c>Emit</c> is the translation to IL;
-/// <c>EmitAndGenerate</c> adds the runtime's machine-code generation of the entry function, forced by a first run
-/// with a budget of one instruction. Map references resolve to dummy addresses (nothing runs).
+/// <c>EmitAndGenerate</c> adds the runtime's machine-code generation of what a first run needs (a run with a budget
+/// of one instruction: the entry function, or for a function split into pieces its dispatcher and first piece): the
+/// time to a runnable program. <c>EmitAndGenerateAll</c> adds the machine code of every piece, which a run gets only
+/// as it reaches them. Map references resolve to dummy addresses (nothing runs).
 /// Run with <c>dotnet run -c Release --project bench/SharpBpf.Benchmarks -- --filter '*JitCompileBenchmarks*' --inProcess</c>.
 /// </summary>
 [Config(typeof(Config))]
@@ -45,6 +47,15 @@ public class JitCompileBenchmarks
             // The budget of one instruction ends the run at once: only the code generation mattered.
         }
 
+        return jitted;
+    }
+
+    /// <summary>IL emission, the machine code a first run needs and that of every piece of the split functions.</summary>
+    [Benchmark]
+    public JittedProgram EmitAndGenerateAll()
+    {
+        var jitted = EmitAndGenerate();
+        jitted.GenerateAllPieces();
         return jitted;
     }
 

@@ -57,6 +57,13 @@ internal sealed class FunctionEmitter
     private readonly DynamicMethod[] _functions;
     private readonly bool _usesCaches;
 
+    // A piece of a split function: all its pieces, this one's index, and the edges that leave it (from pc, to pc,
+    // the registers that may have been assigned on the way). Null and empty for a function compiled whole.
+    private readonly FunctionPiece[]? _pieces;
+    private readonly int _pieceIndex;
+    private readonly int[] _entries;
+    private readonly List<(int From, int To, ushort Assigned)> _leaving = [];
+
     // Whether blocks count instructions against the budget (checked mode; unchecked runs verified programs without).
     private readonly bool _counts;
 
@@ -89,18 +96,83 @@ internal sealed class FunctionEmitter
     private int _blockLength;
     private int _indexInBlock;
 
-    public FunctionEmitter(ProgramImage image, int functionIndex, DynamicMethod[] functions, bool countInstructions)
+    /// <summary>An emitter for a whole function, or for one piece of it (<paramref name="pieces"/> non-null).</summary>
+    public FunctionEmitter(
+        ProgramImage image, DynamicMethod method, int functionIndex, FunctionPiece[]? pieces, int pieceIndex, DynamicMethod[] functions, bool countInstructions)
     {
         _counts = countInstructions;
         _image = image;
         _code = image.Code;
         var starts = image.Program.FunctionStarts;
-        _start = starts[functionIndex];
-        _end = functionIndex + 1 < starts.Length ? starts[functionIndex + 1] : _code.Length;
+        _pieces = pieces;
+        _pieceIndex = pieceIndex;
+        if (pieces is null)
+        {
+            _start = starts[functionIndex];
+            _end = functionIndex + 1 < starts.Length ? starts[functionIndex + 1] : _code.Length;
+            _entries = [_start];
+        }
+        else
+        {
+            (_start, _end, _entries) = pieces[pieceIndex];
+        }
+
         _functions = functions;
         _usesCaches = HasCheckedAccess();
         _used = UsedRegisters();
-        _il = functions[functionIndex].GetILGenerator(Math.Max(256, (_end - _start) * 48));
+        _il = method.GetILGenerator(Math.Max(256, (_end - _start) * 48));
+    }
+
+    /// <summary>
+    /// Emits the dispatcher of a split function: it calls the piece at its start, then, while a piece left for
+    /// another (its number plus one in <see cref="JitRuntime.NextPieceSlot"/>, the entry's index in
+    /// <see cref="JitRuntime.EntrySlot"/>), that piece; the last one's r0 is the function's.
+    /// </summary>
+    public static void EmitDispatcher(DynamicMethod dispatcher, DynamicMethod[] pieces)
+    {
+        var il = dispatcher.GetILGenerator(64 + pieces.Length * 16);
+        var piece = il.DeclareLocal(typeof(int));
+        var r0 = il.DeclareLocal(typeof(ulong));
+        var loop = il.DefineLabel();
+        var called = il.DefineLabel();
+        var done = il.DefineLabel();
+        var cases = pieces.Select(_ => il.DefineLabel()).ToArray();
+        StoreSlotConstant(il, JitRuntime.EntrySlot, 0);
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stloc, piece);
+        il.MarkLabel(loop);
+        il.Emit(OpCodes.Ldloc, piece);
+        il.Emit(OpCodes.Switch, cases);
+        for (int i = 0; i < pieces.Length; i++)
+        {
+            il.MarkLabel(cases[i]);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_2);
+            il.Emit(OpCodes.Ldarg_3);
+            il.Emit(OpCodes.Call, pieces[i]);
+            il.Emit(OpCodes.Stloc, r0);
+            il.Emit(OpCodes.Br, called);
+        }
+
+        il.MarkLabel(called);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldc_I4, JitRuntime.NextPieceSlot * 8);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldind_I8);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Stloc, piece);
+        il.Emit(OpCodes.Ldloc, piece);
+        il.Emit(OpCodes.Brfalse, done);
+        StoreSlotConstant(il, JitRuntime.NextPieceSlot, 0);
+        il.Emit(OpCodes.Ldloc, piece);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Sub);
+        il.Emit(OpCodes.Stloc, piece);
+        il.Emit(OpCodes.Br, loop);
+        il.MarkLabel(done);
+        il.Emit(OpCodes.Ldloc, r0);
+        il.Emit(OpCodes.Ret);
     }
 
     private bool[] UsedRegisters()
@@ -203,9 +275,14 @@ internal sealed class FunctionEmitter
             {
                 pc++;
             }
+
+            if (pc + 1 == _end && _pieces is not null && FallsThrough(insn))
+            {
+                _il.Emit(OpCodes.Br, LeavingLabel(pc - (insn.IsLoadImm64 ? 1 : 0), _end));
+            }
         }
 
-        // Control never falls off the end (validation); the cold paths follow the body.
+        // Control never falls off the end of a function (validation); the cold paths follow the body.
         foreach (var cold in _coldPaths)
         {
             cold();
@@ -217,7 +294,11 @@ internal sealed class FunctionEmitter
     private bool[] FindBlockStarts()
     {
         var leaders = new bool[_end - _start];
-        leaders[0] = true;
+        foreach (int entry in _entries)
+        {
+            leaders[entry - _start] = true;
+        }
+
         for (int pc = _start; pc < _end; pc++)
         {
             var insn = _code[pc];
@@ -242,7 +323,11 @@ internal sealed class FunctionEmitter
                 continue;
             }
 
-            leaders[JumpTarget(pc, insn) - _start] = true;
+            int target = JumpTarget(pc, insn);
+            if (target >= _start && target < _end)
+            {
+                leaders[target - _start] = true;
+            }
         }
 
         for (int i = 0; i < leaders.Length; i++)
@@ -284,7 +369,7 @@ internal sealed class FunctionEmitter
         }
 
         blocks.Add((blockStart, length, last));
-        var checks = new HashSet<int> { _start };
+        var checks = new HashSet<int>(_entries);
         foreach (var block in blocks)
         {
             var insn = _code[block.Last];
@@ -297,7 +382,7 @@ internal sealed class FunctionEmitter
             {
                 checks.Add(block.Last + 1);
             }
-            else if (JumpTarget(block.Last, insn) <= block.Last)
+            else if (JumpTarget(block.Last, insn) <= block.Last && JumpTarget(block.Last, insn) >= _start)
             {
                 checks.Add(JumpTarget(block.Last, insn));
             }
@@ -357,9 +442,14 @@ internal sealed class FunctionEmitter
         var assigned = new ushort[count];
         var reached = new bool[count];
         var work = new Stack<int>();
-        unassigned[0] = 0x7ff;
-        reached[0] = true;
-        work.Push(_start);
+        // At every entry all registers still equal their slots.
+        foreach (int entry in _entries)
+        {
+            unassigned[entry - _start] = 0x7ff;
+            reached[entry - _start] = true;
+            work.Push(entry);
+        }
+
         while (work.Count > 0)
         {
             int pc = work.Pop();
@@ -369,6 +459,11 @@ internal sealed class FunctionEmitter
             ushort outAssigned = (ushort)(assigned[pc - _start] | may | must);
             foreach (int next in Successors(pc, insn))
             {
+                if (next < _start || next >= _end)
+                {
+                    continue;
+                }
+
                 int i = next - _start;
                 ushort u = (ushort)(unassigned[i] | outUnassigned), a = (ushort)(assigned[i] | outAssigned);
                 if (!reached[i] || u != unassigned[i] || a != assigned[i])
@@ -384,6 +479,34 @@ internal sealed class FunctionEmitter
         _mayBeUnassigned = unassigned;
         _mayBeAssigned = assigned;
         ushort stored = 0, loaded = 0;
+
+        // Edges to other pieces store the registers that may have been assigned (which then must hold their
+        // entry value where they may also be unassigned).
+        for (int pc = _start; pc < _end; pc++)
+        {
+            var insn = _code[pc];
+            int i = pc - _start;
+            if (reached[i])
+            {
+                var (must, may) = Assignments(insn);
+                ushort outUnassigned = (ushort)(unassigned[i] & ~must);
+                ushort outAssigned = (ushort)(assigned[i] | may | must);
+                foreach (int next in Successors(pc, insn, toOtherPieces: true))
+                {
+                    if (next < _start || next >= _end)
+                    {
+                        _leaving.Add((pc, next, outAssigned));
+                        loaded |= (ushort)(outAssigned & outUnassigned);
+                    }
+                }
+            }
+
+            if (insn.IsLoadImm64)
+            {
+                pc++;
+            }
+        }
+
         for (int pc = _start; pc < _end; pc++)
         {
             var insn = _code[pc];
@@ -420,7 +543,7 @@ internal sealed class FunctionEmitter
     /// <summary>Whether the register must go to its slot at pc: it may have been assigned since entry.</summary>
     private bool MayBeAssigned(int pc, int register) => (_mayBeAssigned[pc - _start] & (1 << register)) != 0;
 
-    private IEnumerable<int> Successors(int pc, Instruction insn)
+    private IEnumerable<int> Successors(int pc, Instruction insn, bool toOtherPieces = false)
     {
         int next = pc + (insn.IsLoadImm64 ? 2 : 1);
         if (insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32)
@@ -441,10 +564,60 @@ internal sealed class FunctionEmitter
             }
         }
 
-        if (next < _end)
+        if (next < _end || (toOtherPieces && _pieces is not null && next < _pieces[^1].End))
         {
             yield return next;
         }
+    }
+
+    /// <summary>Whether control may go on to the next instruction after this one.</summary>
+    private static bool FallsThrough(Instruction insn) =>
+        insn.Class is not (InstructionClass.Jmp or InstructionClass.Jmp32) || insn.JumpOperation is not (JumpOperation.Exit or JumpOperation.Ja);
+
+    /// <summary>The label of the jump target <paramref name="to"/> of the instruction at <paramref name="from"/>.</summary>
+    private Label TargetLabel(int from, int to) => to >= _start && to < _end ? _blockLabels[to] : LeavingLabel(from, to);
+
+    /// <summary>
+    /// A label whose cold path leaves this piece for the one holding <paramref name="to"/>: the registers assigned on
+    /// the way and the budget go to the slots, the target piece and entry to theirs, and the dispatcher takes over.
+    /// </summary>
+    private Label LeavingLabel(int from, int to)
+    {
+        var pieces = _pieces!;
+        // An edge the analysis did not reach is dead code: nothing to store.
+        ushort assigned = _leaving.Find(edge => edge.From == from && edge.To == to).Assigned;
+        int targetPiece = FunctionPieces.PieceIndex(pieces.Select(p => p.Start).ToArray(), to);
+        int entry = Array.IndexOf(pieces[targetPiece].Entries, to);
+        var label = _il.DefineLabel();
+        _coldPaths.Add(() =>
+        {
+            _il.MarkLabel(label);
+            for (int i = 0; i <= 9; i++)
+            {
+                if (_used[i] && (assigned & (1 << i)) != 0)
+                {
+                    StoreSlot(i, _reg[i]);
+                }
+            }
+
+            StoreBudget();
+            StoreSlotConstant(_il, JitRuntime.NextPieceSlot, targetPiece + 1);
+            StoreSlotConstant(_il, JitRuntime.EntrySlot, entry);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Ret);
+        });
+        return label;
+    }
+
+    private static void StoreSlotConstant(ILGenerator il, int slot, int value)
+    {
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldc_I4, slot * 8);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldc_I4, value);
+        il.Emit(OpCodes.Conv_I8);
+        il.Emit(OpCodes.Stind_I8);
     }
 
     /// <summary>
@@ -572,6 +745,19 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Stloc, _reg[10]);
         ReloadBudget();
         ResetCaches();
+        if (_pieces is null)
+        {
+            return;
+        }
+
+        // A piece starts at the entry its index in the slot names; an index out of range (-1) only returns, which
+        // lets the machine code of a piece be generated without running it.
+        LoadSlot(JitRuntime.EntrySlot);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Switch, _entries.Select(pc => _blockLabels[pc]).ToArray());
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Ret);
     }
 
     // Without counting the budget never changes in generated code: it stays in its slot, and no local holds it.
@@ -1077,7 +1263,7 @@ internal sealed class FunctionEmitter
             return;
         }
 
-        var target = _blockLabels[JumpTarget(pc, insn)];
+        var target = TargetLabel(pc, JumpTarget(pc, insn));
         if (op == JumpOperation.Ja)
         {
             _il.Emit(OpCodes.Br, target);

@@ -46,8 +46,14 @@ internal static unsafe class JitRuntime
     /// <summary>The stack's length.</summary>
     public const int StackLengthSlot = 23;
 
+    /// <summary>Set by a piece of a split function that leaves for another: that piece's index plus one.</summary>
+    public const int NextPieceSlot = 24;
+
+    /// <summary>The index of the entry (in <see cref="FunctionPiece.Entries"/>) where a piece starts.</summary>
+    public const int EntrySlot = 25;
+
     /// <summary>The size of the slot buffer.</summary>
-    public const int SlotCount = 24;
+    public const int SlotCount = 26;
 
     /// <summary><see cref="Lookup"/>: no region allows the access.</summary>
     public const int AccessDenied = 0;

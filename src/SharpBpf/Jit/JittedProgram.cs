@@ -30,12 +30,19 @@ public sealed class JittedProgram : ExecutableProgram
     private readonly JitFunction _entry;
     private readonly DynamicMethod[] _functions;
     private JitFunction?[]? _delegates;
+    private readonly DynamicMethod[] _pieces;
 
     /// <summary>Compiles a program.</summary>
     /// <param name="program">The program.</param>
     /// <param name="options">Checked (the default) or unchecked, and how to resolve map and BTF references.</param>
     /// <exception cref="BpfException">Unchecked mode was asked for an unverified program, or an lddw cannot be resolved.</exception>
-    public JittedProgram(BpfProgram program, EngineOptions? options = null) : base(program, options)
+    public JittedProgram(BpfProgram program, EngineOptions? options = null)
+        : this(program, options, FunctionPieces.SplitAbove, FunctionPieces.PieceLength)
+    {
+    }
+
+    /// <summary>Compiles a program, splitting functions longer than <paramref name="splitAbove"/> into pieces of about <paramref name="pieceLength"/>.</summary>
+    internal JittedProgram(BpfProgram program, EngineOptions? options, int splitAbove, int pieceLength) : base(program, options)
     {
         var timer = Stopwatch.StartNew();
         var starts = program.FunctionStarts;
@@ -45,12 +52,30 @@ public sealed class JittedProgram : ExecutableProgram
             functions[i] = FunctionEmitter.Declare($"bpf_{program.Name}_{starts[i]}");
         }
 
+        var pieceMethods = new List<DynamicMethod>();
         for (int i = 0; i < functions.Length; i++)
         {
-            new FunctionEmitter(Image, i, functions, Options.JitCounts).Emit();
+            int end = i + 1 < starts.Length ? starts[i + 1] : Image.Code.Length;
+            var pieces = FunctionPieces.Split(Image.Code, starts[i], end, splitAbove, pieceLength);
+            if (pieces is null)
+            {
+                new FunctionEmitter(Image, functions[i], i, null, 0, functions, Options.JitCounts).Emit();
+                continue;
+            }
+
+            // A large function: its method is a dispatcher over pieces compiled at their first call.
+            var methods = pieces.Select(p => FunctionEmitter.Declare($"bpf_{program.Name}_{starts[i]}_{p.Start}")).ToArray();
+            for (int p = 0; p < pieces.Length; p++)
+            {
+                new FunctionEmitter(Image, methods[p], i, pieces, p, functions, Options.JitCounts).Emit();
+            }
+
+            FunctionEmitter.EmitDispatcher(functions[i], methods);
+            pieceMethods.AddRange(methods);
         }
 
         _functions = functions;
+        _pieces = [.. pieceMethods];
         _entry = functions[0].CreateDelegate<JitFunction>();
         CompileTime = timer.Elapsed;
     }
@@ -60,6 +85,27 @@ public sealed class JittedProgram : ExecutableProgram
     /// takes longer; call <see cref="Run"/> once on a throwaway context to pay that up front if it matters.
     /// </summary>
     public TimeSpan CompileTime { get; }
+
+    /// <summary>The number of methods the large functions were split into (0 when every function is one method).</summary>
+    public int PieceCount => _pieces.Length;
+
+    /// <summary>
+    /// Has the runtime generate the machine code of every piece of the split functions now rather than when a run
+    /// first reaches it (each piece is called so that it returns at once). Whole functions get theirs at their first
+    /// call, the entry function at the first <see cref="Run"/>.
+    /// </summary>
+    [SkipLocalsInit]
+    public unsafe void GenerateAllPieces()
+    {
+        var context = new BpfExecutionContext();
+        ulong* slots = stackalloc ulong[JitRuntime.SlotCount];
+        foreach (var piece in _pieces)
+        {
+            new Span<ulong>(slots, JitRuntime.SlotCount).Clear();
+            slots[JitRuntime.EntrySlot] = ulong.MaxValue;
+            piece.CreateDelegate<JitFunction>()(Image, context, slots, 0);
+        }
+    }
 
     /// <inheritdoc/>
     [SkipLocalsInit]
