@@ -50,8 +50,18 @@ internal sealed partial class VerifierRun
         meta.ValueNotNull = id == 1 && LookupCannotFail(meta.MapIndex);
         if (id == 181)
         {
-            // bpf_loop: the number of iterations decides when the callback stops being called.
+            // bpf_loop: the number of iterations decides when the callback stops being called: after as many
+            // rounds as R1 may ask for, the call is not followed into the callback again.
             MarkChainPrecision(1);
+            if ((ulong)_cur.Current.CallbackDepth >= Regs[1].UMax)
+            {
+                _cur.Current.CallbackDepth = 0;
+                meta.CallbackTarget = -1;
+                if (LogLevel >= 2)
+                {
+                    Log(F($"frame{_cur.CurFrame} bpf_loop iteration limit reached\n"));
+                }
+            }
         }
 
         // As the kernel: the map's fitness for the helper is checked after every argument.
@@ -653,6 +663,8 @@ internal sealed partial class VerifierRun
         // Taken before the call clobbers R1-R5, so that re-checking the call after the callback sees the arguments.
         var branch = _cur.Clone();
         branch.CallbackUnrollDepth++;
+        branch.Current.CallbackDepth++;
+        _cur.Current.CallbackDepth = 0;
         var callerRegs = branch.Current.Regs;
         EnterFunction(meta.CallbackTarget, callback: true, callee =>
         {

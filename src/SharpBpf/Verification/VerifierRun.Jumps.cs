@@ -300,7 +300,7 @@ internal sealed partial class VerifierRun
             reg.Flags &= ~RegisterTypeFlags.MaybeNull;
 
             // A value that may hold a bpf_spin_lock keeps its id: unlock must name the pointer that locked.
-            if (reg.Type != RegisterType.Memory && !(reg.Type == RegisterType.MapValue && maps[reg.MapIndex].SpinLockOffset >= 0))
+            if (!(reg.Type == RegisterType.MapValue && maps[reg.MapIndex].SpinLockOffset >= 0))
             {
                 reg.Id = 0;
             }

@@ -224,7 +224,7 @@ internal sealed partial class VerifierRun
         {
             var fo = old.Frames[f];
             var fc = cur.Frames[f];
-            if (fo.CallSite != fc.CallSite || fo.InCallback != fc.InCallback)
+            if (fo.CallSite != fc.CallSite || fo.InCallback != fc.InCallback || fo.CallbackDepth > fc.CallbackDepth)
             {
                 return false;
             }

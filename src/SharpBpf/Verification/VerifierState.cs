@@ -38,6 +38,9 @@ internal sealed class FrameState
     public int Subprog;
     public bool InCallback;
 
+    /// <summary>How many rounds of the callback a bpf_loop call in this frame has been followed into on this path (the kernel's <c>callback_depth</c>).</summary>
+    public int CallbackDepth;
+
     public int AllocatedStack => Stack.Length;
 
     public FrameState Clone()

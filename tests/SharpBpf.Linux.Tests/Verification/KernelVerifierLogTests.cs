@@ -76,9 +76,6 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
     // Cases whose level-1 log still differs from the kernel's, and why.
     private static readonly Dictionary<string, string> KnownDifferences = new()
     {
-        ["ringbuf_submit_with_offset"] = "a null-checked ringbuf_mem keeps its id in SharpBPF's log (the kernel clears it)",
-        ["ringbuf_overrun"] = "a null-checked ringbuf_mem keeps its id in SharpBPF's log (the kernel clears it)",
-        ["sk_lookup_released_on_one_path"] = "the kernel prints the whole state at the popped branch target 15 here; why here and not after other pops is not yet known",
         ["too_many_processed_instructions"] = "the kernel's log buffer keeps only the tail of a log this long",
         ["combined_stack_too_large"] = "the kernel checks the combined stack size before walking any instruction",
         ["frame_pointer_read_only"] = "SharpBPF refuses a write to r10 before walking any instruction",

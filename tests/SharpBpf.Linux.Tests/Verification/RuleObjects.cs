@@ -1,5 +1,9 @@
 using SharpBpf.Linux.Objects;
+using SharpBpf.Linux.Tests.Kernel;
 using SharpBpf.Objects;
+using SharpBpf.Testing;
+using SharpBpf.Verification;
+using Xunit.Abstractions;
 
 namespace SharpBpf.Linux.Tests.Verification;
 
@@ -26,6 +30,51 @@ internal static class RuleObjects
             }
 
             yield return (obj.Programs.Single(p => p.Name == entry.Name), kernelLog);
+        }
+    }
+}
+
+/// <summary>
+/// An object of bpf/verifier checked whole: SharpBPF's verdicts and error lines against the expected ones in-process,
+/// and as root the kernel's verdicts, error lines, processed counts and level-1 logs against SharpBPF's.
+/// </summary>
+public abstract class RuleObjectTests(ITestOutputHelper output)
+{
+    /// <summary>The object's file name in bpf/verifier.</summary>
+    protected abstract string ObjectName { get; }
+
+    /// <summary>Each program's expected error line (the kernel's), or null when it is accepted.</summary>
+    protected abstract IReadOnlyDictionary<string, string?> Expected { get; }
+
+    /// <summary>Whether the level-1 logs must be equal too (not where a known difference of the log remains).</summary>
+    protected virtual bool CompareLogs => true;
+
+    private string ObjectPath => Path.Combine(SharedData.RepositoryRoot, "bpf", "verifier", ObjectName);
+
+    [Fact]
+    public void Verdicts_and_error_lines_are_the_kernels_in_process()
+    {
+        var obj = BpfObject.Load(ObjectPath);
+        Assert.Equal(Expected.Keys.Order(StringComparer.Ordinal), obj.Programs.Select(p => p.Name).Order(StringComparer.Ordinal));
+        foreach (var program in obj.Programs)
+        {
+            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
+            Assert.True(ours.Error?.Message == Expected[program.Name], $"{program.Name}: {ours.Error?.Message ?? "accepted"}\n{ours.Log}");
+        }
+    }
+
+    [KernelFact]
+    public void Verdicts_error_lines_and_logs_equal_the_kernels()
+    {
+        var obj = BpfObject.Load(ObjectPath);
+        foreach (var (program, kernelLog) in RuleObjects.LoadIntoKernel(obj, Expected))
+        {
+            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
+            Assert.Equal(Expected[program.Name], ours.Error?.Message);
+            Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
+            string? difference = KernelVerifierLogTests.FirstDifference(kernelLog, ours.Log);
+            output.WriteLine($"{program.Name}: {difference ?? "same log"}");
+            Assert.True(difference is null || !CompareLogs, $"{program.Name}: {difference}");
         }
     }
 }

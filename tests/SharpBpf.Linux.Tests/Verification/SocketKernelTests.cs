@@ -1,7 +1,3 @@
-using SharpBpf.Linux.Tests.Kernel;
-using SharpBpf.Objects;
-using SharpBpf.Testing;
-using SharpBpf.Verification;
 using Xunit.Abstractions;
 
 namespace SharpBpf.Linux.Tests.Verification;
@@ -9,12 +5,12 @@ namespace SharpBpf.Linux.Tests.Verification;
 /// <summary>
 /// Socket pointers and their references (bpf/verifier/sockets.o, one program per rule): socket map lookups, the
 /// socket casts and the pointers they derive from a referenced socket, <c>bpf_sock_ops.sk</c>. SharpBPF's verdict,
-/// error line, processed count and level-1 log against the running kernel's.
+/// error line, processed count and level-1 log against the running kernel's (<see cref="RuleObjectTests"/>).
 /// </summary>
-public class SocketKernelTests(ITestOutputHelper output)
+public class SocketKernelTests(ITestOutputHelper output) : RuleObjectTests(output)
 {
     // What each program shows; the kernel confirms every line below before SharpBPF's is compared with it.
-    private static readonly Dictionary<string, string?> Expected = new()
+    private static readonly Dictionary<string, string?> Programs = new()
     {
         ["sockmap_lookup_leak"] = "BPF_EXIT instruction in main prog would lead to reference leak",
         ["sockmap_lookup_release"] = null,
@@ -41,32 +37,9 @@ public class SocketKernelTests(ITestOutputHelper output)
         ["sockops_sk_release"] = "program of this type cannot use helper bpf_sk_release#86",
     };
 
-    [Fact]
-    public void Verdicts_and_error_lines_are_the_kernels_in_process()
-    {
-        var obj = BpfObject.Load(ObjectPath);
-        Assert.Equal(Expected.Keys.Order(StringComparer.Ordinal), obj.Programs.Select(p => p.Name).Order(StringComparer.Ordinal));
-        foreach (var program in obj.Programs)
-        {
-            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
-            Assert.True(ours.Error?.Message == Expected[program.Name], $"{program.Name}: {ours.Error?.Message ?? "accepted"}\n{ours.Log}");
-        }
-    }
+    /// <inheritdoc/>
+    protected override string ObjectName => "sockets.o";
 
-    [KernelFact]
-    public void Verdicts_error_lines_and_logs_equal_the_kernels()
-    {
-        var obj = BpfObject.Load(ObjectPath);
-        foreach (var (program, kernelLog) in RuleObjects.LoadIntoKernel(obj, Expected))
-        {
-            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
-            Assert.Equal(Expected[program.Name], ours.Error?.Message);
-            Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
-            string? difference = KernelVerifierLogTests.FirstDifference(kernelLog, ours.Log);
-            output.WriteLine($"{program.Name}: {difference ?? "same log"}");
-            Assert.True(difference is null, $"{program.Name}: {difference}");
-        }
-    }
-
-    private static string ObjectPath => Path.Combine(SharedData.RepositoryRoot, "bpf", "verifier", "sockets.o");
+    /// <inheritdoc/>
+    protected override IReadOnlyDictionary<string, string?> Expected => Programs;
 }
