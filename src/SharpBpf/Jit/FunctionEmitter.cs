@@ -28,6 +28,9 @@ internal sealed class FunctionEmitter
 {
     private static readonly MethodInfo FindHelperMethod = Method(typeof(JitRuntime), nameof(JitRuntime.FindHelper));
     private static readonly MethodInfo InvokeHelperMethod = Method(typeof(JitRuntime), nameof(JitRuntime.InvokeHelper));
+    private static readonly MethodInfo InvokeHelperByIdMethod = Method(typeof(JitRuntime), nameof(JitRuntime.InvokeHelperById));
+    private static readonly MethodInfo ResetCachesMethod = Method(typeof(JitRuntime), nameof(JitRuntime.ResetCaches));
+    private static readonly MethodInfo CheckAccessMethod = Method(typeof(JitRuntime), nameof(JitRuntime.CheckAccess));
     private static readonly MethodInfo LookupMethod = Method(typeof(JitRuntime), nameof(JitRuntime.Lookup));
     private static readonly MethodInfo LegacyLoadMethod = Method(typeof(JitRuntime), nameof(JitRuntime.TryLegacyLoad));
     private static readonly MethodInfo FunctionIndexAtMethod = Method(typeof(JitRuntime), nameof(JitRuntime.FunctionIndexAt));
@@ -782,10 +785,18 @@ internal sealed class FunctionEmitter
         }
     }
 
-    private void ResetCaches()
+    /// <summary>Resets the caches to the stack; a piece's, in the slots, only where no helper did (entry, after calls).</summary>
+    private void ResetCaches(bool afterHelper = false)
     {
-        if (!_usesCaches)
+        if (!_usesCaches || (_pieces is not null && afterHelper))
         {
+            return;
+        }
+
+        if (_pieces is not null)
+        {
+            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Call, ResetCachesMethod);
             return;
         }
 
@@ -902,6 +913,25 @@ internal sealed class FunctionEmitter
         // After a helper call that ended the run or made a tail call: a tail call returns the target's r0 (its
         // r0-r5 and the budget are already in the slots); anything else unwinds.
         _il.MarkLabel(_helperEnded);
+        if (_pieces is not null)
+        {
+            // No such helper: the interpreter faults at the call (the last instruction of its block).
+            var found = _il.DefineLabel();
+            LoadSlot(JitRuntime.EndedSlot);
+            _il.Emit(OpCodes.Ldc_I8, (long)JitRuntime.HelperMissing);
+            _il.Emit(OpCodes.Bne_Un, found);
+            StoreSlotConstant(_il, JitRuntime.EndedSlot, 0);
+            LoadSlot(JitRuntime.EndValueSlot);
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Stloc, _fallbackPc);
+            LoadBudget();
+            _il.Emit(OpCodes.Ldc_I8, _counts ? 1L : 0L);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _fallbackBudget);
+            _il.Emit(OpCodes.Br, _fallback);
+            _il.MarkLabel(found);
+        }
+
         LoadSlot(JitRuntime.EndedSlot);
         _il.Emit(OpCodes.Ldc_I8, (long)JitRuntime.TailCalled);
         _il.Emit(OpCodes.Bne_Un, _ended);
@@ -1336,6 +1366,15 @@ internal sealed class FunctionEmitter
 
     private void EmitHelperCall(int pc, Instruction insn)
     {
+        if (_pieces is not null)
+        {
+            // One call: fewer blocks and calls for the runtime's compiler, which pieces (large programs) are full of.
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
+            EmitHelperArguments(pc, InvokeHelperByIdMethod);
+            return;
+        }
+
         _il.Emit(OpCodes.Ldarg, ContextArg);
         _il.Emit(OpCodes.Ldc_I8, (long)insn.Immediate);
         _il.Emit(OpCodes.Call, FindHelperMethod);
@@ -1350,6 +1389,12 @@ internal sealed class FunctionEmitter
     {
         _il.Emit(OpCodes.Ldarg, ContextArg);
         _il.Emit(OpCodes.Ldloc, _helper);
+        EmitHelperArguments(pc, InvokeHelperMethod);
+    }
+
+    /// <summary>The pc, r0-r5, budget, slots and depth, the call, r0, and what follows a helper call.</summary>
+    private void EmitHelperArguments(int pc, MethodInfo invoke)
+    {
         _il.Emit(OpCodes.Ldc_I4, pc);
         for (int i = 0; i <= 5; i++)
         {
@@ -1359,7 +1404,7 @@ internal sealed class FunctionEmitter
         LoadBudget();
         _il.Emit(OpCodes.Ldarg, SlotsArg);
         _il.Emit(OpCodes.Ldarg, DepthArg);
-        _il.Emit(OpCodes.Call, InvokeHelperMethod);
+        _il.Emit(OpCodes.Call, invoke);
         _il.Emit(OpCodes.Stloc, _reg[0]);
 
         // Callbacks run by the helper used budget.
@@ -1368,7 +1413,7 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Brtrue, _helperEnded);
 
         // A helper may have changed the regions.
-        ResetCaches();
+        ResetCaches(afterHelper: true);
     }
 
     private void BranchIfEnded()
@@ -1496,6 +1541,12 @@ internal sealed class FunctionEmitter
         }
 
         bool forRead = access == MemoryAccess.Read;
+        if (_pieces is not null)
+        {
+            EmitSlotCacheCheck(pc, size, access);
+            return;
+        }
+
         var start = forRead ? _readStart : _writeStart;
         var length = forRead ? _readLength : _writeLength;
         var resume = _il.DefineLabel();
@@ -1527,6 +1578,32 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Stloc, start);
         LoadSlot(JitRuntime.CacheLengthSlot);
         _il.Emit(OpCodes.Stloc, length);
+        _il.MarkLabel(resume);
+    }
+
+    /// <summary>
+    /// The check of a piece, against the caches in the slots; a miss is one call (which refills the cache) and, when
+    /// no region allows the access, the jump to the interpreter's fault.
+    /// </summary>
+    private void EmitSlotCacheCheck(int pc, int size, MemoryAccess access)
+    {
+        int cache = access == MemoryAccess.Read ? JitRuntime.ReadCacheSlot : JitRuntime.WriteCacheSlot;
+        var resume = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldloc, _address);
+        LoadSlot(cache);
+        _il.Emit(OpCodes.Sub);
+        LoadSlot(cache + 1);
+        _il.Emit(OpCodes.Ldc_I4_S, (sbyte)size);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Ble_Un_S, resume);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Ldc_I4, size | ((int)access << 8));
+        _il.Emit(OpCodes.Ldarg_2);
+        _il.Emit(OpCodes.Call, CheckAccessMethod);
+        _il.Emit(OpCodes.Brtrue_S, resume);
+        _il.Emit(OpCodes.Br, FallbackHere(pc));
         _il.MarkLabel(resume);
     }
 

@@ -25,10 +25,10 @@ internal sealed record FunctionPiece(int Start, int End, int[] Entries);
 internal static class FunctionPieces
 {
     /// <summary>Functions with at most this many instructions stay one method.</summary>
-    public const int SplitAbove = 1536;
+    public const int SplitAbove = 1024;
 
     /// <summary>The length pieces aim at.</summary>
-    public const int PieceLength = 768;
+    public const int PieceLength = 256;
 
     /// <summary>
     /// The pieces of the function [<paramref name="start"/>, <paramref name="end"/>), or null when it has at most

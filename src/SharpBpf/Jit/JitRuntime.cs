@@ -52,8 +52,20 @@ internal static unsafe class JitRuntime
     /// <summary>The index of the entry (in <see cref="FunctionPiece.Entries"/>) where a piece starts.</summary>
     public const int EntrySlot = 25;
 
+    /// <summary>
+    /// The load cache of the pieces of split functions (start, then length; the store cache follows): kept in the
+    /// slots rather than in locals, so that helpers reset them without code at every call site.
+    /// </summary>
+    public const int ReadCacheSlot = 26;
+
+    /// <summary>The store cache of the pieces (start, then length).</summary>
+    public const int WriteCacheSlot = 28;
+
     /// <summary>The size of the slot buffer.</summary>
-    public const int SlotCount = 26;
+    public const int SlotCount = 30;
+
+    /// <summary><see cref="EndedSlot"/> after <see cref="InvokeHelperById"/>: no such helper (its pc is in <see cref="EndValueSlot"/>).</summary>
+    public const ulong HelperMissing = 3;
 
     /// <summary><see cref="Lookup"/>: no region allows the access.</summary>
     public const int AccessDenied = 0;
@@ -99,7 +111,60 @@ internal static unsafe class JitRuntime
         }
 
         slots[BudgetSlot] = (ulong)((long)slots[RunBudgetSlot] - context.InstructionsExecuted);
+        ResetCaches(slots);
         return result;
+    }
+
+    /// <summary>
+    /// <see cref="InvokeHelper"/> for the pieces of split functions, finding the helper itself: one call per helper
+    /// call site. When the context has no helper <paramref name="id"/>, sets <see cref="EndedSlot"/> to
+    /// <see cref="HelperMissing"/> with the pc in <see cref="EndValueSlot"/> (the caller hands the instruction to the
+    /// interpreter, which faults).
+    /// </summary>
+    public static ulong InvokeHelperById(
+        BpfExecutionContext context, long id, int pc, ulong r0, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots, int depth)
+    {
+        var helper = context.Helpers.Find(id);
+        if (helper is null)
+        {
+            slots[EndedSlot] = HelperMissing;
+            slots[EndValueSlot] = (ulong)pc;
+            slots[BudgetSlot] = (ulong)budget;
+            return r0;
+        }
+
+        return InvokeHelper(context, helper, pc, r0, r1, r2, r3, r4, r5, budget, slots, depth);
+    }
+
+    /// <summary>Resets the load and store caches of the pieces to the stack (a helper may have changed the regions).</summary>
+    public static void ResetCaches(ulong* slots)
+    {
+        slots[ReadCacheSlot] = slots[WriteCacheSlot] = slots[StackStartSlot];
+        slots[ReadCacheSlot + 1] = slots[WriteCacheSlot + 1] = slots[StackLengthSlot];
+    }
+
+    /// <summary>
+    /// The slow path of a checked access in a piece: 0 when no region allows it (the caller falls back to the
+    /// interpreter, which faults); else 1, with the region in the piece's load cache (a load) or store cache when the
+    /// engines cache it.
+    /// </summary>
+    public static int CheckAccess(BpfExecutionContext context, ulong address, int sizeAndAccess, ulong* slots)
+    {
+        var access = (MemoryAccess)(sizeAndAccess >> 8);
+        var region = context.FindRegion(address, sizeAndAccess & 0xff, access);
+        if (region is null)
+        {
+            return 0;
+        }
+
+        if (region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite))
+        {
+            int cache = access == MemoryAccess.Read ? ReadCacheSlot : WriteCacheSlot;
+            slots[cache] = region.Start;
+            slots[cache + 1] = (ulong)region.Length;
+        }
+
+        return 1;
     }
 
     [SkipLocalsInit]
@@ -177,6 +242,7 @@ internal static unsafe class JitRuntime
     public static ulong Fallback(BpfExecutionContext context, ProgramImage image, ulong* slots, int pc, long budget, int depth)
     {
         ulong r0 = Interpreter.Execute(context, image, slots, pc, budget, (long)slots[RunBudgetSlot], depth);
+        ResetCaches(slots);
         if (context.IsStopped)
         {
             slots[EndedSlot] = 1;

@@ -103,12 +103,22 @@ public class JitDifferentialTests(ITestOutputHelper output)
     [Fact]
     public void RandomGarbageProgramsFaultIdentically()
     {
-        var random = new Random(77);
+        var (compared, faulted) = CompareGarbage(new Random(77), 20_000, program => new SharpBpf.Jit.JittedProgram(program));
+        Assert.True(compared > 2_000, $"only {compared} programs passed validation");
+        Assert.True(faulted > 500, $"only {faulted} programs faulted");
+    }
+
+    /// <summary>
+    /// Compares the interpreter and <paramref name="compile"/> on <paramref name="count"/> random programs, half noise,
+    /// half valid programs with a few instructions mutated; returns how many passed validation and how many faulted.
+    /// </summary>
+    internal (int Compared, int Faulted) CompareGarbage(Random random, int count, Func<BpfProgram, ExecutableProgram> compile)
+    {
         var opcodes = KnownOpcodes();
         var helpers = ConformanceHelpers.Register(RandomProgramGenerator.Helpers());
         int rejected = 0, compared = 0, faulted = 0;
         var generator = new RandomProgramGenerator(random, InputLength);
-        for (int i = 0; i < 20_000; i++)
+        for (int i = 0; i < count; i++)
         {
             // Half pure noise (short, so that some pass validation), half valid programs with a few slots mutated.
             var code = i % 2 == 0 ? GarbageCode(random, opcodes) : Mutate(WithoutFunctionPointers(generator), random, opcodes);
@@ -127,14 +137,13 @@ public class JitDifferentialTests(ITestOutputHelper output)
 
             var input = new byte[InputLength];
             random.NextBytes(input);
-            var outcome = Engines.Compare(interpreter, new SharpBpf.Jit.JittedProgram(program), input, helpers, 2_000, i, $"garbage {i}:\n{Listing(code)}");
+            var outcome = Engines.Compare(interpreter, compile(program), input, helpers, 2_000, i, $"garbage {i}:\n{Listing(code)}");
             compared++;
             faulted += outcome.Fault is null ? 0 : 1;
         }
 
         output.WriteLine($"rejected {rejected}, compared {compared}, faulted {faulted}");
-        Assert.True(compared > 2_000, $"only {compared} programs passed validation");
-        Assert.True(faulted > 500, $"only {faulted} programs faulted");
+        return (compared, faulted);
     }
 
     // Function pointers hold image addresses, which differ between the two engines: leave such programs out.

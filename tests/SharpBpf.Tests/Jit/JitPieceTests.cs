@@ -45,6 +45,29 @@ public class JitPieceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void GarbageProgramsCutIntoTinyPiecesFaultIdentically()
+    {
+        var random = new Random(61);
+        var (compared, faulted) = new JitDifferentialTests(output).CompareGarbage(
+            random, 6_000, program => new JittedProgram(program, null, splitAbove: 4, pieceLength: random.Next(2, 7)));
+        Assert.True(compared > 600, $"only {compared} programs passed validation");
+        Assert.True(faulted > 150, $"only {faulted} programs faulted");
+    }
+
+    [Fact]
+    public void AnUnknownHelperInALaterPieceFaultsAsInTheInterpreter()
+    {
+        var (source, _, _, _) = LargeProgram(new Random(9));
+        var program = Engines.Assemble(source.Replace("call 4\n", "call 99\n"), AssemblySyntax.Llvm);
+        var jit = new JittedProgram(program, null, splitAbove: 1000, pieceLength: 300);
+        var input = new byte[InputLength];
+        input[5] = 8;
+        var outcome = Engines.Compare(new Interpreter(program), jit, input, RandomProgramGenerator.Helpers(), 1_000_000, 0, "unknown helper");
+        Assert.Equal(FaultKind.UnknownHelper, outcome.Fault?.Kind);
+        Assert.True(outcome.Fault!.Pc > 2000, $"fault at pc {outcome.Fault.Pc}");
+    }
+
+    [Fact]
     public void ALargeProgramAgreesAcrossPieceBoundaries()
     {
         var (source, loopStart, loopEnd, faultPc) = LargeProgram(new Random(66));
