@@ -38,6 +38,13 @@ struct {
 	__type(value, struct stat);
 } stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} jumps SEC(".maps");
+
 static __always_inline struct counter *lookup(__u32 key)
 {
 	return bpf_map_lookup_elem(&counters, &key);
@@ -108,6 +115,46 @@ __noinline struct counter *counter_of(__u32 key)
 __noinline int pull(struct __sk_buff *skb)
 {
 	return bpf_skb_pull_data(skb, 0);
+}
+
+/* Global, returns nothing: the kernel supports only scalar returns. */
+__noinline void nothing(int n)
+{
+	asm volatile("" ::: "memory");
+}
+
+/* Global, calls itself: each call is assumed valid, the call chain is unbounded. */
+__noinline int countdown(int n)
+{
+	int r;
+
+	if (n <= 0)
+		return 0;
+	r = countdown(n - 1);
+	return r > 5 ? r : r + 2;
+}
+
+/* Global, 304 bytes of stack. */
+__noinline int big_stack(int n)
+{
+	volatile char buf[300];
+
+	buf[n & 255] = 1;
+	return buf[(n + 1) & 255];
+}
+
+/* Global, a tail call: the programs it runs may change the packet. */
+__noinline int jump_away(struct __sk_buff *skb)
+{
+	bpf_tail_call(skb, &jumps, 0);
+	return 0;
+}
+
+/* Static, a tail call: when it succeeds the function returns at once. */
+static __noinline int static_jump(struct __sk_buff *skb)
+{
+	bpf_tail_call(skb, &jumps, 0);
+	return 0;
 }
 
 /* Static: verified with its caller's registers, so it may be called with a lock held. */
@@ -250,6 +297,73 @@ int packet_after_global_pull(struct __sk_buff *skb)
 	if (data + 1 > data_end)
 		return TC_ACT_OK;
 	pull(skb);
+	return *first ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: the global function returns void. */
+SEC("tc")
+int global_returns_void(struct __sk_buff *skb)
+{
+	nothing(skb->len);
+	return TC_ACT_OK;
+}
+
+/* Rejected after verification: the global function's call chain is deeper than 8 frames. */
+SEC("tc")
+int global_recursion(struct __sk_buff *skb)
+{
+	return countdown(skb->len) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected after verification: the caller's and the global function's stacks exceed 512 bytes together. */
+SEC("tc")
+int global_combined_stack(struct __sk_buff *skb)
+{
+	volatile char buf[300];
+
+	buf[skb->len & 255] = 1;
+	return big_stack(skb->len) + buf[(skb->len + 3) & 255];
+}
+
+/* Rejected: a packet pointer read after a global function that tail calls. */
+SEC("tc")
+int packet_after_global_tail_call(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u8 *first = data;
+
+	if (data + 1 > data_end)
+		return TC_ACT_OK;
+	jump_away(skb);
+	return *first ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected: a packet pointer read after a static function that tail calls. */
+SEC("tc")
+int packet_after_static_tail_call(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u8 *first = data;
+
+	if (data + 1 > data_end)
+		return TC_ACT_OK;
+	static_jump(skb);
+	return *first ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Accepted: a packet pointer read after a tail call in the program itself. */
+SEC("tc")
+int packet_after_tail_call(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u8 *first = data;
+
+	if (data + 1 > data_end)
+		return TC_ACT_OK;
+	bpf_tail_call(skb, &jumps, 0);
 	return *first ? TC_ACT_OK : TC_ACT_SHOT;
 }
 

@@ -42,6 +42,7 @@ internal sealed class SubprogFunction
 internal sealed class SubprogFunctions
 {
     private const int MaxArgs = 5;
+    private const int TailCallHelper = 12;
     private readonly SubprogFunction[] _functions;
     private readonly BtfSpec? _btf;
     private readonly VerifierOptions _options;
@@ -337,7 +338,8 @@ internal sealed class SubprogFunctions
                 continue;
             }
 
-            if (insn.CallKind == CallKind.Helper && HelperPrototypes.Find(insn.Immediate) is { ChangesPacketData: true })
+            // A tail call counts (the running kernel's rule): the programs it runs may change the packet.
+            if (insn.CallKind == CallKind.Helper && (insn.Immediate == TailCallHelper || HelperPrototypes.Find(insn.Immediate) is { ChangesPacketData: true }))
             {
                 _functions[SubprogOf(pc)].ChangesPacketData = true;
             }

@@ -120,8 +120,30 @@ internal sealed partial class VerifierRun
             ClearPacketPointers();
         }
 
+        if (id == 12 && _cur.CurFrame > 0)
+        {
+            return TailCallFromSubprogram();
+        }
+
         _pc++;
         return StepOutcome.Continue;
+    }
+
+    /// <summary>
+    /// A tail call from a subprogram (the running kernel's rule, 6.18): the path where it fails goes on after the call;
+    /// where it succeeds, the programs it runs may change the packet and their result is returned to the subprogram's
+    /// caller, so the subprogram returns at once an unknown scalar, with every packet pointer invalid.
+    /// </summary>
+    private StepOutcome TailCallFromSubprogram()
+    {
+        PushBranch(_cur.Clone(), _pc + 1);
+        ClearPacketPointers();
+        SetReg(0, RegisterState.UnknownScalar());
+        var outcome = ReturnFromCallee();
+
+        // The kernel's log then shows the caller's R0 before the next instruction.
+        ScratchReg(0);
+        return outcome;
     }
 
     private RegisterState MapValueOrNull(CallMeta meta)

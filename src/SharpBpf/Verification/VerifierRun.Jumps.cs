@@ -411,58 +411,9 @@ internal sealed partial class VerifierRun
 
     private StepOutcome CheckExit()
     {
-        var frame = _cur.Current;
         if (_cur.CurFrame > 0)
         {
-            // A subprogram may leave R0 uninitialised: only the caller's later read of it is an error.
-            var r0 = Regs[0];
-            ScratchReg(0);
-            var caller = _cur.Frames[_cur.CurFrame - 1];
-            if (r0.Type == RegisterType.Stack)
-            {
-                throw Reject("cannot return stack pointer to the caller");
-            }
-
-            if (frame.InCallback)
-            {
-                if (r0.Type != RegisterType.Scalar)
-                {
-                    throw Reject("R0 not a scalar value");
-                }
-
-                MarkChainPrecision(0);
-
-                if (r0.SMin < 0 || r0.SMax > 1)
-                {
-                    throw Reject(ReturnRangeMessage("At callback return", r0, 0, 1));
-                }
-            }
-
-            if (LogLevel > 0)
-            {
-                Log("returning from callee:\n" + FrameStateText(frame, true) + "\n");
-            }
-
-            _cur.Frames.RemoveAt(_cur.CurFrame);
-            if (frame.InCallback)
-            {
-                // The helper may call the callback again: re-run the call with the state the callback left.
-                _pc = frame.CallSite;
-            }
-            else
-            {
-                caller.Regs[0] = r0;
-                caller.Regs[0].Written = true;
-                _pc = frame.CallSite + 1;
-            }
-
-            if (LogLevel > 0)
-            {
-                Log($"to caller at {_pc}:\n" + FrameStateText(caller, true) + "\n");
-            }
-
-            _scratchedRegs = 0;
-            return StepOutcome.Continue;
+            return ReturnFromCallee();
         }
 
         if (_cur.LockMap >= 0)
@@ -502,6 +453,61 @@ internal sealed partial class VerifierRun
         }
 
         return StepOutcome.PathDone;
+    }
+
+    /// <summary>The exit of a subprogram or callback (<c>prepare_func_exit</c>): back to the caller with R0.</summary>
+    private StepOutcome ReturnFromCallee()
+    {
+        var frame = _cur.Current;
+        // A subprogram may leave R0 uninitialised: only the caller's later read of it is an error.
+        var r0 = Regs[0];
+        ScratchReg(0);
+        var caller = _cur.Frames[_cur.CurFrame - 1];
+        if (r0.Type == RegisterType.Stack)
+        {
+            throw Reject("cannot return stack pointer to the caller");
+        }
+
+        if (frame.InCallback)
+        {
+            if (r0.Type != RegisterType.Scalar)
+            {
+                throw Reject("R0 not a scalar value");
+            }
+
+            MarkChainPrecision(0);
+
+            if (r0.SMin < 0 || r0.SMax > 1)
+            {
+                throw Reject(ReturnRangeMessage("At callback return", r0, 0, 1));
+            }
+        }
+
+        if (LogLevel > 0)
+        {
+            Log("returning from callee:\n" + FrameStateText(frame, true) + "\n");
+        }
+
+        _cur.Frames.RemoveAt(_cur.CurFrame);
+        if (frame.InCallback)
+        {
+            // The helper may call the callback again: re-run the call with the state the callback left.
+            _pc = frame.CallSite;
+        }
+        else
+        {
+            caller.Regs[0] = r0;
+            caller.Regs[0].Written = true;
+            _pc = frame.CallSite + 1;
+        }
+
+        if (LogLevel > 0)
+        {
+            Log($"to caller at {_pc}:\n" + FrameStateText(caller, true) + "\n");
+        }
+
+        _scratchedRegs = 0;
+        return StepOutcome.Continue;
     }
 
     private static (int Min, int Max)? ReturnRange(ProgramType type, AttachType? attach) => type switch
@@ -803,31 +809,53 @@ internal sealed partial class VerifierRun
             }
         }
 
-        static int Round(int v) => (v + 15) / 16 * 16;
-        var path = new List<int>();
-        void Walk(int sub, int depth, int frames)
+        var hasTailCall = new bool[n];
+        for (int pc = 0; pc < _insns.Length; pc++)
         {
-            depth += Round(_subprogStack[sub]);
-            if (depth > MaxBpfStack)
+            if (_insns[pc] is { Opcode: Opcode.Call, CallKind: CallKind.Helper, Immediate: 12 })
             {
-                _pc = -1;
-                throw Reject(F($"combined stack size of {frames} calls is {depth}. Too large"));
+                hasTailCall[_analysis.SubprogOf(pc)] = true;
             }
+        }
 
-            if (path.Contains(sub) || frames > MaxCallFrames)
+        static int Round(int v) => (v + 15) / 16 * 16;
+
+        // Depth first through every call in order, as the kernel walks them; a call chain reached again no deeper than
+        // before cannot fail where it did not (which keeps crafted call graphs from taking exponential time).
+        var deepest = new Dictionary<(int Sub, int Frame), int>();
+        void Walk(int sub, int depth, int frame)
+        {
+            if (deepest.TryGetValue((sub, frame), out int seen) && seen >= depth)
             {
                 return;
             }
 
-            path.Add(sub);
-            foreach (int c in calls[sub].Distinct())
+            deepest[(sub, frame)] = depth;
+            if (sub > 0 && hasTailCall[sub] && depth >= 256)
             {
-                Walk(c, depth, frames + 1);
+                _pc = -1;
+                throw Reject(F($"tail_calls are not allowed when call stack of previous frames is {depth} bytes. Too large"));
             }
 
-            path.RemoveAt(path.Count - 1);
+            depth += Round(_subprogStack[sub]);
+            if (depth > MaxBpfStack)
+            {
+                _pc = -1;
+                throw Reject(F($"combined stack size of {frame + 1} calls is {depth}. Too large"));
+            }
+
+            foreach (int c in calls[sub].Distinct())
+            {
+                if (frame + 1 >= MaxCallFrames)
+                {
+                    _pc = -1;
+                    throw Reject(F($"the call stack of {frame + 1} frames is too deep !"));
+                }
+
+                Walk(c, depth, frame + 1);
+            }
         }
 
-        Walk(0, 0, 1);
+        Walk(0, 0, 0);
     }
 }

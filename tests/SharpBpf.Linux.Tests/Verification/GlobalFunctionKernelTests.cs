@@ -29,6 +29,12 @@ public class GlobalFunctionKernelTests(ITestOutputHelper output)
         ["global_call_while_locked"] = "global function calls are not allowed while holding a lock,",
         ["static_call_while_locked"] = null,
         ["packet_after_global_pull"] = "R6 invalid mem access 'scalar'",
+        ["global_returns_void"] = "Global function nothing() doesn't return scalar. Only those are supported.",
+        ["global_recursion"] = "the call stack of 8 frames is too deep !",
+        ["global_combined_stack"] = "combined stack size of 2 calls is 608. Too large",
+        ["packet_after_global_tail_call"] = "R6 invalid mem access 'scalar'",
+        ["packet_after_static_tail_call"] = "R6 invalid mem access 'scalar'",
+        ["packet_after_tail_call"] = null,
     };
 
     // Level-1 logs that still differ from the kernel's for reasons unrelated to functions.

@@ -97,6 +97,7 @@ public class GlobalFunctionTests
     [InlineData("locked_value_for_memory", "bpf_spin_lock cannot be accessed directly by load/store", "total", 9)]
     [InlineData("small_stack_for_memory", "invalid read from stack R1 off=-8 size=16", "total", 5)]
     [InlineData("global_returns_pointer", "Global function counter_of() doesn't return scalar. Only those are supported.", "counter_of", 2)]
+    [InlineData("global_returns_void", "Global function nothing() doesn't return scalar. Only those are supported.", "nothing", 1)]
     public void A_call_that_does_not_match_the_prototype_is_refused(string program, string error, string function, int processed)
     {
         var result = Verify(program);
@@ -127,6 +128,37 @@ public class GlobalFunctionTests
         Assert.False(result.Accepted);
         Assert.Equal("R6 invalid mem access 'scalar'", result.Error!.Message);
         Assert.Equal(8, result.Statistics.Processed);
+    }
+
+    [Theory]
+    [InlineData("global_recursion", "the call stack of 8 frames is too deep !", 20)]
+    [InlineData("global_combined_stack", "combined stack size of 2 calls is 608. Too large", 34)]
+    public void Call_chains_through_global_functions_are_bounded_after_verification(string program, string error, int processed)
+    {
+        var result = Verify(program);
+        Assert.False(result.Accepted);
+        Assert.Equal(error, result.Error!.Message);
+        Assert.Equal(processed, result.Statistics.Processed);
+
+        // The functions themselves were verified (and the kernel logs so) before the call chains were measured.
+        Assert.Matches(@"^Func#1 \('\w+'\) is safe for any args that match its prototype\n" + System.Text.RegularExpressions.Regex.Escape(error) + "\n", result.Log);
+    }
+
+    [Theory]
+    [InlineData("packet_after_global_tail_call", false, 8)]
+    [InlineData("packet_after_static_tail_call", false, 11)]
+    [InlineData("packet_after_tail_call", true, 18)]
+    public void A_tail_call_in_a_function_invalidates_its_callers_packet_pointers(string program, bool accepted, int processed)
+    {
+        // A tail call that succeeds returns from the function at once, with whatever the programs it ran did to the
+        // packet; a tail call in the program itself never comes back when it succeeds.
+        var result = Verify(program, logLevel: 2);
+        Assert.True(result.Accepted == accepted, result.Log);
+        Assert.Equal(processed, result.Statistics.Processed);
+        if (!accepted)
+        {
+            Assert.Equal("R6 invalid mem access 'scalar'", result.Error!.Message);
+        }
     }
 
     [Fact]
