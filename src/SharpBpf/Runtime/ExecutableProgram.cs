@@ -37,8 +37,9 @@ public sealed record EngineOptions
     public Imm64Resolver? ResolveImm64 { get; init; }
 
     /// <summary>
-    /// The verifier's verdict on this very program (its instructions as verified; context loads the VM rewrites
-    /// afterwards stay checked). Unchecked mode needs an accepted one and uses its <see cref="VerifierResult.Facts"/>.
+    /// The verifier's verdict on this very program (its instructions as verified; context loads the VM converts
+    /// afterwards stay checked unless <see cref="ContextLayout"/> names their layout). Unchecked mode needs an accepted
+    /// one and uses its <see cref="VerifierResult.Facts"/>.
     /// </summary>
     public VerifierResult? Verification { get; init; }
 

@@ -132,7 +132,7 @@ public sealed class VerifiedFacts
     /// <summary>
     /// Whether the access at <paramref name="pc"/> of <paramref name="code"/> is proven in bounds through
     /// <paramref name="trusted"/> kinds: the program must have the verified length, and the instruction must be the
-    /// one verified (an engine may run a program whose context loads were rewritten: those stay checked).
+    /// one verified (an engine may run a program whose context loads were converted: see <see cref="SharpBpf.Runtime.EngineOptions.ContextLayout"/>).
     /// </summary>
     public bool IsProven(ReadOnlySpan<Instruction> code, int pc, MemoryKinds trusted) =>
         code.Length == _instructions.Length && (uint)pc < (uint)code.Length && code[pc] == _instructions[pc] && _facts[pc].IsProven(trusted);
