@@ -60,12 +60,12 @@ internal sealed class FunctionEmitter
     private readonly DynamicMethod[] _functions;
     private readonly bool _usesCaches;
 
-    // A piece of a split function: all its pieces, this one's index, and the edges that leave it (from pc, to pc,
-    // the registers that may have been assigned on the way). Null and empty for a function compiled whole.
+    // A piece of a split function: all its pieces, this one's index, its entries and the labels of the exits to
+    // other pieces, per target pc. Null for a function compiled whole.
     private readonly FunctionPiece[]? _pieces;
     private readonly int _pieceIndex;
     private readonly int[] _entries;
-    private readonly List<(int From, int To, ushort Assigned)> _leaving = [];
+    private readonly Dictionary<int, Label> _leavingLabels = [];
 
     // Whether blocks count instructions against the budget (checked mode; unchecked runs verified programs without).
     private readonly bool _counts;
@@ -281,7 +281,7 @@ internal sealed class FunctionEmitter
 
             if (pc + 1 == _end && _pieces is not null && FallsThrough(insn))
             {
-                _il.Emit(OpCodes.Br, LeavingLabel(pc - (insn.IsLoadImm64 ? 1 : 0), _end));
+                _il.Emit(OpCodes.Br, LeavingLabel(_end));
             }
         }
 
@@ -483,8 +483,9 @@ internal sealed class FunctionEmitter
         _mayBeAssigned = assigned;
         ushort stored = 0, loaded = 0;
 
-        // Edges to other pieces store the registers that may have been assigned (which then must hold their
-        // entry value where they may also be unassigned).
+        // Edges to other pieces leave through the fallback's stores: the registers that may have been assigned on
+        // the way go to the slots too.
+        var leavingUnassigned = new List<ushort>();
         for (int pc = _start; pc < _end; pc++)
         {
             var insn = _code[pc];
@@ -498,8 +499,8 @@ internal sealed class FunctionEmitter
                 {
                     if (next < _start || next >= _end)
                     {
-                        _leaving.Add((pc, next, outAssigned));
-                        loaded |= (ushort)(outAssigned & outUnassigned);
+                        leavingUnassigned.Add(outUnassigned);
+                        stored |= outAssigned;
                     }
                 }
             }
@@ -527,16 +528,26 @@ internal sealed class FunctionEmitter
         }
 
         // Where the fallback stores a register that may be unassigned, the stored local must hold the entry value.
+        // In a whole function a register that is surely unassigned there may be stored as it is: the rest of the
+        // function, which the interpreter runs, writes it before any read (else the read would load it). From a piece,
+        // the interpreter or the next piece may run code this analysis does not see: all must hold the entry value.
+        ushort unassignedMatters = (ushort)(_pieces is null ? 0 : 0xffff);
         for (int pc = _start; pc < _end; pc++)
         {
             var insn = _code[pc];
             int i = pc - _start;
-            ushort storedHere = (ushort)((MayFallBack(pc, insn) ? stored : 0) | SlotStores(insn));
-            loaded |= (ushort)(storedHere & assigned[i] & unassigned[i]);
+            ushort fallbackStores = (ushort)(MayFallBack(pc, insn) ? stored : 0);
+            loaded |= (ushort)(fallbackStores & unassigned[i] & (assigned[i] | unassignedMatters));
+            loaded |= (ushort)(SlotStores(insn) & assigned[i] & unassigned[i]);
             if (insn.IsLoadImm64)
             {
                 pc++;
             }
+        }
+
+        foreach (ushort edgeUnassigned in leavingUnassigned)
+        {
+            loaded |= (ushort)(stored & edgeUnassigned);
         }
 
         _storedAtFallback = stored;
@@ -577,38 +588,32 @@ internal sealed class FunctionEmitter
     private static bool FallsThrough(Instruction insn) =>
         insn.Class is not (InstructionClass.Jmp or InstructionClass.Jmp32) || insn.JumpOperation is not (JumpOperation.Exit or JumpOperation.Ja);
 
-    /// <summary>The label of the jump target <paramref name="to"/> of the instruction at <paramref name="from"/>.</summary>
-    private Label TargetLabel(int from, int to) => to >= _start && to < _end ? _blockLabels[to] : LeavingLabel(from, to);
+    /// <summary>The label of the jump target <paramref name="to"/>.</summary>
+    private Label TargetLabel(int to) => to >= _start && to < _end ? _blockLabels[to] : LeavingLabel(to);
 
     /// <summary>
-    /// A label whose cold path leaves this piece for the one holding <paramref name="to"/>: the registers assigned on
-    /// the way and the budget go to the slots, the target piece and entry to theirs, and the dispatcher takes over.
+    /// A label whose cold path leaves this piece for the one holding <paramref name="to"/>: through the fallback's
+    /// stores (the registers that may have been assigned go to the slots), then the budget, and the target piece
+    /// and entry (encoded, negative, in the fallback pc) to their slots for the dispatcher.
     /// </summary>
-    private Label LeavingLabel(int from, int to)
+    private Label LeavingLabel(int to)
     {
+        if (_leavingLabels.TryGetValue(to, out var existing))
+        {
+            return existing;
+        }
+
         var pieces = _pieces!;
-        // An edge the analysis did not reach is dead code: nothing to store.
-        ushort assigned = _leaving.Find(edge => edge.From == from && edge.To == to).Assigned;
         int targetPiece = FunctionPieces.PieceIndex(pieces.Select(p => p.Start).ToArray(), to);
         int entry = Array.IndexOf(pieces[targetPiece].Entries, to);
         var label = _il.DefineLabel();
+        _leavingLabels[to] = label;
         _coldPaths.Add(() =>
         {
             _il.MarkLabel(label);
-            for (int i = 0; i <= 9; i++)
-            {
-                if (_used[i] && (assigned & (1 << i)) != 0)
-                {
-                    StoreSlot(i, _reg[i]);
-                }
-            }
-
-            StoreBudget();
-            StoreSlotConstant(_il, JitRuntime.NextPieceSlot, targetPiece + 1);
-            StoreSlotConstant(_il, JitRuntime.EntrySlot, entry);
-            _il.Emit(OpCodes.Ldc_I4_0);
-            _il.Emit(OpCodes.Conv_I8);
-            _il.Emit(OpCodes.Ret);
+            _il.Emit(OpCodes.Ldc_I4, ~((targetPiece << 16) | entry));
+            _il.Emit(OpCodes.Stloc, _fallbackPc);
+            _il.Emit(OpCodes.Br, _fallback);
         });
         return label;
     }
@@ -899,6 +904,40 @@ internal sealed class FunctionEmitter
             }
 
             StoreSlot(i, _reg[i]);
+        }
+
+        if (_pieces is not null)
+        {
+            // A negative pc leaves for another piece: ~(piece << 16 | entry).
+            var interpret = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _fallbackPc);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Bge, interpret);
+            StoreBudget();
+            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Ldc_I4, JitRuntime.NextPieceSlot * 8);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldloc, _fallbackPc);
+            _il.Emit(OpCodes.Not);
+            _il.Emit(OpCodes.Ldc_I4, 16);
+            _il.Emit(OpCodes.Shr);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Stind_I8);
+            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Ldc_I4, JitRuntime.EntrySlot * 8);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldloc, _fallbackPc);
+            _il.Emit(OpCodes.Not);
+            _il.Emit(OpCodes.Ldc_I4, 0xffff);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Stind_I8);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Ret);
+            _il.MarkLabel(interpret);
         }
 
         _il.Emit(OpCodes.Ldarg, ContextArg);
@@ -1293,7 +1332,7 @@ internal sealed class FunctionEmitter
             return;
         }
 
-        var target = TargetLabel(pc, JumpTarget(pc, insn));
+        var target = TargetLabel(JumpTarget(pc, insn));
         if (op == JumpOperation.Ja)
         {
             _il.Emit(OpCodes.Br, target);

@@ -68,6 +68,31 @@ public class JitPieceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AfterTheBudgetCheckOfAPieceTheInterpreterSeesRegistersSetInEarlierPieces()
+    {
+        // Pieces [0,3), [3,8), [8,10). With a budget of 6 the middle piece's check (its longest path is 5 instructions,
+        // 3 are left) hands over to the interpreter, which takes the short path to pc 8 and reads r6, set in the first
+        // piece: the middle piece must hand over r6 as it got it, though it assigns r6 on its long path.
+        var program = Engines.Assemble("""
+            r6 = 42
+            r0 = 0
+            goto +0
+            if r1 != 0 goto +4
+            r6 = 7
+            *(u8 *)(r1 + 0) = 1
+            r0 += 1
+            r0 += 1
+            r0 += r6
+            exit
+            """, AssemblySyntax.Llvm);
+        var pieces = FunctionPieces.Split(program.Instructions.ToArray(), 0, program.Length, splitAbove: 1, pieceLength: 3)!;
+        Assert.Equal([0, 3, 8], pieces.Select(p => p.Start));
+        var jit = new JittedProgram(program, null, splitAbove: 1, pieceLength: 3);
+        var outcome = Engines.Compare(new Interpreter(program), jit, new byte[8], RandomProgramGenerator.Helpers(), 6, 0, "budget 6");
+        Assert.Equal(42UL, outcome.Result);
+    }
+
+    [Fact]
     public void ALargeProgramAgreesAcrossPieceBoundaries()
     {
         var (source, loopStart, loopEnd, faultPc) = LargeProgram(new Random(66));
