@@ -31,6 +31,7 @@ internal static class VerifierFuzz
         public TimeSpan VerifyTime { get; set; }
         public TimeSpan KernelTime { get; set; }
         public Dictionary<string, int> KernelOnlyReasons { get; } = [];
+        public SortedDictionary<ProgramType, (int Programs, int Accepted)> ByType { get; } = [];
     }
 
     public static int Run(TextWriter output, int cases, int seed, int runsPerProgram, bool kernel, TimeSpan? timeLimit)
@@ -68,6 +69,8 @@ internal static class VerifierFuzz
             }
 
             tally.Programs++;
+            var (ofType, acceptedOfType) = tally.ByType.GetValueOrDefault(fuzzCase.Type);
+            tally.ByType[fuzzCase.Type] = (ofType + 1, acceptedOfType + (ours.Accepted ? 1 : 0));
             if (ours.Accepted)
             {
                 tally.Accepted++;
@@ -156,6 +159,7 @@ internal static class VerifierFuzz
         string kernelTime = kernel ? Invariant($", kernel loads {t.KernelTime.TotalSeconds:F2} s") : "";
         output.WriteLine(Invariant($"{t.Programs} programs in {elapsed.TotalSeconds:F1} s (verifier {t.VerifyTime.TotalSeconds:F2} s{kernelTime})"));
         output.WriteLine(Invariant($"we accept {t.Accepted} ({Percent(t.Accepted, t.Programs)}); soundness: {t.Runs} runs of accepted programs, {t.SoundnessBugs} faulted, {t.Unsupported} not runnable in the VM"));
+        output.WriteLine("by type (programs, we accept): " + string.Join(", ", t.ByType.Select(e => Invariant($"{e.Key} {e.Value.Programs} ({e.Value.Accepted})"))));
         if (kernel)
         {
             int compared = t.BothAccept + t.BothReject + t.WeAcceptKernelRejects + t.KernelAcceptsWeReject;

@@ -54,7 +54,8 @@ public sealed class VerifierProgramGenerator(Random random)
         new("fz_ringbuf", MapType.RingBuffer, 0, 0, 4096),
     ];
 
-    private static readonly ProgramType[] Types = [ProgramType.Xdp, ProgramType.Xdp, ProgramType.SchedCls, ProgramType.SchedCls, ProgramType.SocketFilter, ProgramType.Kprobe];
+    private static readonly ProgramType[] Types =
+        [ProgramType.Xdp, ProgramType.Xdp, ProgramType.SchedCls, ProgramType.SchedCls, ProgramType.SocketFilter, ProgramType.Kprobe, ProgramType.SockOps];
     private static readonly int[] Sizes = [1, 2, 4, 8];
 
     private readonly StringBuilder _text = new();
@@ -89,7 +90,8 @@ public sealed class VerifierProgramGenerator(Random random)
             Snippet();
         }
 
-        Emit($"r0 = {random.Next(4)}");
+        // sock_ops programs must return 0 or 1.
+        Emit($"r0 = {random.Next(_type == ProgramType.SockOps && !Mistake() ? 2 : 4)}");
         Emit("exit");
         foreach (var sub in _subprograms)
         {
@@ -109,6 +111,9 @@ public sealed class VerifierProgramGenerator(Random random)
     }
 
     private bool IsPacketType => _type is ProgramType.Xdp or ProgramType.SchedCls;
+
+    /// <summary>Whether the context holds packet pointers (sock_ops ones are read-only).</summary>
+    private bool HasPacket => IsPacketType || _type == ProgramType.SockOps;
 
     private bool Mistake() => random.NextDouble() < MistakeRate;
 
@@ -140,7 +145,8 @@ public sealed class VerifierProgramGenerator(Random random)
                 break;
             case 3:
             case 4:
-                if (IsPacketType)
+                // sock_ops: its context (with the socket pointer) as often as its packet.
+                if (HasPacket && (_type != ProgramType.SockOps || Chance(0.5)))
                 {
                     PacketAccess();
                 }
@@ -152,6 +158,9 @@ public sealed class VerifierProgramGenerator(Random random)
                 break;
             case 5:
                 ContextAccess();
+                break;
+            case 10 when _type is ProgramType.Xdp or ProgramType.SchedCls && Chance(0.5):
+                SocketLookup();
                 break;
             case 6:
                 HelperCall();
@@ -307,16 +316,22 @@ public sealed class VerifierProgramGenerator(Random random)
 
     // ---- packets ----
 
-    private (int Data, int DataEnd, int DataMeta) PacketOffsets() =>
-        _type == ProgramType.Xdp ? (0, 4, 8) : (76, 80, 140);
+    private (int Data, int DataEnd, int DataMeta) PacketOffsets() => _type switch
+    {
+        ProgramType.Xdp => (0, 4, 8),
+        ProgramType.SockOps => (SockOpsSkbData, SockOpsSkbData + 8, -1),
+        _ => (76, 80, 140),
+    };
 
     private void PacketAccess()
     {
         var (dataOff, endOff, metaOff) = PacketOffsets();
         string skip = NewLabel();
         bool meta = _type == ProgramType.Xdp && Chance(0.15);
-        Emit($"r7 = *(u32 *)(r6 + {(meta ? metaOff : dataOff)})");
-        Emit($"r8 = *(u32 *)(r6 + {(meta ? dataOff : endOff)})");
+        // sock_ops holds real pointers (8 bytes); the other contexts 32-bit fields the kernel converts.
+        string pointerSize = _type == ProgramType.SockOps ? "u64" : "u32";
+        Emit($"r7 = *({pointerSize} *)(r6 + {(meta ? metaOff : dataOff)})");
+        Emit($"r8 = *({pointerSize} *)(r6 + {(meta ? dataOff : endOff)})");
         int checkedLength = Sizes[random.Next(4)] * (1 + random.Next(6));
         Emit("r1 = r7");
         Emit($"r1 += {checkedLength}");
@@ -346,7 +361,7 @@ public sealed class VerifierProgramGenerator(Random random)
                 }
 
                 Emit($"r0 = *({SizeName(size)} *)({At("r7", off)})");
-                if (IsPacketType && Chance(0.5))
+                if (IsPacketType ? Chance(0.5) : Mistake())
                 {
                     Emit($"*({SizeName(size)} *)({At("r7", off)}) = r0");
                 }
@@ -378,6 +393,11 @@ public sealed class VerifierProgramGenerator(Random random)
                     Emit("r1 = r6");
                     Emit($"r2 = {(random.Next(2) == 0 ? 4 : -4)}");
                     Emit("call 44");
+                }
+                else if (_type == ProgramType.SockOps)
+                {
+                    // No sock_ops helper SharpBPF models moves the packet: a helper that leaves pointers valid.
+                    Emit("call 7");
                 }
                 else
                 {
@@ -425,6 +445,12 @@ public sealed class VerifierProgramGenerator(Random random)
 
     private void ContextAccess()
     {
+        if (_type == ProgramType.SockOps)
+        {
+            SockOpsContextAccess();
+            return;
+        }
+
         if (Layout is not { } layout)
         {
             int off = Mistake() ? ProgramContexts.PtRegsSize + 8 * random.Next(3) : 8 * random.Next(ProgramContexts.PtRegsSize / 8);
@@ -447,7 +473,15 @@ public sealed class VerifierProgramGenerator(Random random)
             Emit($"r1 = *(u64 *)({At("r6", offset)})");
             string skip = NewLabel();
             Emit($"if r1 == 0 goto {skip}");
-            Emit(Mistake() ? "r1 += 4" : "r0 = *(u32 *)(r1 + 4)");
+            if (_type == ProgramType.SchedCls && Chance(0.5))
+            {
+                SocketCast("r1", skip);
+            }
+            else
+            {
+                Emit(Mistake() ? "r1 += 4" : "r0 = *(u32 *)(r1 + 4)");
+            }
+
             Emit("r0 = r1");
             Label(skip);
             return;
@@ -462,6 +496,179 @@ public sealed class VerifierProgramGenerator(Random random)
         {
             Emit($"r0 = *({SizeName(accessSize)} *)({At("r6", offset)})");
         }
+    }
+
+    // ---- sockets ----
+
+    private const int SockOpsSk = 184, SockOpsSkbData = 192;
+
+    // struct bpf_sock reads the kernel allows (offset, size): 4-byte fields, narrow reads of the addresses and ports.
+    private static readonly (int Off, int Size)[] SockReads =
+        [(0, 4), (4, 4), (8, 4), (12, 4), (16, 4), (20, 4), (24, 4), (24, 1), (26, 2), (28, 4), (40, 4), (44, 4), (48, 2), (48, 4), (52, 4), (56, 4), (72, 4), (76, 4)];
+
+    // struct bpf_sock_ops: the 4-byte fields up to sk_txhash, the 8-byte counters, skb_len, skb_tcp_flags, skb_hwtstamp.
+    private (int Off, int Size) SockOpsScalarField() => random.Next(6) switch
+    {
+        0 => (168 + (8 * random.Next(2)), 8),
+        1 => (208, 4),
+        2 => (212, Sizes[random.Next(3)]),
+        3 => (216, 8),
+        _ => (4 * random.Next(42), 4),
+    };
+
+    /// <summary>A read of a field of the socket in <paramref name="reg"/> (not null), or one of the mistakes made with it.</summary>
+    private void SockFieldRead(string reg)
+    {
+        var (off, size) = SockReads[random.Next(SockReads.Length)];
+        if (Mistake())
+        {
+            switch (random.Next(3))
+            {
+                case 0:
+                    (off, size) = (random.Next(88), Sizes[random.Next(4)]);
+                    break;
+                case 1:
+                    Emit($"*(u32 *)({At(reg, off)}) = 0");
+                    return;
+                default:
+                    Emit($"{reg} += 4");
+                    break;
+            }
+        }
+
+        Emit($"r0 = *({SizeName(size)} *)({At(reg, off)})");
+    }
+
+    /// <summary>bpf_tcp_sock or bpf_sk_fullsock of the socket in <paramref name="reg"/>, its result null-checked (usually) and read.</summary>
+    private void SocketCast(string reg, string skip)
+    {
+        bool tcp = _type == ProgramType.SockOps || Chance(0.5);
+        if (reg != "r1")
+        {
+            Emit($"r1 = {reg}");
+        }
+
+        Emit($"call {(tcp ? 96 : 95)}");
+        if (!Mistake())
+        {
+            Emit($"if r0 == 0 goto {skip}");
+        }
+
+        if (!tcp)
+        {
+            SockFieldRead("r0");
+            return;
+        }
+
+        // struct bpf_tcp_sock: 4-byte fields, and bytes_received/bytes_acked of 8.
+        int off = random.Next(3) == 0 ? 80 + (8 * random.Next(2)) : 4 * random.Next(20);
+        int size = off is 80 or 88 ? 8 : 4;
+        if (Mistake())
+        {
+            (off, size) = (random.Next(120), Sizes[random.Next(4)]);
+        }
+
+        Emit($"r0 = *({SizeName(size)} *)({At("r0", off)})");
+    }
+
+    /// <summary>A sock_ops context access: fields, the two writable ones, and the socket pointer <c>sk</c>.</summary>
+    private void SockOpsContextAccess()
+    {
+        switch (random.Next(4))
+        {
+            case 0:
+            {
+                var (off, size) = SockOpsScalarField();
+                if (Mistake())
+                {
+                    (off, size) = (random.Next(ProgramContexts.SockOpsSize + 8), Sizes[random.Next(4)]);
+                }
+
+                Emit($"r0 = *({SizeName(size)} *)({At("r6", off)})");
+                break;
+            }
+
+            case 1:
+            {
+                // reply and sk_txhash are the writable fields.
+                int off = Mistake() ? 4 * random.Next(ProgramContexts.SockOpsSize / 4) : random.Next(2) == 0 ? 4 : 164;
+                Emit($"r1 = {random.Next(100)}");
+                Emit($"*({SizeName(Mistake() ? 8 : 4)} *)({At("r6", off)}) = r1");
+                break;
+            }
+
+            default:
+            {
+                // The socket: maybe NULL, read through or cast to a tcp_sock.
+                string skip = NewLabel();
+                Emit($"r7 = *({SizeName(Mistake() ? 4 : 8)} *)({At("r6", SockOpsSk)})");
+                if (!Mistake())
+                {
+                    Emit($"if r7 == 0 goto {skip}");
+                }
+
+                if (Chance(0.5))
+                {
+                    SockFieldRead("r7");
+                }
+                else
+                {
+                    SocketCast("r7", skip);
+                }
+
+                Label(skip);
+                break;
+            }
+        }
+    }
+
+    /// <summary>bpf_sk_lookup_tcp/udp or bpf_skc_lookup_tcp on a zeroed tuple: the socket read, cast, and released (or not).</summary>
+    private void SocketLookup()
+    {
+        string skip = NewLabel();
+        Emit("*(u64 *)(r10 - 16) = 0");
+        Emit("*(u64 *)(r10 - 8) = 0");
+        Emit("r1 = r6");
+        Emit("r2 = r10");
+        Emit("r2 += -16");
+        Emit($"r3 = {(Mistake() ? 40 : 12)}");
+        Emit("r4 = -1");
+        Emit("r5 = 0");
+        Emit($"call {(random.Next(3) switch { 0 => 84, 1 => 85, _ => 99 })}");
+        if (!Mistake())
+        {
+            Emit($"if r0 == 0 goto {skip}");
+        }
+
+        Emit("r7 = r0");
+        string release = NewLabel();
+        if (Chance(0.5))
+        {
+            SockFieldRead("r7");
+        }
+        else if (_type == ProgramType.SchedCls)
+        {
+            // The cast shares the socket's reference: a NULL result still holds it, to be released below.
+            SocketCast("r7", release);
+            if (Mistake())
+            {
+                Emit("r7 = r0");
+            }
+        }
+
+        Label(release);
+        if (!Mistake())
+        {
+            Emit("r1 = r7");
+            Emit("call 86");
+        }
+
+        if (Mistake())
+        {
+            Emit("r0 = *(u32 *)(r7 + 4)");
+        }
+
+        Label(skip);
     }
 
     // ---- helpers ----
@@ -530,7 +737,7 @@ public sealed class VerifierProgramGenerator(Random random)
                 Emit("r3 = 0");
                 Emit("r4 = 0");
                 Emit("r5 = 0");
-                if (_type == ProgramType.Kprobe || _type == ProgramType.SocketFilter)
+                if (_type is ProgramType.Kprobe or ProgramType.SocketFilter or ProgramType.SockOps)
                 {
                     Emit("call 7"); // csum_diff is a networking helper: keep kprobe and socket filter programs to the common ones
                 }

@@ -44,6 +44,32 @@ public class VerifierFuzzTests
     }
 
     [Fact]
+    public void Sock_ops_programs_and_socket_pointers_are_generated()
+    {
+        var generator = new VerifierProgramGenerator(new Random(3));
+        int sockOps = 0, sockOpsAccepted = 0, socketsAccepted = 0;
+        for (int i = 0; i < 700; i++)
+        {
+            var c = generator.Next();
+            bool accepted = Verify(c).Accepted;
+            if (c.Type == ProgramType.SockOps)
+            {
+                sockOps++;
+                sockOpsAccepted += accepted ? 1 : 0;
+            }
+
+            // bpf_sock_ops.sk, __sk_buff.sk cast by bpf_tcp_sock/bpf_sk_fullsock, or a socket lookup released.
+            bool usesSocket = c.Source.Contains("(r6 + 184)", StringComparison.Ordinal) || c.Source.Contains("call 96", StringComparison.Ordinal) ||
+                c.Source.Contains("call 86", StringComparison.Ordinal);
+            socketsAccepted += accepted && usesSocket ? 1 : 0;
+        }
+
+        Assert.InRange(sockOps, 50, 200);
+        Assert.InRange(sockOpsAccepted, 10, sockOps - 10);
+        Assert.True(socketsAccepted >= 8, $"{socketsAccepted} accepted programs use a socket pointer");
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_programs()
     {
         var a = new VerifierProgramGenerator(new Random(5));
