@@ -145,6 +145,9 @@ public abstract class ExecutableProgram
 
     private protected ProgramImage Image { get; }
 
+    /// <summary>Whether the memory access at <paramref name="pc"/> runs without its region check (unchecked mode, proven).</summary>
+    internal bool RunsUnchecked(int pc) => Image.IsProven(pc);
+
     /// <summary>
     /// Runs the program from pc 0 with r1-r5 as given and r10 at the top of the context's stack, and returns r0.
     /// </summary>

@@ -72,6 +72,32 @@ public class UncheckedVmTests
         Assert.True(program.Verification!.Facts.ProvenCount(SharpBpf.Verification.MemoryKinds.Packet) > 0);
     }
 
+    [Fact]
+    public void Converted_context_loads_of_verified_packet_programs_run_unchecked()
+    {
+        // The loads of ctx->data and ctx->data_end the VM converts after verification: the verifier proved the originals,
+        // so on the unchecked engines they load the pointers straight from the context memory.
+        int converted = 0;
+        foreach (var objectName in new[] { "bench_compute.o", "xdp_firewall.o", "calls_loops.o", "lpm_route.o", "tc_rewrite.o" })
+        {
+            foreach (var engine in new[] { EngineKind.Jit, EngineKind.Interpreter })
+            {
+                using var vm = Load(objectName, engine, verify: true, SafetyMode.Unchecked);
+                foreach (var program in vm.Programs.Where(p => p.RunsOnPackets && p.IsUnchecked))
+                {
+                    var executable = program.Executable!;
+                    var code = executable.Program.Instructions.ToArray();
+                    var verified = program.Verification!.Facts.Instructions.ToArray();
+                    var pcs = Enumerable.Range(0, code.Length).Where(pc => code[pc] != verified[pc]).ToList();
+                    Assert.All(pcs, pc => Assert.True(executable.RunsUnchecked(pc), $"{objectName} {program.Name} pc {pc}"));
+                    converted += pcs.Count;
+                }
+            }
+        }
+
+        Assert.True(converted >= 20, $"{converted} converted loads");
+    }
+
     // A map's entries in a canonical order (hash maps iterate in an order of their own).
     private static List<string> Entries(VmObject vm, BpfMap map)
     {
