@@ -48,6 +48,14 @@ internal sealed partial class VerifierRun
         }
 
         meta.ValueNotNull = id == 1 && LookupCannotFail(meta.MapIndex);
+        if (id == 12 && meta.MapIndex >= 0 && Regs[3] is { Type: RegisterType.Scalar, VarOff.IsConst: true } index &&
+            _maps[meta.MapIndex].MaxEntries > 0 && Tnum.Range(0, _maps[meta.MapIndex].MaxEntries - 1UL).Contains(index.VarOff.Value))
+        {
+            // The kernel's record_func_key: a constant tail call index within the array's range (as a tnum) is relied
+            // on (the call may become a direct jump), so it must be precise.
+            MarkChainPrecision(3);
+        }
+
         if (id == 181)
         {
             // bpf_loop: the number of iterations decides when the callback stops being called: after as many
