@@ -71,6 +71,106 @@ internal sealed class ProgramAnalysis
     /// <summary>The registers (bit i for Ri) a path starting at <paramref name="pc"/> may read before writing.</summary>
     public int LiveIn(int pc) => _liveIn[pc];
 
+    /// <summary>
+    /// The strongly connected component (loop) of each instruction as the kernel's <c>compute_scc</c> numbers them: by
+    /// Tarjan's algorithm over the instructions' successors (fall-through first, then the jump target; a call's callee is
+    /// not a successor), depth first from instruction 0 and then from each instruction not yet reached, a component
+    /// numbered when it has several instructions, an edge to itself or is a call that calls a callback; 0 otherwise.
+    /// </summary>
+    public int[] LoopComponents()
+    {
+        int n = _insns.Length;
+        var scc = new int[n];
+        var pre = new int[n];
+        var low = new int[n];
+        var onStack = new bool[n];
+        var stack = new Stack<int>();
+        var dfs = new Stack<(int Node, int NextSuccessor)>();
+        int preorder = 0, nextScc = 1;
+        for (int root = 0; root < n; root++)
+        {
+            if (pre[root] != 0)
+            {
+                continue;
+            }
+
+            dfs.Push((root, 0));
+            pre[root] = low[root] = ++preorder;
+            stack.Push(root);
+            onStack[root] = true;
+            while (dfs.Count > 0)
+            {
+                var (w, next) = dfs.Pop();
+                var successors = LoopSuccessors(w);
+                if (next < successors.Count)
+                {
+                    dfs.Push((w, next + 1));
+                    int s = successors[next];
+                    if (pre[s] == 0)
+                    {
+                        pre[s] = low[s] = ++preorder;
+                        stack.Push(s);
+                        onStack[s] = true;
+                        dfs.Push((s, 0));
+                    }
+                    else if (onStack[s])
+                    {
+                        low[w] = Math.Min(low[w], pre[s]);
+                    }
+
+                    continue;
+                }
+
+                if (dfs.Count > 0)
+                {
+                    int parent = dfs.Peek().Node;
+                    low[parent] = Math.Min(low[parent], low[w]);
+                }
+
+                if (low[w] != pre[w])
+                {
+                    continue;
+                }
+
+                bool numbered = stack.Peek() != w || successors.Contains(w) || CallsCallback(_insns[w]);
+                int t;
+                do
+                {
+                    t = stack.Pop();
+                    onStack[t] = false;
+                    if (numbered)
+                    {
+                        scc[t] = nextScc;
+                    }
+                }
+                while (t != w);
+
+                if (numbered)
+                {
+                    nextScc++;
+                }
+            }
+        }
+
+        return scc;
+    }
+
+    // The kernel's insn_successors: where control goes next within the function, fall-through first.
+    private List<int> LoopSuccessors(int pc)
+    {
+        var insn = _insns[pc];
+        var list = new List<int>(2);
+        foreach (int next in Successors(pc))
+        {
+            if (next >= 0 && next < _insns.Length && !(insn.Opcode == Opcode.Call && next != pc + 1))
+            {
+                list.Add(next);
+            }
+        }
+
+        return list;
+    }
+
     /// <summary>Helpers that take a callback (bpf_loop, for_each_map_elem...).</summary>
     public static bool CallsCallback(Instruction insn) =>
         insn.Opcode == Opcode.Call && insn.CallKind == CallKind.Helper && insn.Immediate is 181 or 164;
@@ -227,6 +327,9 @@ internal sealed class ProgramAnalysis
     }
 
     private const int ArgRegs = 0b11_1110;
+    private const int AllRegs = 0xffff;
+    private const int LoadAcquire = 0x100;
+    private const int StoreRelease = 0x110;
     private const int CallerSaved = 0b11_1111;
 
     private (int Use, int Def) UseDef(int pc)
@@ -265,6 +368,17 @@ internal sealed class ProgramAnalysis
                         return (dst | src | 1, 1);
                     }
 
+                    // Load-acquire reads through src into dst; store-release writes src through dst.
+                    if (imm == LoadAcquire)
+                    {
+                        return (src, dst);
+                    }
+
+                    if (imm == StoreRelease)
+                    {
+                        return (dst | src, 0);
+                    }
+
                     return (dst | src, (imm & 1) != 0 ? src : 0);
                 }
 
@@ -275,8 +389,9 @@ internal sealed class ProgramAnalysis
                     return (0, dst);
                 }
 
-                // Legacy packet loads read the context in R6 (and the index register), clobber R1-R5 and set R0.
-                return ((1 << 6) | (insn.MemoryMode == MemoryMode.Ind ? src : 0), CallerSaved);
+                // Legacy packet loads: as the kernel's compute_insn_live_regs, every register is taken as read and none
+                // as written (they read R6 and may abort the program, and the kernel counts them conservatively).
+                return (AllRegs, 0);
             default:
             {
                 var op = insn.JumpOperation;

@@ -60,6 +60,7 @@ internal sealed partial class VerifierRun
         {
             // bpf_loop: the number of iterations decides when the callback stops being called: after as many
             // rounds as R1 may ask for, the call is not followed into the callback again.
+            UpdateLoopInlineState(meta.CallbackTarget);
             MarkChainPrecision(1);
             if ((ulong)_cur.Current.CallbackDepth >= Regs[1].UMax)
             {
@@ -712,5 +713,25 @@ internal sealed partial class VerifierRun
             callee.Regs[2] = callerRegs[3];
         }, branch);
         PushBranch(branch, meta.CallbackTarget);
+    }
+
+    /// <summary>
+    /// The kernel's <c>update_loop_inline_state</c>: a bpf_loop call stays fit for inlining while every visit passes
+    /// flags known to be zero and the same callback; while it is, a zero flags register is relied on, so it is made precise.
+    /// </summary>
+    private void UpdateLoopInlineState(int callback)
+    {
+        if (_loopInline.TryGetValue(_pc, out var state) && !state.Fit)
+        {
+            return;
+        }
+
+        bool flagsZero = Regs[4] is { Type: RegisterType.Scalar, VarOff.IsConst: true, VarOff.Value: 0 };
+        if (flagsZero)
+        {
+            MarkChainPrecision(4);
+        }
+
+        _loopInline[_pc] = (flagsZero && (state == default || state.Callback == callback), callback);
     }
 }

@@ -72,7 +72,7 @@ internal sealed partial class VerifierRun
         foreach (var (frame, index, spilled) in AllRegisters())
         {
             ref var reg = ref RegAt(frame, index, spilled);
-            if (reg.Type == RegisterType.Scalar && reg.Id != 0 && (reg.Id == dstId || reg.Id == srcId) && (spilled || index < 10))
+            if (reg.Type == RegisterType.Scalar && reg.Id != 0 && (reg.Id == dstId || reg.Id == srcId) && (spilled || (index < 10 && IsLiveInFrame(frame, index))))
             {
                 linked.Add((frame.FrameNo, index, !spilled));
             }
@@ -82,6 +82,14 @@ internal sealed partial class VerifierRun
         {
             (_curHistEntry ?? PushHistory()).Linked = [.. linked];
         }
+    }
+
+    // Since 6.17 the kernel links only registers live in their frame: before the current instruction in the current
+    // frame, before the call in a caller (frame_insn_idx).
+    private bool IsLiveInFrame(FrameState frame, int regno)
+    {
+        int pc = frame.FrameNo == _cur.CurFrame ? _pc : _cur.Frames[frame.FrameNo + 1].CallSite;
+        return pc < 0 || (_analysis.LiveIn(pc) & (1 << regno)) != 0;
     }
 
     // ---------------------------------------------------------------------------------------

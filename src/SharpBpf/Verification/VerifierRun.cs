@@ -44,6 +44,9 @@ internal sealed partial class VerifierRun
     private readonly HashSet<(int Frame, int Spi)> _scratchedSlots = [];
     private bool _allScratched;
     private int _prevLogPos = -1;
+
+    // Per bpf_loop call instruction: whether it is still fit for inlining, and its callback (the kernel's loop_inline_state).
+    private readonly Dictionary<int, (bool Fit, int Callback)> _loopInline = [];
     private int _prevInsnPrintLength;
 
     private sealed class Checkpoint(VerifierState state)
@@ -88,6 +91,10 @@ internal sealed partial class VerifierRun
             }
 
             _analysis.CheckControlFlow();
+            if (LogLevel >= 2)
+            {
+                LogLiveRegisters();
+            }
             DoCheckCommon(0);
             CheckGlobalFunctions();
             CheckStackDepth();
@@ -114,6 +121,34 @@ internal sealed partial class VerifierRun
         }
 
         return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed, BuildFacts());
+    }
+
+    /// <summary>
+    /// The kernel's (6.17 and later) listing at level 2 before the walk: each instruction with its loop number, when it is
+    /// in a loop, and the registers live before it (r0-r9, a dot for a dead one).
+    /// </summary>
+    private void LogLiveRegisters()
+    {
+        int[] loops = _analysis.LoopComponents();
+        var line = new StringBuilder();
+        Log("Live regs before insn:\n");
+        for (int pc = 0; pc < _insns.Length; pc++)
+        {
+            line.Clear();
+            line.Append(loops[pc] != 0 ? F($"{loops[pc],3} ") : "    ").Append(F($"{pc,3}: "));
+            int live = _analysis.LiveIn(pc);
+            for (int r = 0; r < 10; r++)
+            {
+                line.Append((live & (1 << r)) != 0 ? (char)('0' + r) : '.');
+            }
+
+            line.Append(' ').Append(VerifierFormat.Instruction(_insns[pc], pc + 1 < _insns.Length ? _insns[pc + 1] : null)).Append('\n');
+            Log(line.ToString());
+            if (_insns[pc].IsLoadImm64)
+            {
+                pc++;
+            }
+        }
     }
 
     private static VerifierRejection Reject(string message) => new(message);

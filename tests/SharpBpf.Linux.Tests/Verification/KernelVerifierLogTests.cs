@@ -60,20 +60,11 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
                 continue;
             }
 
-            var kernel = MarkPreciseLines(kernelLog);
-            var ours = MarkPreciseLines(ourLog);
             compared++;
-            lines += kernel.Count;
-            int i = 0;
-            while (i < Math.Min(kernel.Count, ours.Count) && SameLine(kernel[i], ours[i]))
+            lines += MarkPreciseLines(kernelLog).Count;
+            if (FirstDifferentLine(MarkPreciseLines(kernelLog), MarkPreciseLines(ourLog)) is { } difference)
             {
-                i++;
-            }
-
-            if (i < Math.Max(kernel.Count, ours.Count))
-            {
-                failures.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{file} {program}: mark_precise line {i + 1}: kernel \"{(i < kernel.Count ? kernel[i] : "(end)")}\", SharpBPF \"{(i < ours.Count ? ours[i] : "(end)")}\""));
+                failures.Add($"{file} {program}: mark_precise {difference}");
             }
         }
 
@@ -81,6 +72,50 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
         Assert.True(compared >= 10, "the programs of bpf/obj did not load");
         Assert.True(lines > 1000, "too few mark_precise lines to compare");
         Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    [KernelFact]
+    public void Level_two_live_registers_listing_equals_the_kernels_for_the_programs_of_bpf_obj()
+    {
+        // "Live regs before insn:" (kernel 6.17 and later): each instruction with its loop (SCC) number and the registers
+        // live before it.
+        var failures = new List<string>();
+        int compared = 0;
+        foreach (var (file, program, kernelLog, ourLog) in ProgramLogs(2))
+        {
+            var kernel = LiveRegistersListing(kernelLog);
+            if (kernel.Count == 0)
+            {
+                output.WriteLine($"{file} {program}: the kernel's log has no listing (its head was rotated out of the buffer)");
+                continue;
+            }
+
+            compared++;
+            if (FirstDifferentLine(kernel, LiveRegistersListing(ourLog)) is { } difference)
+            {
+                failures.Add($"{file} {program}: listing {difference}");
+            }
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{compared} programs compared"));
+        Assert.True(compared >= 15, "the programs of bpf/obj did not load");
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    private static List<string> LiveRegistersListing(string log) =>
+        log.Split('\n').SkipWhile(l => l != "Live regs before insn:").Skip(1).TakeWhile(l => l.Length > 10 && l[..4].Trim().All(char.IsAsciiDigit) && l[4] == ' ').ToList();
+
+    private static string? FirstDifferentLine(List<string> kernel, List<string> ours)
+    {
+        int i = 0;
+        while (i < Math.Min(kernel.Count, ours.Count) && SameLine(kernel[i], ours[i]))
+        {
+            i++;
+        }
+
+        return i < Math.Max(kernel.Count, ours.Count)
+            ? string.Create(CultureInfo.InvariantCulture, $"line {i + 1}: kernel \"{(i < kernel.Count ? kernel[i] : "(end)")}\", SharpBPF \"{(i < ours.Count ? ours[i] : "(end)")}\"")
+            : null;
     }
 
     // Programs whose mark_precise lines still differ from the kernel's, and why.
@@ -191,7 +226,8 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
     [GeneratedRegex(@"^processed \d+ insns \(limit \d+\) max_states_per_insn \d+ total_states \d+ peak_states \d+ mark_read \d+$")]
     private static partial Regex Statistics();
 
-    // "4: (18) r1 = 0xffff888241be6e00": a kernel address in the kernel's log, a map index in ours.
-    [GeneratedRegex(@"^((?:mark_precise: .* before )?\d+: \(18\) r\d+ = )(0x[0-9a-f]+)")]
+    // "4: (18) r1 = 0xffff888241be6e00": a kernel address in the kernel's log, a map index in ours (also in a
+    // mark_precise line, "... before 4: (18) r1 = ...", and in the live registers listing, "  1   4: .1........ (18) r1 = ...").
+    [GeneratedRegex(@"^((?:mark_precise: .* before \d+: |[ \d]{4} *\d+: [.0-9]{10} |\d+: )\(18\) r\d+ = )(0x[0-9a-f]+)")]
     private static partial Regex MapLoad();
 }
