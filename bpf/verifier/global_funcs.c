@@ -8,10 +8,16 @@
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 
 #define __arg_ctx __attribute__((btf_decl_tag("arg:ctx")))
 #define __arg_nonnull __attribute__((btf_decl_tag("arg:nonnull")))
+#define __arg_nullable __attribute__((btf_decl_tag("arg:nullable")))
+
+enum color { RED, GREEN };
+
+volatile int sink;
 
 struct counter {
 	__u64 packets;
@@ -155,6 +161,50 @@ static __noinline int static_jump(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &jumps, 0);
 	return 0;
+}
+
+/* Global, a loop body: callbacks must be static. */
+__noinline int loop_body(__u32 index, void *data)
+{
+	return 0;
+}
+
+/* Global, a void pointer: memory of no known size. */
+__noinline int takes_void(void *p)
+{
+	return p != 0;
+}
+
+/* Global, an Ethernet header: 14 bytes of memory. */
+__noinline int takes_eth(struct ethhdr *eth)
+{
+	if (!eth)
+		return 0;
+	return eth->h_proto;
+}
+
+/* Global, an enum, a char and a bool: scalars. */
+__noinline int takes_enum(enum color c, char x, _Bool b)
+{
+	return c + x + b;
+}
+
+/* Global, arg:nullable without arg:trusted: a combination the kernel refuses. */
+__noinline int nullable_mem(int *p __arg_nullable)
+{
+	return p ? *p : 0;
+}
+
+/* Global, arg:ctx on another program type's context. */
+__noinline int wrong_ctx_tag(struct xdp_md *ctx __arg_ctx)
+{
+	return sink;
+}
+
+/* Global, another program type's context without a tag: memory of its size. */
+__noinline int xdp_ctx(struct xdp_md *ctx)
+{
+	return sink + 1;
 }
 
 /* Static: verified with its caller's registers, so it may be called with a lock held. */
@@ -365,6 +415,75 @@ int packet_after_tail_call(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	bpf_tail_call(skb, &jumps, 0);
 	return *first ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected: a global function as a callback. */
+SEC("tc")
+int global_callback(struct __sk_buff *skb)
+{
+	bpf_loop(4, loop_body, 0, 0);
+	return TC_ACT_OK;
+}
+
+/* Rejected at the call: a void pointer argument has no size. */
+SEC("tc")
+int void_pointer_arg(struct __sk_buff *skb)
+{
+	return takes_void(skb) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Accepted: a packet pointer with 14 bytes checked for the Ethernet header. */
+SEC("tc")
+int packet_for_memory(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (data + sizeof(struct ethhdr) > data_end)
+		return TC_ACT_OK;
+	return takes_eth(data) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: only 10 bytes of packet checked for the Ethernet header. */
+SEC("tc")
+int short_packet_for_memory(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (data + 10 > data_end)
+		return TC_ACT_OK;
+	return takes_eth(data) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Accepted: enum, char and bool arguments are scalars. */
+SEC("tc")
+int enum_args(struct __sk_buff *skb)
+{
+	return takes_enum(GREEN, skb->len, 1) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: arg:nullable needs arg:trusted. */
+SEC("tc")
+int nullable_tag(struct __sk_buff *skb)
+{
+	int v = skb->len;
+
+	return nullable_mem(&v) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: arg:ctx names another program type's context. */
+SEC("tc")
+int ctx_tag_wrong_type(struct __sk_buff *skb)
+{
+	return wrong_ctx_tag((void *)skb) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Rejected at the call: the context given for memory. */
+SEC("tc")
+int ctx_for_memory(struct __sk_buff *skb)
+{
+	return xdp_ctx((void *)skb) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

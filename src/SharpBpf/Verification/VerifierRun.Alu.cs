@@ -471,6 +471,13 @@ internal sealed partial class VerifierRun
 
             case Imm64Source.Function:
             {
+                // A callback is verified with the arguments its helper gives, which a global function may not assume.
+                int target = _pc + 1 + insn.Immediate;
+                if (_functions.HasInfo && target >= 0 && target < _insns.Length && _functions[_analysis.SubprogOf(target)].IsGlobal)
+                {
+                    throw Reject("callback function not static");
+                }
+
                 var reg = RegisterState.Pointer(RegisterType.Function);
                 reg.FrameNo = _pc + 1 + insn.Immediate;
                 SetReg(dst, reg);

@@ -35,6 +35,14 @@ public class GlobalFunctionKernelTests(ITestOutputHelper output)
         ["packet_after_global_tail_call"] = "R6 invalid mem access 'scalar'",
         ["packet_after_static_tail_call"] = "R6 invalid mem access 'scalar'",
         ["packet_after_tail_call"] = null,
+        ["global_callback"] = "callback function not static",
+        ["void_pointer_arg"] = "arg#0 reference type('UNKNOWN ') size cannot be determined: -22",
+        ["packet_for_memory"] = null,
+        ["short_packet_for_memory"] = "invalid access to packet, off=0 size=14, R1(id=0,off=0,r=10)",
+        ["enum_args"] = null,
+        ["nullable_tag"] = "arg#0 has invalid combination of tags",
+        ["ctx_tag_wrong_type"] = "arg#0 should be `struct __sk_buff *`",
+        ["ctx_for_memory"] = "R1 type=ctx expected=fp",
     };
 
     // Level-1 logs that still differ from the kernel's for reasons unrelated to functions.

@@ -98,14 +98,21 @@ public class GlobalFunctionTests
     [InlineData("small_stack_for_memory", "invalid read from stack R1 off=-8 size=16", "total", 5)]
     [InlineData("global_returns_pointer", "Global function counter_of() doesn't return scalar. Only those are supported.", "counter_of", 2)]
     [InlineData("global_returns_void", "Global function nothing() doesn't return scalar. Only those are supported.", "nothing", 1)]
+    [InlineData("void_pointer_arg", "arg#0 reference type('UNKNOWN ') size cannot be determined: -22", "takes_void", 1)]
+    [InlineData("short_packet_for_memory", "invalid access to packet, off=0 size=14, R1(id=0,off=0,r=10)", "takes_eth", 7)]
+    [InlineData("nullable_tag", "arg#0 has invalid combination of tags", "nullable_mem", 5)]
+    [InlineData("ctx_tag_wrong_type", "arg#0 should be `struct __sk_buff *`", "wrong_ctx_tag", 1)]
+    [InlineData("ctx_for_memory", "R1 type=ctx expected=fp", "xdp_ctx", 1)]
     public void A_call_that_does_not_match_the_prototype_is_refused(string program, string error, string function, int processed)
     {
         var result = Verify(program);
         Assert.False(result.Accepted);
         Assert.Equal(error, result.Error!.Message);
         Assert.Equal(processed, result.Statistics.Processed);
+        // The reason, then the kernel's verdict on the call as the last line before the statistics.
         var lines = result.Log.Split('\n');
-        Assert.Equal($"Caller passes invalid args into func#1 ('{function}')", lines[Array.IndexOf(lines, error) + 1]);
+        Assert.True(Array.IndexOf(lines, error) >= 0, result.Log);
+        Assert.Equal($"Caller passes invalid args into func#1 ('{function}')", lines[^3]);
     }
 
     [Fact]
@@ -159,6 +166,25 @@ public class GlobalFunctionTests
         {
             Assert.Equal("R6 invalid mem access 'scalar'", result.Error!.Message);
         }
+    }
+
+    [Theory]
+    [InlineData("packet_for_memory", 24)]
+    [InlineData("enum_args", 17)]
+    public void Packet_memory_and_enum_arguments_match_the_prototype(string program, int processed)
+    {
+        var result = Verify(program);
+        Assert.True(result.Accepted, result.Log);
+        Assert.Equal(processed, result.Statistics.Processed);
+    }
+
+    [Fact]
+    public void A_global_function_may_not_be_a_callback()
+    {
+        var result = Verify("global_callback");
+        Assert.False(result.Accepted);
+        Assert.Equal("callback function not static", result.Error!.Message);
+        Assert.Equal(2, result.Statistics.Processed);
     }
 
     [Fact]
