@@ -914,26 +914,8 @@ internal sealed class FunctionEmitter
             _il.Emit(OpCodes.Ldc_I4_0);
             _il.Emit(OpCodes.Bge, interpret);
             StoreBudget();
-            _il.Emit(OpCodes.Ldarg_2);
-            _il.Emit(OpCodes.Ldc_I4, JitRuntime.NextPieceSlot * 8);
-            _il.Emit(OpCodes.Add);
-            _il.Emit(OpCodes.Ldloc, _fallbackPc);
-            _il.Emit(OpCodes.Not);
-            _il.Emit(OpCodes.Ldc_I4, 16);
-            _il.Emit(OpCodes.Shr);
-            _il.Emit(OpCodes.Ldc_I4_1);
-            _il.Emit(OpCodes.Add);
-            _il.Emit(OpCodes.Conv_I8);
-            _il.Emit(OpCodes.Stind_I8);
-            _il.Emit(OpCodes.Ldarg_2);
-            _il.Emit(OpCodes.Ldc_I4, JitRuntime.EntrySlot * 8);
-            _il.Emit(OpCodes.Add);
-            _il.Emit(OpCodes.Ldloc, _fallbackPc);
-            _il.Emit(OpCodes.Not);
-            _il.Emit(OpCodes.Ldc_I4, 0xffff);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Conv_I8);
-            _il.Emit(OpCodes.Stind_I8);
+            StoreLeavingField(JitRuntime.NextPieceSlot, OpCodes.Shr, 16, 1);
+            StoreLeavingField(JitRuntime.EntrySlot, OpCodes.And, 0xffff, 0);
             _il.Emit(OpCodes.Ldc_I4_0);
             _il.Emit(OpCodes.Conv_I8);
             _il.Emit(OpCodes.Ret);
@@ -986,6 +968,22 @@ internal sealed class FunctionEmitter
         _il.MarkLabel(_ended);
         _il.Emit(OpCodes.Ldc_I8, 0L);
         _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>slots[slot] = ((~fallback pc) op operand) + add: the piece or the entry an exit to another piece encoded.</summary>
+    private void StoreLeavingField(int slot, OpCode op, int operand, int add)
+    {
+        _il.Emit(OpCodes.Ldarg_2);
+        _il.Emit(OpCodes.Ldc_I4, slot * 8);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldloc, _fallbackPc);
+        _il.Emit(OpCodes.Not);
+        _il.Emit(OpCodes.Ldc_I4, operand);
+        _il.Emit(op);
+        _il.Emit(OpCodes.Ldc_I4, add);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Stind_I8);
     }
 
     private void LoadSlot(int slot)

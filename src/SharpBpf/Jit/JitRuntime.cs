@@ -15,7 +15,9 @@ internal unsafe delegate ulong JitFunction(ProgramImage image, BpfExecutionConte
 /// <remarks>
 /// Every fault the JIT can meet except the call-depth one is produced by handing the faulting instruction to the
 /// interpreter (<see cref="Fallback"/>): the interpreter re-executes it and raises its own fault, so messages, pcs
-/// and <see cref="BpfExecutionContext.InstructionsExecuted"/> come from one implementation.
+/// and <see cref="BpfExecutionContext.InstructionsExecuted"/> come from one implementation. The methods called from
+/// thousands of sites are marked not to be inlined: the runtime's compiler otherwise weighs inlining them at every
+/// site, which took about half of its time on a Cilium program.
 /// </remarks>
 internal static unsafe class JitRuntime
 {
@@ -88,6 +90,7 @@ internal static unsafe class JitRuntime
     /// the target's r0-r5 in the register slots. The budget left afterwards (callbacks use some) is in
     /// <see cref="BudgetSlot"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static ulong InvokeHelper(
         BpfExecutionContext context, HelperRegistration helper, int pc, ulong r0, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots, int depth)
     {
@@ -121,6 +124,7 @@ internal static unsafe class JitRuntime
     /// <see cref="HelperMissing"/> with the pc in <see cref="EndValueSlot"/> (the caller hands the instruction to the
     /// interpreter, which faults).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static ulong InvokeHelperById(
         BpfExecutionContext context, long id, int pc, ulong r0, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, long budget, ulong* slots, int depth)
     {
@@ -148,6 +152,7 @@ internal static unsafe class JitRuntime
     /// interpreter, which faults); else 1, with the region in the piece's load cache (a load) or store cache when the
     /// engines cache it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static int CheckAccess(BpfExecutionContext context, ulong address, int sizeAndAccess, ulong* slots)
     {
         var access = (MemoryAccess)(sizeAndAccess >> 8);
@@ -192,6 +197,7 @@ internal static unsafe class JitRuntime
     /// One call with plain results: every call site and every address-taken local costs the runtime's compiler
     /// time, and there is one of these per memory instruction.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Lookup(BpfExecutionContext context, ulong address, int size, MemoryAccess access, ulong* slots)
     {
         var region = context.FindRegion(address, size, access);
@@ -239,6 +245,7 @@ internal static unsafe class JitRuntime
     /// too low for the JIT's checks (see <see cref="FunctionEmitter"/>) but the function gets to its exit, the function
     /// returns normally, with r0-r5 in the slots and the budget left in <see cref="BudgetSlot"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static ulong Fallback(BpfExecutionContext context, ProgramImage image, ulong* slots, int pc, long budget, int depth)
     {
         ulong r0 = Interpreter.Execute(context, image, slots, pc, budget, (long)slots[RunBudgetSlot], depth);
