@@ -32,6 +32,18 @@ struct {
 	__type(value, __u32);
 } xsk_map SEC(".maps");
 
+struct sock_counts {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_counts);
+} sock_store SEC(".maps");
+
 static __always_inline struct bpf_sock *lookup_tcp(struct __sk_buff *skb)
 {
 	struct bpf_sock_tuple tuple = {};
@@ -356,6 +368,96 @@ int sockops_sk_release(struct bpf_sock_ops *ops)
 	if (!sk)
 		return 1;
 	bpf_sk_release(sk);
+	return 1;
+}
+
+/* Accepted: socket local storage of __sk_buff.sk, created on first use. */
+SEC("tc")
+int sk_storage_count(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct sock_counts *counts;
+
+	if (!sk)
+		return TC_ACT_OK;
+	counts = bpf_sk_storage_get(&sock_store, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!counts)
+		return TC_ACT_OK;
+	counts->packets++;
+	counts->bytes += skb->len;
+	return TC_ACT_OK;
+}
+
+/* Rejected: the socket may be NULL. */
+SEC("tc")
+int sk_storage_of_null(struct __sk_buff *skb)
+{
+	struct sock_counts *counts = bpf_sk_storage_get(&sock_store, skb->sk, 0, 0);
+
+	return counts ? counts->packets : TC_ACT_OK;
+}
+
+/* Accepted: deleting a socket's storage. */
+SEC("tc")
+int sk_storage_delete(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return TC_ACT_OK;
+	bpf_sk_storage_delete(&sock_store, sk);
+	return TC_ACT_OK;
+}
+
+/* Rejected: socket storage is reached through the socket, not looked up by key. */
+SEC("tc")
+int sk_storage_lookup(struct __sk_buff *skb)
+{
+	int key = 0;
+	struct sock_counts *counts = bpf_map_lookup_elem(&sock_store, &key);
+
+	return counts ? counts->packets : TC_ACT_OK;
+}
+
+/* Accepted: sock_ops keeps per-socket state in socket storage. */
+SEC("sockops")
+int sockops_sk_storage(struct bpf_sock_ops *ops)
+{
+	struct bpf_sock *sk = ops->sk;
+	struct sock_counts *counts;
+
+	if (!sk)
+		return 1;
+	counts = bpf_sk_storage_get(&sock_store, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (counts)
+		counts->packets++;
+	return 1;
+}
+
+/* Accepted: a socket looked up by its tuple has storage too, released after. */
+SEC("tc")
+int sk_storage_of_lookup(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = lookup_tcp(skb);
+	struct sock_counts *counts;
+
+	if (!sk)
+		return TC_ACT_OK;
+	counts = bpf_sk_storage_get(&sock_store, sk, 0, 0);
+	if (counts)
+		counts->packets++;
+	bpf_sk_release(sk);
+	return TC_ACT_OK;
+}
+
+/* Accepted: a cgroup sock program's context is the socket. */
+SEC("cgroup/sock_create")
+int cgroup_sock_storage(struct bpf_sock *ctx)
+{
+	struct sock_counts *counts = bpf_sk_storage_get(&sock_store, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (counts)
+		counts->packets = 1;
 	return 1;
 }
 

@@ -1153,6 +1153,37 @@ internal static class VerifierCases
             r0 = 2
             exit
             """, "tail_call would lead to reference leak", ProgramArray),
+        // bpf_csum_diff over two ring buffer reservations: a helper takes at most one referenced argument.
+        new("two_referenced_arguments", ProgramType.SchedCls, """
+            ld_pseudo r1, 1, 0
+            r2 = 8
+            r3 = 0
+            call 131
+            if r0 == 0 goto out
+            r7 = r0
+            ld_pseudo r1, 1, 0
+            r2 = 8
+            r3 = 0
+            call 131
+            if r0 == 0 goto discard
+            r8 = r0
+            r1 = r7
+            r2 = 8
+            r3 = r8
+            r4 = 8
+            r5 = 0
+            call 28
+            r1 = r8
+            r2 = 0
+            call 133
+            discard:
+            r1 = r7
+            r2 = 0
+            call 133
+            out:
+            r0 = 0
+            exit
+            """, "more than one arg with ref_obj_id R3 4 2", RingBuffer),
         new("socket_filter_no_direct_packet_access", ProgramType.SocketFilter, """
             r2 = *(u32 *)(r1 + 76)
             r0 = 0

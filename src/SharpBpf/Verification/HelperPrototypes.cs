@@ -47,6 +47,10 @@ public enum HelperArgument : byte
     Scalar,
     /// <summary>Any socket view, not NULL (ARG_PTR_TO_SOCK_COMMON).</summary>
     SockCommon,
+    /// <summary>Any socket view, not NULL, for a helper that does not release it (ARG_PTR_TO_BTF_ID_SOCK_COMMON).</summary>
+    SockCommonBtf,
+    /// <summary>NULL, or memory of the map's value size, read (ARG_PTR_TO_MAP_VALUE_OR_NULL).</summary>
+    MapValueOrNull,
 }
 
 /// <summary>What a helper returns (the kernel's <c>enum bpf_return_type</c>, the kinds SharpBPF models).</summary>
@@ -177,6 +181,9 @@ public static class HelperPrototypes
                 HelperAvailability.Xdp | HelperAvailability.CgroupCurrent | HelperAvailability.SockOps)],
             // bpf_get_netns_cookie of packet programs.
             [122] = [new(122, integer, [HelperArgument.Context], HelperAvailability.SocketFilter | HelperAvailability.TrafficControl | HelperAvailability.CgroupSkb)],
+            // bpf_sk_storage_get of cgroup sock programs: their context is the socket.
+            [107] = [new(107, HelperReturn.MapValueOrNull, [HelperArgument.MapPointer, HelperArgument.Context, HelperArgument.MapValueOrNull, HelperArgument.Anything],
+                HelperAvailability.CgroupSock)],
         };
     }
 
@@ -277,6 +284,9 @@ public static class HelperPrototypes
             new(95, HelperReturn.FullSocketOrNull, [HelperArgument.SockCommon], tc | HelperAvailability.CgroupSkb),
             new(96, HelperReturn.TcpSockOrNull, [HelperArgument.SockCommon], tc | HelperAvailability.CgroupSkb | sockOps),
             new(98, HelperReturn.FullSocketOrNull, [HelperArgument.SockCommon], tc | HelperAvailability.CgroupSkb),
+            // Socket local storage: bpf_sk_storage_get and bpf_sk_storage_delete on a socket.
+            new(107, HelperReturn.MapValueOrNull, [map, HelperArgument.SockCommonBtf, HelperArgument.MapValueOrNull, any], tc | HelperAvailability.CgroupSkb | sockOps),
+            new(108, integer, [map, HelperArgument.SockCommonBtf], tc | HelperAvailability.CgroupSkb | sockOps),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [HelperArgument.Scalar, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(164, integer, [map, HelperArgument.Function, HelperArgument.StackOrNull, any], all),

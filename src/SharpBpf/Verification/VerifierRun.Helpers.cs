@@ -214,7 +214,8 @@ internal sealed partial class VerifierRun
 
         if (meta.RefObjId != 0)
         {
-            throw Reject(F($"verifier internal error: more than one arg with ref_obj_id R{regno} {refObjId} {meta.RefObjId}"));
+            // The running kernel's (6.18) wording: 6.12 said "verifier internal error: " first.
+            throw Reject(F($"more than one arg with ref_obj_id R{regno} {refObjId} {meta.RefObjId}"));
         }
 
         meta.RefObjId = refObjId;
@@ -322,8 +323,12 @@ internal sealed partial class VerifierRun
                 }
 
                 return;
+            case HelperArgument.MapValueOrNull when IsNullScalar(reg):
+                MarkChainPrecision(regno);
+                return;
             case HelperArgument.MapKey:
             case HelperArgument.MapValue:
+            case HelperArgument.MapValueOrNull:
             case HelperArgument.UninitMapValue:
             {
                 if (!IsMemType(reg))
@@ -426,15 +431,20 @@ internal sealed partial class VerifierRun
 
                 return;
             case HelperArgument.ReleaseSocket:
-                // ARG_PTR_TO_BTF_ID_SOCK_COMMON: a BTF pointer would need its type matched; those are not acquired here,
-                // so they are refused below as unreferenced, as the kernel refuses them.
-                if (reg.Flags != RegisterTypeFlags.None && !(reg.Type == RegisterType.BtfId && reg.Flags == RegisterTypeFlags.Trusted) ||
-                    reg.Type is not (RegisterType.SockCommon or RegisterType.Socket or RegisterType.TcpSock or RegisterType.XdpSock or RegisterType.BtfId))
+                // A BTF pointer would need its type matched; those are not acquired here, so they are refused below
+                // as unreferenced, as the kernel refuses them.
+                CheckSockCommonBtf(regno, reg);
+                CheckReleaseArgument(regno, reg, meta);
+                return;
+            case HelperArgument.SockCommonBtf:
+                CheckSockCommonBtf(regno, reg);
+                if (reg.Type == RegisterType.BtfId)
                 {
-                    throw TypeMismatch(regno, reg, "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_");
+                    // Which BTF types count as a struct sock_common (btf_struct_ids_match) is not modelled: refused
+                    // rather than guessed.
+                    throw Reject(F($"R{regno} a BTF-typed socket argument to {proto.Name}#{proto.Id} is not supported by SharpBPF"));
                 }
 
-                CheckReleaseArgument(regno, reg, meta);
                 return;
             case HelperArgument.SpinLock:
                 if (reg.Type != RegisterType.MapValue || reg.Flags != RegisterTypeFlags.None)
@@ -464,6 +474,16 @@ internal sealed partial class VerifierRun
             case HelperArgument.ConstString:
                 CheckConstString(regno, reg);
                 return;
+        }
+    }
+
+    /// <summary>The socket views ARG_PTR_TO_BTF_ID_SOCK_COMMON allows, none of them NULL.</summary>
+    private void CheckSockCommonBtf(int regno, in RegisterState reg)
+    {
+        if (reg.Flags != RegisterTypeFlags.None && !(reg.Type == RegisterType.BtfId && reg.Flags == RegisterTypeFlags.Trusted) ||
+            reg.Type is not (RegisterType.SockCommon or RegisterType.Socket or RegisterType.TcpSock or RegisterType.XdpSock or RegisterType.BtfId))
+        {
+            throw TypeMismatch(regno, reg, "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_");
         }
     }
 
@@ -593,6 +613,7 @@ internal sealed partial class VerifierRun
             164 => map.Type is MapType.Array or MapType.PerCpuArray or MapType.Hash or MapType.PerCpuHash or MapType.LruHash or MapType.LruPerCpuHash,
             53 => map.Type == MapType.SockMap,
             70 => map.Type == MapType.SockHash,
+            107 or 108 => map.Type == MapType.SkStorage,
             51 => map.Type is MapType.DevMap or MapType.DevMapHash or MapType.CpuMap or MapType.XskMap,
             87 or 88 or 89 => map.Type is MapType.Queue or MapType.Stack or MapType.BloomFilter,
             1 or 2 or 3 or 195 => map.Type is not (MapType.RingBuffer or MapType.PerfEventArray or MapType.ProgramArray or MapType.Queue or MapType.Stack),
@@ -606,6 +627,7 @@ internal sealed partial class VerifierRun
             // Socket maps: lookups, deletes and their own helpers (updates from programs are left out: refused here).
             MapType.SockMap => proto.Id is 1 or 3 or 52 or 53 or 60,
             MapType.SockHash => proto.Id is 1 or 3 or 70 or 71 or 72,
+            MapType.SkStorage => proto.Id is 107 or 108,
             _ => true,
         };
         if (!ok || !mapOnlyForHelper)

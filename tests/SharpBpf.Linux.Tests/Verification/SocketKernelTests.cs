@@ -4,7 +4,7 @@ namespace SharpBpf.Linux.Tests.Verification;
 
 /// <summary>
 /// Socket pointers and their references (bpf/verifier/sockets.o, one program per rule): socket map lookups, the
-/// socket casts and the pointers they derive from a referenced socket, <c>bpf_sock_ops.sk</c>. SharpBPF's verdict,
+/// socket casts and the pointers they derive from a referenced socket, <c>bpf_sock_ops.sk</c>, socket local storage. SharpBPF's verdict,
 /// error line, processed count and level-1 log against the running kernel's (<see cref="RuleObjectTests"/>).
 /// </summary>
 public class SocketKernelTests(ITestOutputHelper output) : RuleObjectTests(output)
@@ -35,6 +35,13 @@ public class SocketKernelTests(ITestOutputHelper output) : RuleObjectTests(outpu
         ["sockops_sk_no_null_check"] = "R1 invalid mem access 'sock_or_null'",
         ["sockops_sk_tcp"] = null,
         ["sockops_sk_release"] = "program of this type cannot use helper bpf_sk_release#86",
+        ["sk_storage_count"] = null,
+        ["sk_storage_of_null"] = "R2 type=sock_common_or_null expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+        ["sk_storage_delete"] = null,
+        ["sk_storage_lookup"] = "cannot pass map_type 24 into func bpf_map_lookup_elem#1",
+        ["sockops_sk_storage"] = null,
+        ["sk_storage_of_lookup"] = null,
+        ["cgroup_sock_storage"] = null,
     };
 
     /// <inheritdoc/>
