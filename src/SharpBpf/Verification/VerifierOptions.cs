@@ -184,8 +184,18 @@ public sealed record VerifierOptions
     /// <summary>Stops the run cleanly (as a rejection) after this long, when set.</summary>
     public TimeSpan? TimeLimit { get; init; }
 
-    /// <summary>Limits the log to this many characters (the rest is dropped, as the kernel truncates); 0 for no limit.</summary>
+    /// <summary>
+    /// The log buffer's size, as BPF_PROG_LOAD's <c>log_size</c> (a terminating zero included): a longer log keeps its last
+    /// <c>MaxLogLength - 1</c> characters, as the kernel's rotating log does since 6.4, or its first ones with
+    /// <see cref="FixedLog"/>; <see cref="VerifierResult.LogTrueLength"/> tells the whole length. 0 for no limit.
+    /// </summary>
     public int MaxLogLength { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// The kernel's BPF_LOG_FIXED log level bit: a log longer than <see cref="MaxLogLength"/> keeps its beginning
+    /// instead of its end.
+    /// </summary>
+    public bool FixedLog { get; init; }
 
     /// <summary>
     /// The program's C source lines from BTF line info, sorted by instruction: the log prints them as the kernel does

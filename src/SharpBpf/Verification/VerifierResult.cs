@@ -47,8 +47,17 @@ public sealed class VerifierResult
     /// <summary>Why not, when rejected.</summary>
     public VerifierError? Error { get; }
 
-    /// <summary>The log at the requested level (empty at level 0).</summary>
+    /// <summary>The log at the requested level (empty at level 0), cut to <see cref="VerifierOptions.MaxLogLength"/> as the kernel cuts it.</summary>
     public string Log { get; }
+
+    /// <summary>
+    /// The length the whole log needed (the kernel's <c>log_true_size</c> less its terminating zero): longer than
+    /// <see cref="Log"/> when the log was cut, where the kernel's load fails with ENOSPC.
+    /// </summary>
+    public long LogTrueLength { get; init; }
+
+    /// <summary>Whether the log was cut to <see cref="VerifierOptions.MaxLogLength"/>.</summary>
+    public bool LogTruncated => LogTrueLength > Log.Length;
 
     /// <summary>The counters.</summary>
     public VerifierStatistics Statistics { get; }

@@ -20,9 +20,9 @@ internal sealed partial class VerifierRun
     private readonly VerifierOptions _options;
     private readonly IReadOnlyList<VerifierMap> _maps;
     private readonly ProgramAnalysis _analysis;
-    private readonly StringBuilder _log = new();
+    private readonly VerifierLog _log;
     private readonly Stopwatch _watch = Stopwatch.StartNew();
-    private readonly Stack<(VerifierState State, int Pc, int PrevPc, int LogPos)> _branches = new();
+    private readonly Stack<(VerifierState State, int Pc, int PrevPc, long LogPos)> _branches = new();
     private readonly Dictionary<int, List<Checkpoint>> _explored = [];
     private readonly int[] _subprogStack;
     private readonly SubprogFunctions _functions;
@@ -43,7 +43,7 @@ internal sealed partial class VerifierRun
     private int _scratchedRegs;
     private readonly HashSet<(int Frame, int Spi)> _scratchedSlots = [];
     private bool _allScratched;
-    private int _prevLogPos = -1;
+    private long _prevLogPos = -1;
 
     // Per bpf_loop call instruction: whether it is still fit for inlining, and its callback (the kernel's loop_inline_state).
     private readonly Dictionary<int, (bool Fit, int Callback)> _loopInline = [];
@@ -64,6 +64,7 @@ internal sealed partial class VerifierRun
         _maps = options.Maps;
         _analysis = new ProgramAnalysis(program);
         _subprogStack = new int[program.FunctionStarts.Length];
+        _log = new VerifierLog(options.MaxLogLength, options.FixedLog);
         _functions = new SubprogFunctions(program, _analysis.Starts, options);
     }
 
@@ -71,7 +72,7 @@ internal sealed partial class VerifierRun
 
     private void Log(string text)
     {
-        if (LogLevel > 0 && (_options.MaxLogLength <= 0 || _log.Length < _options.MaxLogLength))
+        if (LogLevel > 0)
         {
             _log.Append(text);
         }
@@ -120,7 +121,7 @@ internal sealed partial class VerifierRun
             error = error with { Message = error.Message.Split('\n')[0], Source = SourceAt(error.Pc) };
         }
 
-        return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed, BuildFacts());
+        return new VerifierResult(error is null, error, _log.ToString(), stats, _watch.Elapsed, BuildFacts()) { LogTrueLength = Math.Max(0, _log.TrueSize - 1) };
     }
 
     /// <summary>
@@ -180,7 +181,7 @@ internal sealed partial class VerifierRun
         // As the kernel: at level 1 the log of an accepted pass is dropped (an accepted program's log is the closing line).
         if (LogLevel == 1)
         {
-            _log.Clear();
+            _log.Reset(0);
         }
     }
 
@@ -262,10 +263,10 @@ internal sealed partial class VerifierRun
             {
                 PrintInsnState();
                 LogSourceLine(_pc);
-                _prevLogPos = _log.Length;
+                _prevLogPos = _log.End;
                 Log(F($"{_pc}: ") + VerifierFormat.Instruction(_insns[_pc], _pc + 1 < _insns.Length ? _insns[_pc + 1] : null) + "\n");
-                _prevInsnPrintLength = _log.Length - _prevLogPos;
-                _prevLogPos = _log.Length;
+                _prevInsnPrintLength = (int)(_log.End - _prevLogPos);
+                _prevLogPos = _log.End;
             }
 
             int executedPc = _pc;
@@ -294,9 +295,9 @@ internal sealed partial class VerifierRun
 
         var (state, pc, prevPc, logPos) = _branches.Pop();
         Recorder?.BranchPopped(prevPc, pc);
-        if (LogLevel == 1 && logPos <= _log.Length)
+        if (LogLevel == 1 && logPos <= _log.End)
         {
-            _log.Length = logPos;
+            _log.Reset(logPos);
         }
 
         _cur = state;
@@ -338,7 +339,7 @@ internal sealed partial class VerifierRun
             throw Reject("The sequence of 8192 jumps is too complex.");
         }
 
-        _branches.Push((state, pc, _pc, _log.Length));
+        _branches.Push((state, pc, _pc, _log.End));
         Recorder?.BranchPushed();
     }
 
@@ -389,9 +390,9 @@ internal sealed partial class VerifierRun
         }
 
         string state = FrameStateText(_cur.Current, _allScratched);
-        if (_prevLogPos >= 0 && _prevLogPos == _log.Length && _log.Length > 0)
+        if (_prevLogPos > 0 && _prevLogPos == _log.End)
         {
-            _log.Length--;
+            _log.Reset(_log.End - 1);
             int pos = _prevInsnPrintLength;
             int width = (Math.Max(pos + 4, 40) + 7) / 8 * 8 - pos - 1;
             Log(new string(' ', Math.Max(width, 1)) + ";");
