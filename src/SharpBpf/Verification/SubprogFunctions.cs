@@ -57,12 +57,22 @@ internal sealed class SubprogFunctions
             info.All(f => _btf.IsValidTypeId(f.TypeId) && f.TypeId > 0 && _btf[f.TypeId].Kind == BtfKind.Function);
         for (int i = 0; i < starts.Length; i++)
         {
-            if (HasInfo)
+            _functions[i] = new SubprogFunction();
+        }
+
+        try
+        {
+            for (int i = 0; HasInfo && i < starts.Length; i++)
             {
                 var func = _btf![info[i].TypeId];
                 _functions[i] = new SubprogFunction { Name = func.Name, TypeId = func.Id, IsGlobal = func.FunctionLinkage == BtfFunctionLinkage.Global };
             }
-            else
+        }
+        catch (Exception e) when (e is BtfFormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            // Malformed BTF: no function info, as for a program without it (every function static).
+            HasInfo = false;
+            for (int i = 0; i < starts.Length; i++)
             {
                 _functions[i] = new SubprogFunction();
             }
@@ -72,7 +82,7 @@ internal sealed class SubprogFunctions
     }
 
     /// <summary>Whether the program came with BTF function info for every function (the kernel's <c>func_info</c>).</summary>
-    public bool HasInfo { get; }
+    public bool HasInfo { get; private set; }
 
     public SubprogFunction this[int subprog] => _functions[subprog];
 
@@ -90,7 +100,18 @@ internal sealed class SubprogFunctions
     public SubprogArg[]? PrepareArgs(int subprog, out string? error)
     {
         string? message = null;
-        var args = Prepare(subprog, m => message = m);
+        SubprogArg[]? args;
+        try
+        {
+            args = Prepare(subprog, m => message = m);
+        }
+        catch (Exception e) when (e is BtfFormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            // Malformed BTF behind a valid function record: the prototype cannot be read.
+            args = null;
+            message = $"Invalid type of function {_functions[subprog].Name}()";
+        }
+
         error = message;
         return args;
     }
@@ -238,20 +259,32 @@ internal sealed class SubprogFunctions
         return t;
     }
 
+    private Dictionary<(int Func, int Index), List<string>>? _argTags;
+
     /// <summary>The <c>arg:</c> decl tags of parameter <paramref name="index"/> of a function, without the prefix.</summary>
-    private static List<string> ArgTags(BtfSpec btf, int funcId, int index)
+    private List<string> ArgTags(BtfSpec btf, int funcId, int index)
     {
-        var tags = new List<string>();
-        for (int id = 1; id < btf.TypeCount; id++)
+        if (_argTags is null)
         {
-            var t = btf[id];
-            if (t.Kind == BtfKind.DeclTag && t.ReferencedTypeId == funcId && t.ComponentIndex == index && t.Name.StartsWith("arg:", StringComparison.Ordinal))
+            // One pass over the types for every function's tags.
+            _argTags = [];
+            for (int id = 1; id < btf.TypeCount; id++)
             {
-                tags.Add(t.Name[4..]);
+                var t = btf[id];
+                if (t.Kind == BtfKind.DeclTag && t.Name.StartsWith("arg:", StringComparison.Ordinal))
+                {
+                    var key = (t.ReferencedTypeId, t.ComponentIndex);
+                    if (!_argTags.TryGetValue(key, out var list))
+                    {
+                        _argTags[key] = list = [];
+                    }
+
+                    list.Add(t.Name[4..]);
+                }
             }
         }
 
-        return tags;
+        return _argTags.TryGetValue((funcId, index), out var tags) ? tags : [];
     }
 
     /// <summary>The kernel's kind names (<c>btf_type_str</c>), which are bpftool's.</summary>
