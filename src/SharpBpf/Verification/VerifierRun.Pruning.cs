@@ -39,7 +39,10 @@ internal sealed partial class VerifierRun
                 }
                 else if (StatesMaybeLooping(cp.State, _cur) && cp.State.CallbackUnrollDepth == _cur.CallbackUnrollDepth && StatesEqual(cp.State, _cur, Exactness.Exact))
                 {
-                    throw Reject(F($"infinite loop detected at insn {_pc}"));
+                    // As the kernel: the two equal states follow the error line.
+                    LogSourceLine(_pc);
+                    throw Reject(F($"infinite loop detected at insn {_pc}\ncur state:") + FrameStateText(_cur.Current, true, _cur) +
+                        "\nold state:" + FrameStateText(cp.State.Frames[_cur.CurFrame], true, cp.State));
                 }
 
                 if (!hit && !forceNew && _jmpsProcessed - _prevJmpsProcessed < 20 && _processed - _prevInsnProcessed < 100)

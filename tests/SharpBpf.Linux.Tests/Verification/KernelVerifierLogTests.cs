@@ -186,7 +186,6 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
         ["for_each_map_elem_key_write"] = "callback verification is logged differently",
         ["loop_callback_return_range"] = "callback verification is logged differently",
         ["callback_returns_pointer"] = "callback verification is logged differently",
-        ["infinite_loop"] = "the kernel's infinite-loop report prints the current state after the error",
     };
 
     /// <summary>The first line where the logs differ beyond the known differences, or null when they agree.</summary>
