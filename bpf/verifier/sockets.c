@@ -461,4 +461,61 @@ int cgroup_sock_storage(struct bpf_sock *ctx)
 	return 1;
 }
 
+/* Accepted: tc may put a socket into a sockmap. */
+SEC("tc")
+int sockmap_update(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 key = 0;
+
+	if (!sk)
+		return TC_ACT_OK;
+	bpf_map_update_elem(&sock_map, &key, sk, BPF_ANY);
+	return TC_ACT_OK;
+}
+
+/* Rejected: a sockmap's value is a socket, not memory. */
+SEC("tc")
+int sockmap_update_not_socket(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	__u64 value = 0;
+
+	bpf_map_update_elem(&sock_map, &key, &value, BPF_ANY);
+	return TC_ACT_OK;
+}
+
+/* Rejected: cgroup skb programs may not delete from a sockmap. */
+SEC("cgroup_skb/ingress")
+int sockmap_delete_cgroup_skb(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+
+	bpf_map_delete_elem(&sock_map, &key);
+	return 1;
+}
+
+/* Accepted: sock_ops may delete from a sockhash (updates go through bpf_sock_hash_update). */
+SEC("sockops")
+int sockhash_delete_sockops(struct bpf_sock_ops *ops)
+{
+	__u32 key = 0;
+
+	bpf_map_delete_elem(&sock_hash, &key);
+	return 1;
+}
+
+/* Rejected: ... but not update it directly. */
+SEC("sockops")
+int sockhash_update_sockops(struct bpf_sock_ops *ops)
+{
+	struct bpf_sock *sk = ops->sk;
+	__u32 key = 0;
+
+	if (!sk)
+		return 1;
+	bpf_map_update_elem(&sock_hash, &key, sk, BPF_ANY);
+	return 1;
+}
+
 char _license[] SEC("license") = "GPL";

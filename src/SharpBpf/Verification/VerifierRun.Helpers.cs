@@ -331,6 +331,18 @@ internal sealed partial class VerifierRun
             case HelperArgument.MapValueOrNull:
             case HelperArgument.UninitMapValue:
             {
+                if (arg != HelperArgument.MapKey && meta.MapIndex >= 0 && _maps[meta.MapIndex].Type is MapType.SockMap or MapType.SockHash)
+                {
+                    // A socket map's value is a socket (resolve_map_arg_type).
+                    if (arg != HelperArgument.MapValue)
+                    {
+                        throw Reject("invalid arg_type for sockmap/sockhash");
+                    }
+
+                    CheckArgument(proto, regno, HelperArgument.SockCommonBtf, meta);
+                    return;
+                }
+
                 if (!IsMemType(reg))
                 {
                     throw TypeMismatch(regno, reg, MemTypes);
@@ -624,9 +636,9 @@ internal sealed partial class VerifierRun
             MapType.RingBuffer => proto.Id is 130 or 131 or 132 or 133 or 134,
             MapType.PerfEventArray => proto.Id is 25 or 22 or 55 or 67,
             MapType.ProgramArray => proto.Id == 12,
-            // Socket maps: lookups, deletes and their own helpers (updates from programs are left out: refused here).
-            MapType.SockMap => proto.Id is 1 or 3 or 52 or 53 or 60,
-            MapType.SockHash => proto.Id is 1 or 3 or 70 or 71 or 72,
+            // Socket maps: lookups and their own helpers; updates and deletes where no socket can be locked.
+            MapType.SockMap => proto.Id is 1 or 52 or 53 or 60 or 82 || MayUpdateSockmap(proto.Id),
+            MapType.SockHash => proto.Id is 1 or 70 or 71 or 72 or 82 || MayUpdateSockmap(proto.Id),
             MapType.SkStorage => proto.Id is 107 or 108,
             _ => true,
         };
@@ -634,6 +646,24 @@ internal sealed partial class VerifierRun
         {
             throw Reject(F($"cannot pass map_type {(int)map.Type} into func {proto.Name}#{proto.Id}"));
         }
+    }
+
+    /// <summary>Whether a program of this type may update or delete in a socket map (<c>may_update_sockmap</c>; BPF iterators are not modelled).</summary>
+    private bool MayUpdateSockmap(int helperId)
+    {
+        if (helperId is not (2 or 3))
+        {
+            return false;
+        }
+
+        if (_options.ProgramType is ProgramType.SocketFilter or ProgramType.SchedCls or ProgramType.SchedAct or ProgramType.Xdp ||
+            (_options.ProgramType == ProgramType.SockOps && helperId == 3))
+        {
+            return true;
+        }
+
+        Log("cannot update sockmap in this context\n");
+        return false;
     }
 
     /// <summary>Memory a helper reads or writes through a pointer argument (<c>check_helper_mem_access</c>).</summary>

@@ -42,6 +42,11 @@ public class SocketKernelTests(ITestOutputHelper output) : RuleObjectTests(outpu
         ["sockops_sk_storage"] = null,
         ["sk_storage_of_lookup"] = null,
         ["cgroup_sock_storage"] = null,
+        ["sockmap_update"] = null,
+        ["sockmap_update_not_socket"] = "R3 type=fp expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+        ["sockmap_delete_cgroup_skb"] = "cannot pass map_type 15 into func bpf_map_delete_elem#3",
+        ["sockhash_delete_sockops"] = null,
+        ["sockhash_update_sockops"] = "cannot pass map_type 18 into func bpf_map_update_elem#2",
     };
 
     /// <inheritdoc/>
