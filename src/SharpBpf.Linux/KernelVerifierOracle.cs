@@ -11,12 +11,8 @@ namespace SharpBpf.Linux;
 /// </summary>
 public sealed class KernelVerifierOracle : IDisposable
 {
-    // Functions one program may have: the BTF describes this many, main first.
-    private const int MaxFunctions = 64;
-
     private readonly List<KernelMap> _maps = [];
     private readonly KernelBtf _btf;
-    private readonly int[] _functionTypes = new int[MaxFunctions];
 
     /// <summary>Creates the generator's maps and the BTF in the kernel.</summary>
     /// <exception cref="BpfException">The kernel offers no privileged bpf() here.</exception>
@@ -32,23 +28,8 @@ public sealed class KernelVerifierOracle : IDisposable
             _maps.Add(KernelMap.Create(map.Type, (int)map.KeySize, (int)map.ValueSize, map.MaxEntries, map.Name));
         }
 
-        // The kernel wants BTF func_info for programs with callbacks: main is int f(long), the others static
-        // int f(long, long, long, long).
-        var builder = new BtfBuilder();
-        int intType = builder.AddInt("int", 4, BtfIntEncoding.Signed);
-        int longType = builder.AddInt("long", 8, BtfIntEncoding.Signed);
-        int mainProto = builder.AddFunctionProto(intType, new BtfParameterDefinition("ctx", longType));
-        int otherProto = builder.AddFunctionProto(intType,
-            new BtfParameterDefinition("a", longType), new BtfParameterDefinition("b", longType),
-            new BtfParameterDefinition("c", longType), new BtfParameterDefinition("d", longType));
-        for (int i = 0; i < MaxFunctions; i++)
-        {
-            _functionTypes[i] = i == 0
-                ? builder.AddFunction("fuzz_main", mainProto, BtfFunctionLinkage.Global)
-                : builder.AddFunction($"fuzz_f{i}", otherProto, BtfFunctionLinkage.Static);
-        }
-
-        _btf = KernelBtf.Load(builder.ToArray());
+        // The kernel wants BTF func_info for programs with callbacks; global functions are verified from it.
+        _btf = KernelBtf.Load(FuzzFunctionBtf.Bytes);
     }
 
     /// <summary>The kernel's verdict: accepted or not, or an error that is not a verdict (Accepted null).</summary>
@@ -93,14 +74,7 @@ public sealed class KernelVerifierOracle : IDisposable
 
     private ProgramLoadOptions Options(VerifierFuzzCase fuzzCase, uint logLevel, ProgramLoadFlags flags)
     {
-        var starts = BpfProgram.Create(fuzzCase.Instructions).FunctionStarts;
-        var funcInfo = new byte[8 * Math.Min(starts.Length, MaxFunctions)];
-        for (int i = 0; i < funcInfo.Length / 8; i++)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan(8 * i), starts[i]);
-            BinaryPrimitives.WriteInt32LittleEndian(funcInfo.AsSpan((8 * i) + 4), _functionTypes[i]);
-        }
-
+        var funcInfo = FuzzFunctionBtf.FunctionInfoRecords(FuzzFunctionBtf.FunctionInfo(fuzzCase.Instructions, fuzzCase.Functions));
         return new()
         {
             Type = fuzzCase.Type,

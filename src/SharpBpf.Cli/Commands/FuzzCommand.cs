@@ -35,9 +35,13 @@ internal static class FuzzCommand
         var kernel = new Option<bool>("--kernel") { Description = "With --verifier: also load every program into the running kernel (Linux, root) and report agreement." };
         var runs = new Option<int>("--runs") { Description = "With --verifier: runs of each accepted program on random inputs.", DefaultValueFactory = _ => 4 };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop cleanly after this many seconds (the programs so far are reported)." };
+        var globalFunctions = new Option<double>("--global-functions")
+        {
+            Description = "With --verifier: the share (0 to 1) of called subprograms that are global, verified on their own from their BTF prototype.",
+        };
         var command = new Command("fuzz", "Run random valid programs on two engines and report every disagreement; or fuzz the verifier (--verifier).")
         {
-            engines, cases, seed, verifier, kernel, runs, timeLimit,
+            engines, cases, seed, verifier, kernel, runs, timeLimit, globalFunctions,
         };
         command.SetAction(parse =>
         {
@@ -58,14 +62,20 @@ internal static class FuzzCommand
             if (parse.GetValue(verifier))
             {
                 int runCount = parse.GetValue(runs);
+                double globalRate = parse.GetValue(globalFunctions);
+                if (globalRate is < 0 or > 1 || double.IsNaN(globalRate))
+                {
+                    throw new BpfException($"--global-functions must be between 0 and 1, not {globalRate}");
+                }
+
                 return runCount is < 1 or > 1000
                     ? throw new BpfException($"--runs must be between 1 and 1000, not {runCount}")
-                    : VerifierFuzz.Run(parse.InvocationConfiguration.Output, count, parse.GetValue(seed), runCount, parse.GetValue(kernel), limit);
+                    : VerifierFuzz.Run(parse.InvocationConfiguration.Output, count, parse.GetValue(seed), runCount, parse.GetValue(kernel), limit, globalRate);
             }
 
-            if (parse.GetValue(kernel))
+            if (parse.GetValue(kernel) || parse.GetValue(globalFunctions) != 0)
             {
-                throw new BpfException("--kernel goes with --verifier");
+                throw new BpfException("--kernel and --global-functions go with --verifier");
             }
 
             var output = parse.InvocationConfiguration.Output;

@@ -34,10 +34,10 @@ internal static class VerifierFuzz
         public SortedDictionary<ProgramType, (int Programs, int Accepted)> ByType { get; } = [];
     }
 
-    public static int Run(TextWriter output, int cases, int seed, int runsPerProgram, bool kernel, TimeSpan? timeLimit)
+    public static int Run(TextWriter output, int cases, int seed, int runsPerProgram, bool kernel, TimeSpan? timeLimit, double globalFunctionRate = 0)
     {
         var random = new Random(seed);
-        var generator = new VerifierProgramGenerator(random);
+        var generator = new VerifierProgramGenerator(random) { GlobalFunctionRate = globalFunctionRate };
         var soundness = new VerifierSoundness(new Random(seed ^ 0x5eed));
         using var oracle = kernel ? new KernelVerifierOracle() : null;
         var tally = new Tally();
@@ -53,12 +53,8 @@ internal static class VerifierFuzz
             var fuzzCase = generator.Next();
             var perProgram = TimeSpan.FromSeconds(10);
             bool limitedByRun = timeLimit is { } runLimit && runLimit - timer.Elapsed < perProgram;
-            var options = new VerifierOptions
-            {
-                ProgramType = fuzzCase.Type,
-                Maps = VerifierProgramGenerator.Maps,
-                TimeLimit = limitedByRun ? timeLimit!.Value - timer.Elapsed : perProgram,
-            };
+            // The BTF function info the kernel gets too.
+            var options = fuzzCase.Options(timeLimit: limitedByRun ? timeLimit!.Value - timer.Elapsed : perProgram);
             var started = Stopwatch.GetTimestamp();
             var ours = Verifier.Verify(fuzzCase.Instructions, options, $"fuzz{i}");
             tally.VerifyTime += Stopwatch.GetElapsedTime(started);

@@ -12,7 +12,22 @@ namespace SharpBpf.Fuzzing;
 /// <param name="Type">The program type it is verified and run as.</param>
 /// <param name="Source">The LLVM-syntax assembly it was assembled from (labels kept, for reports).</param>
 /// <param name="Instructions">The instructions; maps are referred to by index (<c>map[idx:N]</c>) into <see cref="VerifierProgramGenerator.Maps"/>.</param>
-public sealed record VerifierFuzzCase(ProgramType Type, string Source, Instruction[] Instructions);
+public sealed record VerifierFuzzCase(ProgramType Type, string Source, Instruction[] Instructions)
+{
+    /// <summary>What each subprogram is (in program order, main excluded); every one is static when empty.</summary>
+    public IReadOnlyList<FuzzFunctionKind> Functions { get; init; } = [];
+
+    /// <summary>The verifier options the program is verified with: its type, the generator's maps and its functions' BTF.</summary>
+    public VerifierOptions Options(int logLevel = 0, TimeSpan? timeLimit = null) => new()
+    {
+        ProgramType = Type,
+        Maps = VerifierProgramGenerator.Maps,
+        FunctionInfo = FuzzFunctionBtf.FunctionInfo(Instructions, Functions),
+        ProgramBtf = FuzzFunctionBtf.Spec,
+        LogLevel = logLevel,
+        TimeLimit = timeLimit,
+    };
+}
 
 /// <summary>
 /// Builds random programs that look like real ones, for differential testing of the verifier: stack spills and
@@ -60,8 +75,12 @@ public sealed class VerifierProgramGenerator(Random random)
 
     private readonly StringBuilder _text = new();
     private readonly List<string> _subprograms = [];
+    private readonly List<FuzzFunctionKind> _functionKinds = [];
     private int _label;
     private ProgramType _type;
+
+    /// <summary>The probability that a called subprogram is global, verified on its own from its prototype (default 0).</summary>
+    public double GlobalFunctionRate { get; init; }
 
     /// <summary>The probability that a snippet carries a mistake (default 0.15).</summary>
     public double MistakeRate { get; init; } = 0.15;
@@ -71,6 +90,7 @@ public sealed class VerifierProgramGenerator(Random random)
     {
         _text.Clear();
         _subprograms.Clear();
+        _functionKinds.Clear();
         _label = 0;
         _type = Types[random.Next(Types.Length)];
         Emit("r6 = r1");
@@ -101,7 +121,7 @@ public sealed class VerifierProgramGenerator(Random random)
         string source = _text.ToString();
         try
         {
-            return new VerifierFuzzCase(_type, source, Assembler.Assemble(source, AssemblySyntax.Llvm));
+            return new VerifierFuzzCase(_type, source, Assembler.Assemble(source, AssemblySyntax.Llvm)) { Functions = [.. _functionKinds] };
         }
         catch (AssemblyException e)
         {
@@ -762,6 +782,7 @@ public sealed class VerifierProgramGenerator(Random random)
                 cb.Append(CultureInfo.InvariantCulture, $"  r0 = {(Mistake() ? 7 : random.Next(2))}\n");
                 cb.Append("  exit\n");
                 _subprograms.Add(cb.ToString());
+                _functionKinds.Add(FuzzFunctionKind.Static);
                 break;
         }
     }
@@ -830,6 +851,10 @@ public sealed class VerifierProgramGenerator(Random random)
         string name = "sub" + _subprograms.Count.ToString(CultureInfo.InvariantCulture);
         var sub = new StringBuilder();
         sub.Append(name).Append(":\n");
+
+        // Drawn only when asked for, so that the programs of a seed stay the same without global functions.
+        bool global = GlobalFunctionRate > 0 && random.NextDouble() < GlobalFunctionRate;
+        var kind = FuzzFunctionKind.Static;
         switch (random.Next(4))
         {
             case 0:
@@ -837,29 +862,39 @@ public sealed class VerifierProgramGenerator(Random random)
                 Emit("r2 = r9");
                 Emit($"call {name}");
                 sub.Append("  r0 = r1\n  r0 += r2\n  exit\n");
+                kind = FuzzFunctionKind.GlobalScalars;
                 break;
             case 1:
-                // The caller's stack through a pointer argument.
+                // The caller's stack through a pointer argument; a global function gets memory that may be NULL.
                 Emit("r1 = r10");
                 Emit($"r1 += {(Mistake() ? -4 : -8)}");
                 Emit($"call {name}");
+                if (global && !Mistake())
+                {
+                    sub.Append("  r0 = 0\n  if r1 == 0 goto +2\n");
+                }
+
                 sub.Append("  r0 = *(u64 *)(r1 + 0)\n  *(u64 *)(r1 + 0) = 7\n  exit\n");
+                kind = FuzzFunctionKind.GlobalMemory;
                 break;
             case 2:
                 // The context as an argument.
                 Emit(Mistake() ? "r1 = r10" : "r1 = r6");
                 Emit($"call {name}");
                 sub.Append(CultureInfo.InvariantCulture, $"  r0 = *(u32 *)(r1 + {ValidContextOffset()})\n  exit\n");
+                kind = FuzzFunctionKind.GlobalContext;
                 break;
             default:
                 // The callee's own stack.
                 Emit("r1 = 9");
                 Emit($"call {name}");
                 sub.Append(CultureInfo.InvariantCulture, $"  *(u64 *)(r10 - {(Mistake() ? 520 : 16)}) = r1\n  r0 = *(u64 *)(r10 - 16)\n  exit\n");
+                kind = FuzzFunctionKind.GlobalScalar;
                 break;
         }
 
         _subprograms.Add(sub.ToString());
+        _functionKinds.Add(global ? kind : FuzzFunctionKind.Static);
     }
 
     private void ScalarArithmetic()

@@ -44,6 +44,32 @@ public class VerifierFuzzTests
     }
 
     [Fact]
+    public void Accepted_programs_with_global_functions_never_fault_in_the_checked_interpreter()
+    {
+        var generator = new VerifierProgramGenerator(new Random(13)) { GlobalFunctionRate = 0.6 };
+        var soundness = new VerifierSoundness(new Random(13));
+        int accepted = 0, acceptedWithGlobals = 0;
+        const int programs = 1000;
+        for (int i = 0; i < programs; i++)
+        {
+            var c = generator.Next();
+            var result = Verifier.Verify(c.Instructions, c.Options());
+            if (!result.Accepted)
+            {
+                continue;
+            }
+
+            accepted++;
+            acceptedWithGlobals += c.Functions.Any(f => f != FuzzFunctionKind.Static) ? 1 : 0;
+            var outcome = soundness.Check(c.Instructions, c.Type, runs: 3);
+            Assert.True(outcome.Fault is null, $"program {i} ({c.Type}) was accepted but faulted: {outcome.Fault?.Message}\n{c.Source}");
+        }
+
+        Assert.InRange(accepted, programs / 5, programs * 4 / 5);
+        Assert.True(acceptedWithGlobals >= 30, $"{acceptedWithGlobals} accepted programs call a global function");
+    }
+
+    [Fact]
     public void Sock_ops_programs_and_socket_pointers_are_generated()
     {
         var generator = new VerifierProgramGenerator(new Random(3));
