@@ -7,8 +7,8 @@ using SharpBpf.Runtime;
 namespace SharpBpf.Jit;
 
 /// <summary>
-/// A program compiled to .NET IL (one <see cref="DynamicMethod"/> per BPF function) that the runtime turns into
-/// machine code on its first run. It gives exactly the interpreter's results: the same r0, memory effects,
+/// A program compiled to .NET IL (one <see cref="DynamicMethod"/> per BPF function, or for a function of more than
+/// 1,024 instructions one per piece of it) that the runtime turns into machine code when a run first reaches it. It gives exactly the interpreter's results: the same r0, memory effects,
 /// faults (kind, pc, message) and <see cref="BpfExecutionContext.InstructionsExecuted"/> (when it counts: see
 /// <see cref="EngineOptions.CountInstructions"/>; unchecked programs run without a budget by default).
 /// </summary>
@@ -18,6 +18,11 @@ namespace SharpBpf.Jit;
 /// bpf-to-bpf calls become calls between the generated methods. In checked mode every load, store and atomic is
 /// checked against the context's regions like the interpreter does; anything that faults or ends the program
 /// early is handed to the interpreter for that one instruction, so there is a single implementation of faults.
+/// </para>
+/// <para>
+/// Large functions are cut into pieces of about 256 instructions (<see cref="FunctionPieces"/>), each its own method
+/// behind a small dispatcher, the registers handed over in the slots: each piece is small enough for the runtime to
+/// optimise, and the pieces a run never reaches (most of a large program) are never compiled to machine code.
 /// </para>
 /// <para>
 /// The generated code holds no per-run state: a compiled program can run on any number of threads at once
@@ -81,8 +86,9 @@ public sealed class JittedProgram : ExecutableProgram
     }
 
     /// <summary>
-    /// How long the translation to IL took. The runtime compiles the IL to machine code on the first run, which
-    /// takes longer; call <see cref="Run"/> once on a throwaway context to pay that up front if it matters.
+    /// How long the translation to IL took. The runtime compiles the IL to machine code on the first run (a piece of
+    /// a large function when a run first reaches it), which takes longer; call <see cref="Run"/> once on a throwaway
+    /// context and <see cref="GenerateAllPieces"/> to pay that up front if it matters.
     /// </summary>
     public TimeSpan CompileTime { get; }
 
