@@ -135,6 +135,12 @@ internal sealed partial class VerifierRun
             }
         }
 
+        if (pred >= 0 && LogLevel > 0)
+        {
+            // As the kernel's check_cond_jmp_op: the state is printed at the jump, after any precision trace.
+            PrintInsnState();
+        }
+
         if (pred == 1)
         {
             _pc = target;
@@ -188,6 +194,11 @@ internal sealed partial class VerifierRun
         {
             other.Current.Regs[dstNo].Written = thisFrame.Regs[dstNo].Written;
             PushBranch(other, target);
+        }
+
+        if (LogLevel > 0)
+        {
+            PrintInsnState();
         }
 
         if (!thisPossible)

@@ -468,6 +468,13 @@ internal sealed partial class VerifierRun
         NoteStackWrite(frame, spi, wholeSlot: aligned && size == 8);
         if (aligned && value.Type == RegisterType.Scalar)
         {
+            if (valueRegno >= 0 && ScalarWidth(value) <= size * 8)
+            {
+                // The kernel gives the register an id first, so that the slot and the register stay linked.
+                AssignScalarId(ref Regs[valueRegno]);
+                value.Id = Regs[valueRegno].Id;
+            }
+
             // Scalars of any size are spilled with their bounds (a privileged loader's rule).
             SaveSpill(frame, spi, value, size, valueRegno);
             RecordStackAccess(frame.FrameNo, spi);

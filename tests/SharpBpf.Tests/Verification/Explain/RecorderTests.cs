@@ -157,7 +157,8 @@ public class RecorderTests
             """);
         Assert.Equal("math between pkt pointer and register with unbounded min value is not allowed", report.Error!.Message);
         Assert.Equal("0:Used:R3@5 | 1:Defined:R3@4 | 2:Defined:fp-16@2 | 3:Defined:R0@1", Chain(report));
-        Assert.Equal("scalar()", report.Provenance[2].Value);
+        // The spill links slot and register by an id, as the kernel's check_stack_write_fixed_off does.
+        Assert.Equal("scalar(id=1)", report.Provenance[2].Value);
     }
 
     [Fact]
