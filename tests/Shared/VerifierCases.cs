@@ -44,6 +44,9 @@ internal static class VerifierCases
     private static readonly VerifierCaseMap ReadOnlyArray = new(MapType.Array, 4, 8, 16, 0x80);
     private static readonly VerifierCaseMap ProgramArray = new(MapType.ProgramArray, 4, 4, 4);
     private static readonly VerifierCaseMap WriteOnlyArray = new(MapType.Array, 4, 8, 16, 0x100);
+    private static readonly VerifierCaseMap DevMap = new(MapType.DevMap, 4, 4, 4);
+    private static readonly VerifierCaseMap CpuMap = new(MapType.CpuMap, 4, 4, 4);
+    private static readonly VerifierCaseMap XskMap = new(MapType.XskMap, 4, 4, 4);
 
     private const string Lookup = """
         *(u32 *)(r10 - 4) = 0
@@ -1153,6 +1156,58 @@ internal static class VerifierCases
             r0 = 2
             exit
             """, "tail_call would lead to reference leak", ProgramArray),
+        new("devmap_update", ProgramType.Xdp, """
+            *(u32 *)(r10 - 4) = 0
+            *(u32 *)(r10 - 8) = 0
+            ld_pseudo r1, 1, 0
+            r2 = r10
+            r2 += -4
+            r3 = r10
+            r3 += -8
+            r4 = 0
+            call 2
+            r0 = 2
+            exit
+            """, "write into map forbidden", DevMap),
+        new("read_only_map_update", ProgramType.Xdp, """
+            *(u32 *)(r10 - 4) = 0
+            *(u64 *)(r10 - 16) = 0
+            ld_pseudo r1, 1, 0
+            r2 = r10
+            r2 += -4
+            r3 = r10
+            r3 += -16
+            r4 = 0
+            call 2
+            r0 = 2
+            exit
+            """, "write into map forbidden", ReadOnlyArray),
+        new("devmap_value_write", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +2
+            r1 = 1
+            *(u32 *)(r0 + 0) = r1
+            r0 = 2
+            exit
+            """, "write into map forbidden, value_size=4 off=0 size=4", DevMap),
+        new("devmap_value_read", ProgramType.Xdp, Lookup + """
+            if r0 == 0 goto +1
+            r1 = *(u32 *)(r0 + 0)
+            r0 = 2
+            exit
+            """, null, DevMap),
+        new("cpumap_lookup", ProgramType.Xdp, Lookup + """
+            r0 = 2
+            exit
+            """, "cannot pass map_type 16 into func bpf_map_lookup_elem#1", CpuMap),
+        new("xskmap_delete", ProgramType.Xdp, """
+            *(u32 *)(r10 - 4) = 0
+            ld_pseudo r1, 1, 0
+            r2 = r10
+            r2 += -4
+            call 3
+            r0 = 2
+            exit
+            """, "cannot pass map_type 17 into func bpf_map_delete_elem#3", XskMap),
         // bpf_csum_diff over two ring buffer reservations: a helper takes at most one referenced argument.
         new("two_referenced_arguments", ProgramType.SchedCls, """
             ld_pseudo r1, 1, 0

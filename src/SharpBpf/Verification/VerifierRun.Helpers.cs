@@ -73,6 +73,12 @@ internal sealed partial class VerifierRun
             }
         }
 
+        // A map programs may only read is not changed by helpers either (record_func_map).
+        if (meta.MapIndex >= 0 && id is 2 or 3 or 87 or 88 && (ProgramMapFlags(_maps[meta.MapIndex]) & MapFlagReadOnlyProgram) != 0)
+        {
+            throw Reject("write into map forbidden");
+        }
+
         // As the kernel: the map's fitness for the helper is checked after every argument.
         if (meta.MapIndex >= 0)
         {
@@ -640,6 +646,9 @@ internal sealed partial class VerifierRun
             MapType.SockMap => proto.Id is 1 or 52 or 53 or 60 or 82 || MayUpdateSockmap(proto.Id),
             MapType.SockHash => proto.Id is 1 or 70 or 71 or 72 or 82 || MayUpdateSockmap(proto.Id),
             MapType.SkStorage => proto.Id is 107 or 108,
+            // Device and AF_XDP socket maps: redirects, and lookups where the kernel allows them.
+            MapType.DevMap or MapType.DevMapHash or MapType.XskMap => proto.Id is 1 or 51,
+            MapType.CpuMap => proto.Id == 51,
             _ => true,
         };
         if (!ok || !mapOnlyForHelper)
@@ -686,7 +695,7 @@ internal sealed partial class VerifierRun
             case RegisterType.MapValue:
             {
                 var map = _maps[reg.MapIndex];
-                uint flags = map.Flags | (map.ReadOnlyValue is not null ? MapFlagReadOnlyProgram : 0);
+                uint flags = ProgramMapFlags(map);
                 if (write && (flags & MapFlagReadOnlyProgram) != 0)
                 {
                     throw Reject(F($"write into map forbidden, value_size={map.ValueSize} off={reg.Off} size={size}"));

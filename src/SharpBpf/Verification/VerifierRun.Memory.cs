@@ -6,6 +6,13 @@ namespace SharpBpf.Verification;
 internal sealed partial class VerifierRun
 {
     private const uint MapFlagReadOnlyProgram = 0x80;
+
+    /// <summary>
+    /// A map's flags as programs see them: frozen global data and device maps (whose values the kernel makes
+    /// BPF_F_RDONLY_PROG when it creates them) are read-only.
+    /// </summary>
+    private static uint ProgramMapFlags(VerifierMap map) =>
+        map.Flags | (map.ReadOnlyValue is not null || map.Type is MapType.DevMap or MapType.DevMapHash ? MapFlagReadOnlyProgram : 0);
     private const uint MapFlagWriteOnlyProgram = 0x100;
 
     private void CheckLoad(Instruction insn)
@@ -116,7 +123,7 @@ internal sealed partial class VerifierRun
         else if (exactType == (RegisterType.MapValue, RegisterTypeFlags.None))
         {
             var map = _maps[reg.MapIndex];
-            uint flags = map.Flags | (map.ReadOnlyValue is not null ? MapFlagReadOnlyProgram : 0);
+            uint flags = ProgramMapFlags(map);
             if (write && (flags & MapFlagReadOnlyProgram) != 0)
             {
                 throw Reject(F($"write into map forbidden, value_size={map.ValueSize} off={off} size={size}"));
