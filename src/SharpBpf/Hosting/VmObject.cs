@@ -487,7 +487,15 @@ public sealed class VmObject : IDisposable
                 // The verifier sees the program as the kernel would (relocated, context accesses as written).
                 if (verifierMaps is not null)
                 {
-                    verification = Verifier.Verify(program, new VerifierOptions { ProgramType = source.Type, Maps = verifierMaps });
+                    verification = Verifier.Verify(program, new VerifierOptions
+                    {
+                        ProgramType = source.Type,
+                        Maps = verifierMaps,
+
+                        // The BTF function info libbpf gives the kernel: global functions are verified on their own.
+                        FunctionInfo = FunctionInfo.ForProgram(Object, source),
+                        ProgramBtf = ObjectBtfInfo.Btf(Object),
+                    });
                 }
 
                 if (layout is not null)

@@ -188,6 +188,16 @@ public class GlobalFunctionTests
     }
 
     [Fact]
+    public void Objects_loaded_into_the_vm_are_verified_with_their_function_info()
+    {
+        using var vm = SharpBpf.Hosting.VmObject.Load(Path.Combine(SharedData.RepositoryRoot, "bpf", "verifier", "global_funcs.o"));
+        Assert.True(vm.Program("scalars_and_ctx").Verification!.Accepted);
+        var refused = vm.Program("callee_misses_null_check").Verification!;
+        Assert.False(refused.Accepted);
+        Assert.Equal("R1 invalid mem access 'mem_or_null'", refused.Error!.Message);
+    }
+
+    [Fact]
     public void Without_function_info_every_function_is_verified_with_its_callers_registers()
     {
         // As the kernel without func_info: the caller's map value is known not to be NULL inside the function.
