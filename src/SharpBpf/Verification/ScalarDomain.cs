@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using SharpBpf.Isa;
 
 namespace SharpBpf.Verification;
@@ -184,6 +185,32 @@ public static class ScalarDomain
         DeduceBounds(ref r);
         BoundOffset(ref r);
         UpdateBounds(ref r);
+    }
+
+    /// <summary>
+    /// A byte swap or conversion (<c>BPF_END</c>) of a scalar, as the kernel 6.18 tracks it: the known bits move with
+    /// their bytes and the bounds follow from them. On this little-endian model <c>le16/le32</c> only truncate,
+    /// <c>be16/be32/be64</c> and <c>bswap16/32/64</c> (ALU64) swap the low 2, 4 or 8 bytes.
+    /// </summary>
+    public static RegisterState ByteSwap(RegisterState reg, Instruction insn)
+    {
+        int bytes = insn.Immediate / 8;
+        bool swap = insn.Class == InstructionClass.Alu64 || insn.Source == OperandSource.Register;
+        var bits = bytes is 2 or 4 ? reg.VarOff.Cast(bytes) : reg.VarOff;
+        if (swap)
+        {
+            bits = bytes switch
+            {
+                2 => new Tnum(BinaryPrimitives.ReverseEndianness((ushort)bits.Value), BinaryPrimitives.ReverseEndianness((ushort)bits.Mask)),
+                4 => new Tnum(BinaryPrimitives.ReverseEndianness((uint)bits.Value), BinaryPrimitives.ReverseEndianness((uint)bits.Mask)),
+                _ => new Tnum(BinaryPrimitives.ReverseEndianness(bits.Value), BinaryPrimitives.ReverseEndianness(bits.Mask)),
+            };
+        }
+
+        var result = RegisterState.UnknownScalar();
+        result.VarOff = bits;
+        Sync(ref result);
+        return result;
     }
 
     // ---- width changes -----------------------------------------------------------------------

@@ -72,7 +72,7 @@ internal sealed partial class VerifierRun
             }
 
             CheckWritable(dst);
-            SetReg(dst, RegisterState.UnknownScalar());
+            SetReg(dst, op == AluOperation.End && reg.Type == RegisterType.Scalar ? ScalarDomain.ByteSwap(reg, insn) : RegisterState.UnknownScalar());
             return;
         }
 

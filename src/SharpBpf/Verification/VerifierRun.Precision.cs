@@ -175,15 +175,18 @@ internal sealed partial class VerifierRun
     private void PropagatePrecision(VerifierState old)
     {
         ResetBacktrack(_cur.CurFrame);
-        for (int f = 0; f < old.Frames.Count; f++)
+        // Innermost frame first, as the kernel logs them: "frame 1: propagating r6,fp-8".
+        for (int f = old.Frames.Count - 1; f >= 0; f--)
         {
             var frame = old.Frames[f];
+            var propagated = LogLevel >= 2 ? new List<string>() : null;
             int live = LiveRegisters(old, f);
             for (int r = 0; r < 10; r++)
             {
                 if ((live & (1 << r)) != 0 && frame.Regs[r].Type == RegisterType.Scalar && frame.Regs[r].Precise)
                 {
                     _btRegs[f] |= (ushort)(1 << r);
+                    propagated?.Add(F($"r{r}"));
                 }
             }
 
@@ -192,7 +195,13 @@ internal sealed partial class VerifierRun
                 if ((frame.SlotsRead & (1UL << spi)) != 0 && frame.IsSpilled(spi) && frame.Spilled[spi].Type == RegisterType.Scalar && frame.Spilled[spi].Precise)
                 {
                     _btSlots[f] |= 1UL << spi;
+                    propagated?.Add(F($"fp{(-spi - 1) * 8}"));
                 }
+            }
+
+            if (propagated is { Count: > 0 })
+            {
+                Log(F($"frame {f}: propagating ") + string.Join(",", propagated) + "\n");
             }
         }
 

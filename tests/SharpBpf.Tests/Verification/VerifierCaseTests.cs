@@ -73,6 +73,26 @@ if (result.Log.Length < new VerifierOptions().MaxLogLength)
     }
 
     [Fact]
+    public void A_byte_swap_keeps_the_known_bits_and_bounds_as_kernel_6_18_does()
+    {
+        var c = new VerifierCase("byte_swap", ProgramType.Xdp, """
+            call 7
+            r0 = be16 r0
+            r1 = 0x1234
+            r1 = be16 r1
+            r2 = 0x12345678
+            r2 = le16 r2
+            r0 = 2
+            exit
+            """, null);
+        var log = Verify(c, logLevel: 2).Log;
+        // The first line is the running kernel's own (tc_rewrite.o's "r1 = be16 r1" of an unknown value).
+        Assert.Contains("\n1: (dc) r0 = be16 r0                  ; R0=scalar(smin=smin32=0,smax=umax=smax32=umax32=0xffff,var_off=(0x0; 0xffff))\n", log, StringComparison.Ordinal);
+        Assert.Contains("\n3: (dc) r1 = be16 r1                  ; R1=13330\n", log, StringComparison.Ordinal);
+        Assert.Contains("\n5: (d4) r2 = le16 r2                  ; R2=22136\n", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Log_prints_instructions_and_register_states_in_the_kernel_format()
     {
         var result = Verify(VerifierCases.All.Single(x => x.Name == "bounded_loop"), logLevel: 2);
