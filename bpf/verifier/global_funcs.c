@@ -486,4 +486,14 @@ int ctx_for_memory(struct __sk_buff *skb)
 	return xdp_ctx((void *)skb) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
+/* Rejected after verification: a tail call under more than 256 bytes of its callers' stacks. */
+SEC("tc")
+int tail_call_under_big_stack(struct __sk_buff *skb)
+{
+	volatile char buf[300];
+
+	buf[skb->len & 255] = 1;
+	return static_jump(skb) + buf[(skb->len + 3) & 255];
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -43,6 +43,7 @@ public class GlobalFunctionKernelTests(ITestOutputHelper output)
         ["nullable_tag"] = "arg#0 has invalid combination of tags",
         ["ctx_tag_wrong_type"] = "arg#0 should be `struct __sk_buff *`",
         ["ctx_for_memory"] = "R1 type=ctx expected=fp",
+        ["tail_call_under_big_stack"] = "tail_calls are not allowed when call stack of previous frames is 304 bytes. Too large",
     };
 
     // Level-1 logs that still differ from the kernel's for reasons unrelated to functions.
