@@ -29,7 +29,6 @@ internal sealed class FunctionEmitter
     private static readonly MethodInfo FindHelperMethod = Method(typeof(JitRuntime), nameof(JitRuntime.FindHelper));
     private static readonly MethodInfo InvokeHelperMethod = Method(typeof(JitRuntime), nameof(JitRuntime.InvokeHelper));
     private static readonly MethodInfo InvokeHelperByIdMethod = Method(typeof(JitRuntime), nameof(JitRuntime.InvokeHelperById));
-    private static readonly MethodInfo ResetCachesMethod = Method(typeof(JitRuntime), nameof(JitRuntime.ResetCaches));
     private static readonly MethodInfo CheckAccessMethod = Method(typeof(JitRuntime), nameof(JitRuntime.CheckAccess));
     private static readonly MethodInfo LookupMethod = Method(typeof(JitRuntime), nameof(JitRuntime.Lookup));
     private static readonly MethodInfo LegacyLoadMethod = Method(typeof(JitRuntime), nameof(JitRuntime.TryLegacyLoad));
@@ -790,18 +789,15 @@ internal sealed class FunctionEmitter
         }
     }
 
-    /// <summary>Resets the caches to the stack; a piece's, in the slots, only where no helper did (entry, after calls).</summary>
-    private void ResetCaches(bool afterHelper = false)
+    /// <summary>
+    /// Resets the caches (locals) to the stack. A piece's caches are in the slots, always some region that allows the
+    /// access: a run starts them at the stack and whatever may change the regions (helpers, the interpreter's
+    /// fallback) resets them; pieces and calls only pass them on.
+    /// </summary>
+    private void ResetCaches()
     {
-        if (!_usesCaches || (_pieces is not null && afterHelper))
+        if (!_usesCaches || _pieces is not null)
         {
-            return;
-        }
-
-        if (_pieces is not null)
-        {
-            _il.Emit(OpCodes.Ldarg_2);
-            _il.Emit(OpCodes.Call, ResetCachesMethod);
             return;
         }
 
@@ -1450,7 +1446,7 @@ internal sealed class FunctionEmitter
         _il.Emit(OpCodes.Brtrue, _helperEnded);
 
         // A helper may have changed the regions.
-        ResetCaches(afterHelper: true);
+        ResetCaches();
     }
 
     private void BranchIfEnded()

@@ -131,6 +131,7 @@ public sealed class JittedProgram : ExecutableProgram
         slots[JitRuntime.RunBudgetSlot] = (ulong)budget;
         slots[JitRuntime.StackStartSlot] = context.Stack.Start;
         slots[JitRuntime.StackLengthSlot] = (ulong)context.Stack.Length;
+        JitRuntime.ResetCaches(slots);
 
         ulong r0 = _entry(Image, context, slots, 0);
         if (slots[JitRuntime.EndedSlot] != 0)
@@ -157,6 +158,7 @@ public sealed class JittedProgram : ExecutableProgram
         slots[JitRuntime.RunBudgetSlot] = (ulong)context.RunBudget;
         slots[JitRuntime.StackStartSlot] = context.Stack.Start;
         slots[JitRuntime.StackLengthSlot] = (ulong)context.Stack.Length;
+        JitRuntime.ResetCaches(slots);
 
         var savedCode = context.RunningCode;
         var savedImage = context.RunningImage;
