@@ -10,6 +10,10 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
@@ -516,6 +520,82 @@ int sockhash_update_sockops(struct bpf_sock_ops *ops)
 		return 1;
 	bpf_map_update_elem(&sock_hash, &key, sk, BPF_ANY);
 	return 1;
+}
+
+/* Accepted: a looked-up socket assigned to the packet, then released. */
+SEC("tc")
+int sk_assign_lookup(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = lookup_tcp(skb);
+	long err;
+
+	if (!sk)
+		return TC_ACT_OK;
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	return err ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* Rejected: bpf_sk_assign needs a socket, not maybe one. */
+SEC("tc")
+int sk_assign_of_null(struct __sk_buff *skb)
+{
+	return bpf_sk_assign(skb, skb->sk, 0) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* Accepted: an XDP SYN cookie check on the packet's own IP and TCP headers. */
+SEC("xdp")
+int syncookie_check(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	struct tcphdr *th = (void *)(iph + 1);
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_sock *sk;
+	long ok;
+
+	if ((void *)(th + 1) > data_end)
+		return XDP_PASS;
+	sk = bpf_skc_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return XDP_PASS;
+	ok = bpf_tcp_check_syncookie(sk, iph, sizeof(*iph), th, sizeof(*th));
+	bpf_sk_release(sk);
+	return ok == 0 ? XDP_PASS : XDP_DROP;
+}
+
+/* Rejected: the TCP header is read past the checked bytes. */
+SEC("xdp")
+int syncookie_gen_beyond_packet(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	struct tcphdr *th = (void *)(iph + 1);
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_sock *sk;
+	__s64 cookie;
+
+	if ((void *)(iph + 1) > data_end)
+		return XDP_PASS;
+	sk = bpf_skc_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return XDP_PASS;
+	cookie = bpf_tcp_gen_syncookie(sk, iph, sizeof(*iph), th, sizeof(*th));
+	bpf_sk_release(sk);
+	return cookie < 0 ? XDP_PASS : XDP_DROP;
+}
+
+/* Accepted: the cgroup of __sk_buff.sk's socket. */
+SEC("cgroup_skb/egress")
+int sk_cgroup(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return 1;
+	return bpf_sk_cgroup_id(sk) != 0 && bpf_sk_ancestor_cgroup_id(sk, 1) != 0;
 }
 
 char _license[] SEC("license") = "GPL";

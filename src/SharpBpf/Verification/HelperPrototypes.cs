@@ -287,6 +287,12 @@ public static class HelperPrototypes
             // Socket local storage: bpf_sk_storage_get and bpf_sk_storage_delete on a socket.
             new(107, HelperReturn.MapValueOrNull, [map, HelperArgument.SockCommonBtf, HelperArgument.MapValueOrNull, any], tc | HelperAvailability.CgroupSkb | sockOps),
             new(108, integer, [map, HelperArgument.SockCommonBtf], tc | HelperAvailability.CgroupSkb | sockOps),
+            // Helpers that take a socket: SYN cookies, bpf_sk_assign, the socket's cgroup.
+            new(100, integer, [HelperArgument.SockCommonBtf, mem, size, mem, size], tc | xdp),
+            new(110, integer, [HelperArgument.SockCommonBtf, mem, size, mem, size], tc | xdp),
+            new(124, integer, [ctx, HelperArgument.SockCommonBtf, any], tc),
+            new(128, integer, [HelperArgument.SockCommonBtf], HelperAvailability.CgroupSkb),
+            new(129, integer, [HelperArgument.SockCommonBtf, any], HelperAvailability.CgroupSkb),
             new(165, integer, [uninit, sizeOrZero, HelperArgument.ConstString, HelperArgument.ReadMemoryOrNull, sizeOrZero], all, GplOnly: true),
             new(181, integer, [HelperArgument.Scalar, HelperArgument.Function, HelperArgument.StackOrNull, any], all),
             new(164, integer, [map, HelperArgument.Function, HelperArgument.StackOrNull, any], all),

@@ -47,6 +47,11 @@ public class SocketKernelTests(ITestOutputHelper output) : RuleObjectTests(outpu
         ["sockmap_delete_cgroup_skb"] = "cannot pass map_type 15 into func bpf_map_delete_elem#3",
         ["sockhash_delete_sockops"] = null,
         ["sockhash_update_sockops"] = "cannot pass map_type 18 into func bpf_map_update_elem#2",
+        ["sk_assign_lookup"] = null,
+        ["sk_assign_of_null"] = "R2 type=sock_common_or_null expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+        ["syncookie_check"] = null,
+        ["syncookie_gen_beyond_packet"] = "invalid access to packet, off=34 size=20, R4(id=0,off=34,r=34)",
+        ["sk_cgroup"] = null,
     };
 
     /// <inheritdoc/>
