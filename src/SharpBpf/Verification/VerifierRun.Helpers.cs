@@ -17,6 +17,9 @@ internal sealed partial class VerifierRun
         public int RefObjId;
         public int CallbackTarget = -1;
         public bool ValueNotNull;
+
+        // The largest value of the last size argument (the kernel's msize_max_value).
+        public ulong MaxSize;
     }
 
     private StepOutcome CheckHelperCall(Instruction insn)
@@ -125,6 +128,18 @@ internal sealed partial class VerifierRun
             HelperReturn.TcpSockOrNull => SocketCast(RegisterType.TcpSock, id, meta),
             _ => RegisterState.UnknownScalar(),
         };
+        if (proto.Return == HelperReturn.Integer && id is 45 or 67 or 114 or 115 or 141)
+        {
+            // The kernel's do_refine_retval_range: a string read or a stack walk returns at most the size it was given,
+            // or an error number.
+            const long MaxErrno = 4095;
+            r0.SMax = (long)meta.MaxSize;
+            r0.S32Max = (int)meta.MaxSize;
+            r0.SMin = -MaxErrno;
+            r0.S32Min = -(int)MaxErrno;
+            ScalarDomain.Sync(ref r0);
+        }
+
         if (r0.Type != RegisterType.NotInit)
         {
             SetReg(0, r0);
@@ -392,6 +407,7 @@ internal sealed partial class VerifierRun
                 }
 
                 bool zeroOk = arg == HelperArgument.SizeOrZero;
+                meta.MaxSize = reg.UMax;
                 if (reg.SMin < 0)
                 {
                     throw Reject(F($"R{regno} min value is negative, either use unsigned or 'var &= const'"));

@@ -28,8 +28,7 @@ namespace SharpBpf.Linux.Tests.Verification;
 /// Not printed, because SharpBPF does not run the analyses that produce them: 6.18's call-chain stack liveness
 /// ("(0) frame 0 insn 36 +live -8,-16", "(0) live stack update done in 2 iterations", after each path's exit) and its
 /// loop (SCC) bookkeeping ("SCC enter (1)", "SCC exit (1)"). Level-2 states also still differ where the kernel tracks
-/// more (<c>scalar(id=1+1848)</c> for a register plus a known constant or a 32-bit add, helper results bounded by a
-/// size argument), and in the map names the loader gives global data maps (<c>obj.bss</c>, here <c>.bss</c>).
+/// more (<c>scalar(id=1+1848)</c> for a register plus a known constant or a 32-bit add), and in the map names the loader gives global data maps (<c>obj.bss</c>, here <c>.bss</c>).
 /// A log longer than its buffer keeps its tail, as the kernel's rotating log (<see cref="VerifierOptions.MaxLogLength"/>).
 /// </remarks>
 public partial class KernelVerifierLogTests(ITestOutputHelper output)
@@ -122,7 +121,6 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
         ["core_layouts.o layouts_exec"] = "a source line printed once more around a global function's return",
         ["core_layouts.o layouts_fork"] = "the kernel links r3 += r2 (r2 a known constant) to r3's id (scalar(id=1+1848)); SharpBPF only for an immediate",
         ["core_probe.o on_new_task"] = "the kernel links r3 += r1 (r1 a known constant) to r3's id (scalar(id=3+1264)); SharpBPF only for an immediate",
-        ["core_probe.o on_exec"] = "the kernel bounds bpf_probe_read_kernel_str's result by the size argument (do_refine_retval_range)",
         ["tc_rewrite.o tc_rewrite"] = "the kernel links w2 += 6 (a 32-bit add) to w2's id (scalar(id=7+6)); SharpBPF only for 64-bit adds",
     };
 
