@@ -49,7 +49,6 @@ public class GlobalFunctionKernelTests(ITestOutputHelper output)
     // Level-1 logs that still differ from the kernel's for reasons unrelated to functions.
     private static readonly Dictionary<string, string> KnownLogDifferences = new()
     {
-        ["small_stack_for_memory"] = "the running kernel gives a spilled scalar an id (id=1) that SharpBPF does not",
         ["global_call_while_locked"] = "the running kernel counts a held bpf_spin_lock as a reference (refs=1)",
     };
 
