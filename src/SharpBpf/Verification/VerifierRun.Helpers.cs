@@ -37,6 +37,13 @@ internal sealed partial class VerifierRun
         }
 
         var proto = HelperPrototypes.Find(id, _options.ProgramType);
+        if (proto is null && id is 136 or 137 or 138 or 139 or 140 or 178 or 196)
+        {
+            // The bpf_skc_to_* casts return BTF-typed sockets whose type matching and reference sharing SharpBPF does
+            // not model: refused as such, not as unavailable (the kernel offers them to most program types).
+            throw Reject(F($"helper {name}#{id} (a BTF-typed socket cast) is not supported by SharpBPF's verifier"));
+        }
+
         if (proto is null)
         {
             throw Reject(F($"program of this type cannot use helper {name}#{id}"));

@@ -65,6 +65,25 @@ if (result.Log.Length < new VerifierOptions().MaxLogLength)
     }
 
     [Fact]
+    public void The_btf_typed_socket_casts_are_refused_as_unsupported_not_unavailable()
+    {
+        // The kernel accepts this program (tc may call bpf_skc_to_tcp_sock); SharpBPF does not model the cast.
+        var c = new VerifierCase("skc_to_tcp_sock", ProgramType.SchedCls, """
+            r1 = *(u64 *)(r1 + 168)
+            if r1 == 0 goto +4
+            call 137
+            if r0 == 0 goto +2
+            r0 = 0
+            exit
+            r0 = 0
+            exit
+            """, null);
+        var result = Verify(c, logLevel: 1);
+        Assert.False(result.Accepted);
+        Assert.Equal("helper bpf_skc_to_tcp_sock#137 (a BTF-typed socket cast) is not supported by SharpBPF's verifier", result.Error!.Message);
+    }
+
+    [Fact]
     public void Log_level_zero_has_no_log()
     {
         var result = Verify(VerifierCases.All.Single(x => x.Name == "packet_checked"), logLevel: 0);
