@@ -517,6 +517,8 @@ internal sealed partial class VerifierRun
             Log($"to caller at {_pc}:\n" + FrameStateText(caller, true) + "\n");
         }
 
+        // As the kernel's process_bpf_exit_full: the walk goes on in the caller as after a popped branch ("from X to Y:").
+        _returnedFromCallee = true;
         _scratchedRegs = 0;
         return StepOutcome.Continue;
     }

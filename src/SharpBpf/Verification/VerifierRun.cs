@@ -45,6 +45,9 @@ internal sealed partial class VerifierRun
     private bool _allScratched;
     private long _prevLogPos = -1;
 
+    // Set by a return from a callee: the next instruction is logged as the start of a path.
+    private bool _returnedFromCallee;
+
     // Per bpf_loop call instruction: whether it is still fit for inlining, and its callback (the kernel's loop_inline_state).
     private readonly Dictionary<int, (bool Fit, int Callback)> _loopInline = [];
     private int _prevInsnPrintLength;
@@ -270,7 +273,9 @@ internal sealed partial class VerifierRun
             }
 
             int executedPc = _pc;
+            _returnedFromCallee = false;
             var outcome = Step();
+            printFrom |= _returnedFromCallee;
             _prevPc = executedPc;
             _curHistEntry = null;
             if (outcome == StepOutcome.PathDone)

@@ -118,7 +118,6 @@ public partial class KernelVerifierLogTests(ITestOutputHelper output)
     {
         ["bench_compute.o bench_sum"] = "the kernel's level-2 log (over 22 MB) overflows the loader's 16 MB buffer, which keeps only its tail",
         ["calls_loops.o xdp_calls_loops"] = "stack slots a helper wrote are printed after the call (the kernel does not mark them scratched)",
-        ["core_layouts.o layouts_exec"] = "a source line printed once more around a global function's return",
         ["core_layouts.o layouts_fork"] = "the kernel links r3 += r2 (r2 a known constant) to r3's id (scalar(id=1+1848)); SharpBPF only for an immediate",
         ["core_probe.o on_new_task"] = "the kernel links r3 += r1 (r1 a known constant) to r3's id (scalar(id=3+1264)); SharpBPF only for an immediate",
         ["tc_rewrite.o tc_rewrite"] = "the kernel links w2 += 6 (a 32-bit add) to w2's id (scalar(id=7+6)); SharpBPF only for 64-bit adds",

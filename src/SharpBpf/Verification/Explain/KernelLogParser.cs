@@ -207,6 +207,10 @@ public static partial class KernelLogParser
         private bool _errorClosed;
         private string? _stateHeader;
 
+        // "to caller at N:" was just read: N, for the "from EXIT to N:" line that may follow (-1 otherwise).
+        private int _returnTarget = -1;
+        private int _returnedTo = -1;
+
         public void Line(string line)
         {
             if (line.Length == 0)
@@ -220,12 +224,39 @@ public static partial class KernelLogParser
                 // "caller:" and "callee:" print whole frames (the caller's after its r0-r5 are cleared).
                 bool full = _stateHeader is "callee:" or "caller:";
                 Apply(line, full);
+                _returnedTo = _stateHeader == "to caller:" ? _returnTarget : -1;
                 _stateHeader = null;
                 return;
             }
 
             _stateHeader = null;
+            int returnedTo = _returnedTo;
+            if (!IsTraceNoise(line))
+            {
+                // Precision propagation may come between the return and the "from" line of a pruned caller.
+                _returnedTo = -1;
+            }
+
             Match m;
+            if (returnedTo >= 0 && (m = FromLine().Match(line)).Success &&
+                int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) == returnedTo)
+            {
+                // After a return the kernel logs the caller's state as a "from EXIT to N:" line (process_bpf_exit_full),
+                // but the path goes on: no branch was popped.
+                if (m.Groups[3].Value == " safe")
+                {
+                    Visit(returnedTo, ExplainVisitKind.Pruned);
+                    _prevStep = -1;
+                }
+                else
+                {
+                    Apply(m.Groups[3].Value, full: true);
+                }
+
+                ResetError();
+                return;
+            }
+
             if ((m = LiveRegsLine().Match(line)).Success)
             {
                 AddListing(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Value, m.Groups[3].Value);
@@ -320,6 +351,8 @@ public static partial class KernelLogParser
             else if (line is "caller:" or "callee:" or "returning from callee:" || (line.StartsWith("to caller at ", StringComparison.Ordinal) && line.EndsWith(':')))
             {
                 _stateHeader = line.StartsWith("to caller", StringComparison.Ordinal) ? "to caller:" : line;
+                _returnTarget = _stateHeader == "to caller:" &&
+                    int.TryParse(line.AsSpan(13, line.Length - 14), NumberStyles.None, CultureInfo.InvariantCulture, out int target) ? target : -1;
             }
             else if (GluedSummary().Match(line) is { Success: true } glued)
             {
