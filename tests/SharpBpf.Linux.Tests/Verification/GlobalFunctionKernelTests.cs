@@ -1,20 +1,15 @@
-using SharpBpf.Linux.Objects;
-using SharpBpf.Linux.Tests.Kernel;
-using SharpBpf.Objects;
-using SharpBpf.Testing;
-using SharpBpf.Verification;
 using Xunit.Abstractions;
 
 namespace SharpBpf.Linux.Tests.Verification;
 
 /// <summary>
 /// Global and static functions (bpf/verifier/global_funcs.o, one program per rule): SharpBPF's verdict, error line,
-/// processed count and level-1 log against the running kernel's.
+/// processed count and level-1 log against the running kernel's (<see cref="RuleObjectTests"/>).
 /// </summary>
-public class GlobalFunctionKernelTests(ITestOutputHelper output)
+public class GlobalFunctionKernelTests(ITestOutputHelper output) : RuleObjectTests(output)
 {
     // What each program shows; the kernel confirms every line below before SharpBPF's is compared with it.
-    private static readonly Dictionary<string, string?> Expected = new()
+    private static readonly Dictionary<string, string?> Programs = new()
     {
         ["scalars_and_ctx"] = null,
         ["memory_args"] = null,
@@ -47,47 +42,17 @@ public class GlobalFunctionKernelTests(ITestOutputHelper output)
     };
 
     // Level-1 logs that still differ from the kernel's for reasons unrelated to functions.
-    private static readonly Dictionary<string, string> KnownLogDifferences = new()
+    private static readonly Dictionary<string, string> LogDifferences = new()
     {
         ["global_call_while_locked"] = "the running kernel counts a held bpf_spin_lock as a reference (refs=1)",
     };
 
-    [KernelFact]
-    public void Verdicts_error_lines_processed_counts_and_logs_equal_the_kernels()
-    {
-        var obj = BpfObject.Load(ObjectPath);
-        using var loaded = KernelObject.Load(obj, new KernelObjectOptions { ContinueOnProgramFailure = true, LogLevel = 1 });
-        Assert.Equal(Expected.Keys.Order(StringComparer.Ordinal), loaded.Programs.Select(p => p.Name).Order(StringComparer.Ordinal));
-        var failures = new List<string>();
-        foreach (var entry in loaded.Programs)
-        {
-            var program = obj.Programs.Single(p => p.Name == entry.Name);
-            string? expected = Expected[entry.Name];
-            string kernelLog = entry.Program is { } accepted ? accepted.VerifierLog ?? "" : entry.Error?.VerifierLog ?? "";
-            Assert.True((entry.Program is not null) == (expected is null), $"{entry.Name}: kernel verdict\n{kernelLog}");
-            if (expected is not null)
-            {
-                Assert.Contains(expected, kernelLog.Split('\n'));
-            }
+    /// <inheritdoc/>
+    protected override string ObjectName => "global_funcs.o";
 
-            var ours = Verifier.Verify(program.Instructions, VerifierOptions.For(obj, program, 1), program.Name);
-            Assert.True(ours.Accepted == (expected is null), $"{entry.Name}: {ours.Error?.Message}\n{ours.Log}");
-            Assert.Equal(expected, ours.Error?.Message);
-            Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
+    /// <inheritdoc/>
+    protected override IReadOnlyDictionary<string, string?> Expected => Programs;
 
-            string? difference = KernelVerifierLogTests.FirstDifference(kernelLog, ours.Log);
-            if (KnownLogDifferences.TryGetValue(entry.Name, out string? reason))
-            {
-                output.WriteLine($"{entry.Name}: known log difference ({reason}): {difference ?? "none any more"}");
-            }
-            else if (difference is not null)
-            {
-                failures.Add($"{entry.Name}: {difference}");
-            }
-        }
-
-        Assert.True(failures.Count == 0, string.Join('\n', failures));
-    }
-
-    private static string ObjectPath => Path.Combine(SharedData.RepositoryRoot, "bpf", "verifier", "global_funcs.o");
+    /// <inheritdoc/>
+    protected override IReadOnlyDictionary<string, string> KnownLogDifferences => LogDifferences;
 }

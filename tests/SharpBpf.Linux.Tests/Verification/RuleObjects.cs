@@ -49,6 +49,9 @@ public abstract class RuleObjectTests(ITestOutputHelper output)
     /// <summary>Whether the level-1 logs must be equal too (not where a known difference of the log remains).</summary>
     protected virtual bool CompareLogs => true;
 
+    /// <summary>Programs whose level-1 log still differs from the kernel's, each with the reason.</summary>
+    protected virtual IReadOnlyDictionary<string, string> KnownLogDifferences { get; } = new Dictionary<string, string>();
+
     private string ObjectPath => Path.Combine(SharedData.RepositoryRoot, "bpf", "verifier", ObjectName);
 
     [Fact]
@@ -73,8 +76,15 @@ public abstract class RuleObjectTests(ITestOutputHelper output)
             Assert.Equal(Expected[program.Name], ours.Error?.Message);
             Assert.Contains($"processed {ours.Statistics.Processed} insns", kernelLog, StringComparison.Ordinal);
             string? difference = KernelVerifierLogTests.FirstDifference(kernelLog, ours.Log);
-            output.WriteLine($"{program.Name}: {difference ?? "same log"}");
-            Assert.True(difference is null || !CompareLogs, $"{program.Name}: {difference}");
+            if (KnownLogDifferences.TryGetValue(program.Name, out string? reason))
+            {
+                output.WriteLine($"{program.Name}: known log difference ({reason}): {difference ?? "none any more"}");
+            }
+            else
+            {
+                output.WriteLine($"{program.Name}: {difference ?? "same log"}");
+                Assert.True(difference is null || !CompareLogs, $"{program.Name}: {difference}");
+            }
         }
     }
 }
