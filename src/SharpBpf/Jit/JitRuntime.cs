@@ -163,7 +163,7 @@ internal static unsafe class JitRuntime
             return 0;
         }
 
-        if (region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite))
+        if (IsCacheable(region, access))
         {
             int cache = access == MemoryAccess.Read ? ReadCacheSlot : WriteCacheSlot;
             slots[cache] = region.Start;
@@ -209,7 +209,7 @@ internal static unsafe class JitRuntime
             return AccessDenied;
         }
 
-        if (region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite))
+        if (IsCacheable(region, access))
         {
             slots[CacheStartSlot] = region.Start;
             slots[CacheLengthSlot] = (ulong)region.Length;
@@ -218,6 +218,10 @@ internal static unsafe class JitRuntime
 
         return AccessAllowed;
     }
+
+    // Both engines cache a region of 8 bytes or more; the store cache only a read-write one.
+    private static bool IsCacheable(MemoryRegion region, MemoryAccess access) =>
+        region.Length >= 8 && (access == MemoryAccess.Read || region.Access == MemoryAccess.ReadWrite);
 
     /// <summary>The value <see cref="TryLegacyLoad"/> returns when the load cannot be done (loads give at most 32 bits).</summary>
     public const ulong LegacyLoadFailed = ulong.MaxValue;

@@ -30,7 +30,8 @@ public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint V
     public static IReadOnlyList<VerifierMap> FromObject(BpfObject obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var btf = ParseBtf(obj);
+        // Malformed BTF counts as none: no map has a value type, so bpf_spin_lock is refused.
+        var btf = ObjectBtfInfo.Btf(obj);
         var maps = obj.Maps.Select(m => WithBtf(From(m), m, btf)).ToList();
         for (int i = 0; i < obj.Maps.Count; i++)
         {
@@ -59,19 +60,6 @@ public sealed record VerifierMap(string Name, MapType Type, uint KeySize, uint V
         }
 
         return maps;
-    }
-
-    private static SharpBpf.Btf.BtfSpec? ParseBtf(BpfObject obj)
-    {
-        try
-        {
-            return obj.Btf is { } raw ? SharpBpf.Btf.BtfSpec.Parse(raw) : null;
-        }
-        catch (SharpBpf.Btf.BtfFormatException)
-        {
-            // Malformed BTF: no map has a value type, so bpf_spin_lock is refused.
-            return null;
-        }
     }
 
     private static VerifierMap WithBtf(VerifierMap map, MapDefinition definition, SharpBpf.Btf.BtfSpec? btf) =>
